@@ -1,0 +1,70 @@
+/**
+ * Names shared by the infrastructure (`stacks/`), the Lambda handlers and the local mode.
+ * Change a name here and every part of imburse-relay follows.
+ */
+
+/** Logical resource names. SST derives the physical AWS names from these; local mode uses them as-is. */
+export const RESOURCE_NAMES = {
+  ordersQueue: "Orders",
+  retryQueue: "Retry",
+  deadLetterQueue: "DeadLetter",
+  idempotencyTable: "Idempotency",
+  credentialsSecret: "ImburseCredentials",
+  alarmTopic: "Alarms",
+  dashboard: "Flow",
+  submitFunction: "Submit",
+  healthProbeFunction: "HealthProbe",
+  redriveFunction: "Redrive",
+  circuitBreakerFunction: "CircuitBreaker",
+} as const;
+
+/**
+ * SQS message attribute names. SQS allows at most 10 attributes per message, so the relay owns
+ * a fixed budget ({@link RELAY_ATTRIBUTE_NAMES}) and forwards publisher attributes only while
+ * the total stays within {@link SQS_MAX_MESSAGE_ATTRIBUTES}.
+ */
+export const MESSAGE_ATTRIBUTES = {
+  /** The one correlation id carried through logs, traces, metrics, headers and messages. */
+  correlationId: "x-correlation-id",
+  /** 1 for the first delivery; incremented on every retry hop that made a call to Imburse. */
+  attempt: "relay-attempt",
+  /** ISO-8601 time the relay first saw the order. */
+  firstReceivedAt: "relay-first-received-at",
+  /** ISO-8601 time before which a retry message must not be processed (waits longer than 900 s hop). */
+  notBefore: "relay-not-before",
+  /** SQS message id of the publisher's original message. */
+  originMessageId: "relay-origin-message-id",
+  /** Set when the previous attempt may have reached Imburse without an answer: GET before POST. */
+  unknownOutcome: "relay-unknown-outcome",
+  /** On DLQ messages: the structured reason, as JSON. */
+  deadLetterReason: "relay-dlq-reason",
+} as const;
+
+export const RELAY_ATTRIBUTE_NAMES: readonly string[] = Object.values(MESSAGE_ATTRIBUTES);
+
+/** SQS hard limits. */
+export const SQS_MAX_MESSAGE_ATTRIBUTES = 10;
+export const SQS_MAX_DELAY_SECONDS = 900;
+export const SQS_MAX_BATCH_SIZE = 10;
+/** 14 days, the longest SQS retains a message. */
+export const SQS_MAX_RETENTION_SECONDS = 1_209_600;
+
+/** Metric namespace and names emitted with Powertools Metrics (EMF). */
+export const METRICS = {
+  namespace: "ImburseRelay",
+  submitted: "OrderSubmitted",
+  alreadyExisted: "OrderAlreadyExisted",
+  duplicateDelivery: "DuplicateDelivery",
+  retried: "OrderRetried",
+  deadLettered: "OrderDeadLettered",
+  received: "OrderReceived",
+  imburseLatency: "ImburseLatency",
+  imburseError: "ImburseError",
+  probeHealthy: "ProbeHealthy",
+  probeLatency: "ProbeLatency",
+  breakerTransition: "BreakerTransition",
+  redriven: "Redriven",
+} as const;
+
+/** The service name used by Powertools (logs, traces, metrics dimension). */
+export const SERVICE_NAME = "imburse-relay";
