@@ -52,6 +52,12 @@ export interface ParsedHmacHeader {
 export function parseHmacAuthorization(header: string | undefined): ParsedHmacHeader | undefined {
   const match = /^hmac\s+([^:\s]+):([^:\s]+):([^:\s]+):(\S+)$/i.exec(header?.trim() ?? "");
   if (!match) return undefined;
-  const [, publicKey, nonce, timestamp, signature] = match as unknown as [string, string, string, string, string];
+  const [, publicKey, nonce, timestamp, signature] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   return { publicKey, nonce, timestamp, signature };
 }
