@@ -1,0 +1,372 @@
+import http from "node:http";
+import https from "node:https";
+import axios, { type AxiosInstance, type AxiosResponse } from "axios";
+import type { CredentialsProvider, ImburseCredentials } from "./credentials.ts";
+import {
+  ImburseApiError,
+  ImburseConfigError,
+  ImburseNetworkError,
+  parseErrorBody,
+  parseRetryAfter,
+} from "./errors.ts";
+import { hmacAuthorization, randomNonce } from "./signing.ts";
+import { FALLBACK_TOKEN_LIFETIME_MS, normaliseExpiry, sharedTokenCache, type TokenCache } from "./token.ts";
+
+/** Imburse's shared sandbox. */
+export const SANDBOX_BASE_URL = "https://sandbox-api.imbursepayments.com";
+/** Imburse's shared production host (a dedicated host is given by the account manager). */
+export const PRODUCTION_BASE_URL = "https://api.imbursepayments.com";
+
+/** The calls the relay makes, used to label telemetry. */
+export type ImburseRoute = "token" | "create-order" | "get-order";
+
+/** What the client reports after every HTTP exchange (a response or a network failure). */
+export interface ImburseCallEvent {
+  route: ImburseRoute;
+  method: string;
+  path: string;
+  /** Undefined when no response came. */
+  status: number | undefined;
+  durationMs: number;
+  /** Imburse's correlation id, when an error body carried one. */
+  imburseCorrelationId: string | undefined;
+}
+
+/** Options of {@link ImburseClient}. */
+export interface ImburseClientOptions {
+  credentials: CredentialsProvider;
+  /** Sandbox by default. Must be https unless the host is loopback (the simulator). */
+  baseUrl?: string;
+  /** Per-request timeout; default 10 s. Keep it below the Lambda's remaining time. */
+  timeoutMs?: number;
+  /** Epoch milliseconds; injectable for tests. */
+  clock?: () => number;
+  /** Nonce source for the HMAC exchange; injectable for tests. */
+  nonce?: () => string;
+  /** Token cache; the module-scope one by default, so warm containers reuse the token. */
+  tokenCache?: TokenCache;
+  /** Called after every exchange with Imburse: latency and status telemetry. Must not throw. */
+  onCall?: (event: ImburseCallEvent) => void;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Sent as `X-Correlation-ID`. */
+  correlationId?: string;
+  /** Overrides the client timeout for this call (for example, to fit the Lambda's remaining time). */
+  timeoutMs?: number;
+}
+
+/** A successful create-order answer. */
+export interface CreateOrderResult {
+  status: number;
+  /** Imburse answers with an empty body or JSON; undefined when empty. */
+  body: unknown;
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+/** Failures that happen before any byte of the request leaves this machine. */
+const NOT_SENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ENETUNREACH",
+  "EHOSTUNREACH",
+  "ERR_INVALID_URL",
+]);
+/** A pooled keep-alive socket that died while the container was frozen fails with one of these. */
+const DEAD_SOCKET_CODES = new Set(["ECONNRESET", "EPIPE"]);
+
+/** Checks the base URL: https, or http only to a loopback host. Returns it without a trailing slash. */
+export function validateBaseUrl(baseUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new ImburseConfigError(`Imburse base URL is not a URL: ${JSON.stringify(baseUrl)}`);
+  }
+  const loopback = LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith("127.");
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+    throw new ImburseConfigError(
+      `Imburse base URL must use https (plain http is allowed only for a loopback simulator): ${url.origin}`,
+    );
+  }
+  return url.toString().replace(/\/+$/, "");
+}
+
+/**
+ * The Imburse API client. Every retry decision it makes lives in {@link ImburseClient.send}: a 401 gets
+ * one token refresh and then one credentials refresh; a keep-alive socket found dead before any response
+ * gets one immediate retry. Everything else (429, 5xx, timeouts) is the caller's to schedule.
+ */
+export class ImburseClient {
+  readonly baseUrl: string;
+  readonly #credentials: CredentialsProvider;
+  readonly #timeoutMs: number;
+  readonly #clock: () => number;
+  readonly #nonce: () => string;
+  readonly #tokens: TokenCache;
+  readonly #onCall: ((event: ImburseCallEvent) => void) | undefined;
+  readonly #http: AxiosInstance;
+
+  constructor(options: ImburseClientOptions) {
+    this.baseUrl = validateBaseUrl(options.baseUrl ?? SANDBOX_BASE_URL);
+    this.#credentials = options.credentials;
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#clock = options.clock ?? Date.now;
+    this.#nonce = options.nonce ?? randomNonce;
+    this.#tokens = options.tokenCache ?? sharedTokenCache;
+    this.#onCall = options.onCall;
+    this.#http = axios.create({
+      baseURL: this.baseUrl,
+      httpAgent: keepAliveHttpAgent,
+      httpsAgent: keepAliveHttpsAgent,
+      maxRedirects: 0,
+      responseType: "text",
+      transformResponse: [(data: unknown) => data],
+      validateStatus: () => true,
+      transitional: { clarifyTimeoutError: true },
+    });
+  }
+
+  /** `POST /v1/order-management`. Resolves on 201 or 202; throws {@link ImburseApiError} otherwise. */
+  async createOrder(order: unknown, options: CallOptions = {}): Promise<CreateOrderResult> {
+    const response = await this.#send(
+      "create-order",
+      "POST",
+      "/v1/order-management",
+      options,
+      JSON.stringify(order),
+    );
+    return { status: response.status, body: parseJson(response.data) };
+  }
+
+  /** `GET /v1/order-management/{orderRef}`: the order as Imburse holds it. */
+  async getOrder(orderRef: string, options: CallOptions = {}): Promise<unknown> {
+    const path = `/v1/order-management/${encodeURIComponent(orderRef)}`;
+    const response = await this.#send("get-order", "GET", path, options);
+    return parseJson(response.data);
+  }
+
+  /** A bearer token (cached; exchanged with HMAC when needed). Used by the health probe. */
+  async accessToken(options: CallOptions = {}): Promise<string> {
+    return this.#token(await this.#credentials.get(), options);
+  }
+
+  /** Sends an authenticated request; the one place where the client decides to try again. */
+  async #send(
+    route: ImburseRoute,
+    method: "GET" | "POST",
+    path: string,
+    options: CallOptions,
+    body?: string,
+  ): Promise<AxiosResponse<string>> {
+    let credentials = await this.#credentials.get();
+    let tokenRefreshed = false;
+    let credentialsRefreshed = false;
+    let deadSocketRetried = false;
+    for (;;) {
+      let token: string;
+      try {
+        token = await this.#token(credentials, options);
+      } catch (error) {
+        // The key itself was refused: it may have been rotated since we read the secret.
+        if (isUnauthorized(error) && !credentialsRefreshed) {
+          credentialsRefreshed = true;
+          const fresh = await this.#refreshCredentials(credentials);
+          if (fresh) {
+            credentials = fresh;
+            continue;
+          }
+        }
+        throw error;
+      }
+      const headers: Record<string, string> = {
+        authorization: `Bearer ${token}`,
+        "x-account-id": credentials.accountId,
+        "x-tenant-id": credentials.tenantId,
+        accept: "application/json",
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        ...(options.correlationId ? { "x-correlation-id": options.correlationId } : {}),
+      };
+      let response: AxiosResponse<string>;
+      try {
+        response = await this.#exchange(route, method, path, headers, options, body);
+      } catch (error) {
+        if (!deadSocketRetried && isDeadPooledSocket(error)) {
+          deadSocketRetried = true;
+          continue;
+        }
+        throw toNetworkError(error, method, path);
+      }
+      if (response.status >= 200 && response.status < 300) return response;
+      if (response.status === 401) {
+        if (!tokenRefreshed) {
+          tokenRefreshed = true;
+          this.#tokens.invalidate(this.#tokenKey(credentials), token);
+          continue;
+        }
+        if (!credentialsRefreshed) {
+          credentialsRefreshed = true;
+          const fresh = await this.#refreshCredentials(credentials);
+          if (fresh) {
+            this.#tokens.invalidate(this.#tokenKey(credentials), token);
+            credentials = fresh;
+            continue;
+          }
+        }
+      }
+      throw this.#apiError(response, method, path);
+    }
+  }
+
+  /** New credentials if a refresh yields a different key; undefined when there is nothing new to try. */
+  async #refreshCredentials(current: ImburseCredentials): Promise<ImburseCredentials | undefined> {
+    if (!this.#credentials.refresh) return undefined;
+    const fresh = await this.#credentials.refresh();
+    const changed = fresh.publicKey !== current.publicKey || fresh.privateKey !== current.privateKey;
+    return changed ? fresh : undefined;
+  }
+
+  #tokenKey(credentials: ImburseCredentials): string {
+    return `${this.baseUrl}|${credentials.publicKey}`;
+  }
+
+  async #token(credentials: ImburseCredentials, options: CallOptions): Promise<string> {
+    return this.#tokens.get(this.#tokenKey(credentials), this.#clock(), async () => {
+      const path = "/v1/identity/hmac";
+      const obtainedAt = this.#clock();
+      const authorization = hmacAuthorization({
+        publicKey: credentials.publicKey,
+        privateKey: credentials.privateKey,
+        nonce: this.#nonce(),
+        timestamp: Math.floor(obtainedAt / 1000),
+      });
+      const headers: Record<string, string> = {
+        authorization,
+        accept: "application/json",
+        ...(options.correlationId ? { "x-correlation-id": options.correlationId } : {}),
+      };
+      let response: AxiosResponse<string>;
+      try {
+        response = await this.#exchange("token", "POST", path, headers, options);
+      } catch (error) {
+        // A fresh nonce and timestamp make a retried token request safe; the exchange has no side effects.
+        if (!isDeadPooledSocket(error)) throw toNetworkError(error, "POST", path);
+        response = await this.#exchange("token", "POST", path, headers, options).catch((again: unknown) => {
+          throw toNetworkError(again, "POST", path);
+        });
+      }
+      if (response.status < 200 || response.status >= 300) throw this.#apiError(response, "POST", path);
+      const payload = parseJson(response.data) as { accessToken?: unknown; expires?: unknown } | undefined;
+      if (typeof payload?.accessToken !== "string" || payload.accessToken === "") {
+        throw new ImburseApiError({
+          status: response.status,
+          method: "POST",
+          path,
+          errors: [{ errorCode: "TOKEN_RESPONSE_WITHOUT_ACCESS_TOKEN" }],
+        });
+      }
+      const expiresAt =
+        normaliseExpiry(payload.expires, payload.accessToken, obtainedAt) ??
+        obtainedAt + FALLBACK_TOKEN_LIFETIME_MS;
+      return { accessToken: payload.accessToken, expiresAt, obtainedAt };
+    });
+  }
+
+  async #exchange(
+    route: ImburseRoute,
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    options: CallOptions,
+    body?: string,
+  ): Promise<AxiosResponse<string>> {
+    const started = this.#clock();
+    let status: number | undefined;
+    let imburseCorrelationId: string | undefined;
+    try {
+      const response = await this.#http.request<string>({
+        method,
+        url: path,
+        headers,
+        data: body,
+        timeout: options.timeoutMs ?? this.#timeoutMs,
+      });
+      status = response.status;
+      if (status >= 400) imburseCorrelationId = parseErrorBody(parseJson(response.data)).correlationId;
+      return response;
+    } finally {
+      this.#onCall?.({
+        route,
+        method,
+        path,
+        status,
+        durationMs: this.#clock() - started,
+        imburseCorrelationId,
+      });
+    }
+  }
+
+  #apiError(response: AxiosResponse<string>, method: string, path: string): ImburseApiError {
+    const { errors, correlationId } = parseErrorBody(parseJson(response.data));
+    const retryAfter = response.headers["retry-after"];
+    return new ImburseApiError({
+      status: response.status,
+      method,
+      path,
+      errors,
+      imburseCorrelationId: correlationId,
+      retryAfterSeconds: parseRetryAfter(
+        typeof retryAfter === "string" ? retryAfter : undefined,
+        this.#clock(),
+      ),
+    });
+  }
+}
+
+const keepAliveHttpAgent = new http.Agent({ keepAlive: true, maxSockets: 50 });
+const keepAliveHttpsAgent = new https.Agent({ keepAlive: true, maxSockets: 50 });
+
+function parseJson(text: string | undefined): unknown {
+  if (text === undefined || text.trim() === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function isUnauthorized(error: unknown): boolean {
+  return error instanceof ImburseApiError && error.status === 401;
+}
+
+interface RequestLike {
+  reusedSocket?: boolean;
+  writableFinished?: boolean;
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === "string" ? code : "UNKNOWN";
+}
+
+function failedRequest(error: unknown): RequestLike | undefined {
+  const request = (error as { request?: unknown })?.request;
+  return typeof request === "object" && request !== null ? (request as RequestLike) : undefined;
+}
+
+/** A reused keep-alive socket that failed before any response: Node's documented case for one retry. */
+function isDeadPooledSocket(error: unknown): boolean {
+  if (!axios.isAxiosError(error) || error.response) return false;
+  return DEAD_SOCKET_CODES.has(errorCode(error)) && failedRequest(error)?.reusedSocket === true;
+}
+
+function toNetworkError(error: unknown, method: string, path: string): ImburseNetworkError {
+  const code = errorCode(error);
+  const timedOut = code === "ETIMEDOUT" || code === "ECONNABORTED";
+  const request = failedRequest(error);
+  // A timeout before the request was fully written cannot have been acted on.
+  const mayHaveReachedServer = timedOut ? request?.writableFinished !== false : !NOT_SENT_CODES.has(code);
+  return new ImburseNetworkError({ code, method, path, timedOut, mayHaveReachedServer });
+}

@@ -1,0 +1,28 @@
+export {
+  type CallOptions,
+  type CreateOrderResult,
+  type ImburseCallEvent,
+  ImburseClient,
+  type ImburseClientOptions,
+  type ImburseRoute,
+  PRODUCTION_BASE_URL,
+  SANDBOX_BASE_URL,
+  validateBaseUrl,
+} from "./client.ts";
+export {
+  type CredentialsProvider,
+  describeCredentialsProblem,
+  type ImburseCredentials,
+  imburseCredentialsSchema,
+  staticCredentials,
+} from "./credentials.ts";
+export {
+  ImburseApiError,
+  ImburseConfigError,
+  ImburseError,
+  type ImburseErrorDetail,
+  ImburseNetworkError,
+  parseErrorBody,
+  parseRetryAfter,
+} from "./errors.ts";
+export { jwtExpiry, normaliseExpiry, sharedTokenCache, TokenCache } from "./token.ts";
