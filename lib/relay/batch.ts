@@ -1,0 +1,65 @@
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import type { Tracer } from "@aws-lambda-powertools/tracer";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import pLimit from "p-limit";
+import { processRecord, type RecordDependencies } from "./process-record.ts";
+
+/** Raised for records left unstarted because the invocation is about to time out; SQS delivers them again. */
+export class NotStartedError extends Error {
+  override readonly name = "NotStartedError";
+}
+
+/** Options of {@link createBatchHandler}. */
+export interface BatchHandlerOptions {
+  /** Records processed at once (Powertools alone would start them all). */
+  concurrency: number;
+  /** Records not started while less than this remains are handed back. */
+  remainingTimeMarginMs: number;
+  /** Called once per invocation before any record, e.g. to register the context with Idempotency. */
+  onInvocation?: (context: Context) => void;
+  tracer?: Tracer;
+}
+
+/**
+ * The SQS batch handler: Powertools batch processing with partial batch responses, at most
+ * `concurrency` records in flight, and a remaining-time guard.
+ */
+export function createBatchHandler(
+  deps: RecordDependencies,
+  options: BatchHandlerOptions,
+): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+  return async (event, context) => {
+    options.onInvocation?.(context);
+    const limit = pLimit(options.concurrency);
+    const processor = new BatchProcessor(EventType.SQS);
+    const recordHandler = (record: SQSRecord) =>
+      limit(async () => {
+        if (context.getRemainingTimeInMillis() < options.remainingTimeMarginMs) {
+          deps.logger.warn("Record handed back unstarted: the invocation is about to time out", {
+            message_id: record.messageId,
+          });
+          throw new NotStartedError(`record ${record.messageId} not started: too little time left`);
+        }
+        return traced(options.tracer, (annotate) => processRecord(record, deps, annotate));
+      });
+    return processPartialResponse(event, recordHandler, processor, { context });
+  };
+}
+
+/** One X-Ray subsegment per record for its annotations (parallel-safe: the shared segment is never switched). */
+async function traced<T>(
+  tracer: Tracer | undefined,
+  fn: (annotate: (key: string, value: string) => void) => Promise<T>,
+): Promise<T> {
+  const parent = tracer?.isTracingEnabled() ? tracer.getSegment() : undefined;
+  if (!parent) return fn(() => undefined);
+  const subsegment = parent.addNewSubsegment("## order");
+  try {
+    return await fn((key, value) => subsegment.addAnnotation(key, value));
+  } catch (error) {
+    subsegment.addError(error as Error);
+    throw error;
+  } finally {
+    subsegment.close();
+  }
+}

@@ -1,0 +1,89 @@
+import type { MessageAttributeValue } from "@aws-sdk/client-sqs";
+import type { SQSRecord } from "aws-lambda";
+import { MESSAGE_ATTRIBUTES, RELAY_ATTRIBUTE_NAMES, SQS_MAX_MESSAGE_ATTRIBUTES } from "../config/names.ts";
+
+/** What the relay knows about an order message beyond its body, read from its SQS attributes. */
+export interface OrderEnvelope {
+  correlationId: string;
+  /** True when the publisher sent no correlation id and the relay made one. */
+  correlationIdGenerated: boolean;
+  /** 1 on first delivery. */
+  attempt: number;
+  firstReceivedAt: Date;
+  notBefore: Date | undefined;
+  originMessageId: string;
+  unknownOutcome: boolean;
+  /** Publisher attributes that are not the relay's own, forwarded while the 10-attribute budget allows. */
+  foreignAttributes: Record<string, MessageAttributeValue>;
+}
+
+/** Reads the envelope of a received record, making a correlation id when there is none. */
+export function readEnvelope(record: SQSRecord, now: Date, newId: () => string): OrderEnvelope {
+  const attributes = record.messageAttributes ?? {};
+  const text = (name: string): string | undefined => {
+    const value = attributes[name]?.stringValue?.trim();
+    return value ? value : undefined;
+  };
+  const date = (name: string): Date | undefined => {
+    const value = text(name);
+    const parsed = value === undefined ? Number.NaN : Date.parse(value);
+    return Number.isNaN(parsed) ? undefined : new Date(parsed);
+  };
+  const givenCorrelationId = text(MESSAGE_ATTRIBUTES.correlationId);
+  const attempt = Number(text(MESSAGE_ATTRIBUTES.attempt));
+  const foreignAttributes: Record<string, MessageAttributeValue> = {};
+  for (const [name, value] of Object.entries(attributes)) {
+    if (RELAY_ATTRIBUTE_NAMES.includes(name)) continue;
+    foreignAttributes[name] = {
+      DataType: value.dataType,
+      ...(value.stringValue !== undefined ? { StringValue: value.stringValue } : {}),
+      ...(value.binaryValue !== undefined ? { BinaryValue: Buffer.from(value.binaryValue, "base64") } : {}),
+    };
+  }
+  return {
+    correlationId: givenCorrelationId ?? newId(),
+    correlationIdGenerated: givenCorrelationId === undefined,
+    attempt: Number.isInteger(attempt) && attempt >= 1 ? attempt : 1,
+    firstReceivedAt: date(MESSAGE_ATTRIBUTES.firstReceivedAt) ?? now,
+    notBefore: date(MESSAGE_ATTRIBUTES.notBefore),
+    originMessageId: text(MESSAGE_ATTRIBUTES.originMessageId) ?? record.messageId,
+    unknownOutcome: text(MESSAGE_ATTRIBUTES.unknownOutcome) === "true",
+    foreignAttributes,
+  };
+}
+
+/** What an outgoing retry or dead-letter message says beyond the envelope. */
+export interface OutgoingAttributes {
+  attempt: number;
+  notBefore?: Date | undefined;
+  unknownOutcome?: boolean;
+  deadLetterReason?: string;
+}
+
+/**
+ * The attributes of a message the relay sends: its own first, then the publisher's in name order
+ * while SQS's limit of 10 allows. Returns the names that did not fit so the caller can log them.
+ */
+export function writeAttributes(
+  envelope: OrderEnvelope,
+  outgoing: OutgoingAttributes,
+): { attributes: Record<string, MessageAttributeValue>; dropped: string[] } {
+  const str = (value: string): MessageAttributeValue => ({ DataType: "String", StringValue: value });
+  const attributes: Record<string, MessageAttributeValue> = {
+    [MESSAGE_ATTRIBUTES.correlationId]: str(envelope.correlationId),
+    [MESSAGE_ATTRIBUTES.attempt]: { DataType: "Number", StringValue: String(outgoing.attempt) },
+    [MESSAGE_ATTRIBUTES.firstReceivedAt]: str(envelope.firstReceivedAt.toISOString()),
+    [MESSAGE_ATTRIBUTES.originMessageId]: str(envelope.originMessageId),
+  };
+  if (outgoing.notBefore) attributes[MESSAGE_ATTRIBUTES.notBefore] = str(outgoing.notBefore.toISOString());
+  if (outgoing.unknownOutcome) attributes[MESSAGE_ATTRIBUTES.unknownOutcome] = str("true");
+  if (outgoing.deadLetterReason)
+    attributes[MESSAGE_ATTRIBUTES.deadLetterReason] = str(outgoing.deadLetterReason);
+  const dropped: string[] = [];
+  for (const name of Object.keys(envelope.foreignAttributes).sort()) {
+    if (Object.keys(attributes).length < SQS_MAX_MESSAGE_ATTRIBUTES)
+      attributes[name] = envelope.foreignAttributes[name]!;
+    else dropped.push(name);
+  }
+  return { attributes, dropped };
+}

@@ -1,0 +1,140 @@
+import { SQS_MAX_DELAY_SECONDS } from "../config/names.ts";
+import { ImburseApiError, ImburseNetworkError } from "../imburse/errors.ts";
+
+/** Why an attempt is worth repeating later. */
+export type RetryReason = "throttled" | "server-error" | "network";
+
+/** What to do with the outcome of a call to Imburse that did not succeed. */
+export type FailureClassification =
+  /** The order exists already (400 ORDER_ALREADY_EXISTS or 409): read it back and compare. */
+  | { action: "reconcile" }
+  | {
+      action: "retry";
+      reason: RetryReason;
+      status: number | undefined;
+      errorCodes: string[];
+      retryAfterSeconds: number | undefined;
+      imburseCorrelationId: string | undefined;
+      /** The request may have reached Imburse without an answer: GET before POSTing again. */
+      unknownOutcome: boolean;
+    }
+  | {
+      action: "reject";
+      status: number;
+      errors: ImburseApiError["errors"];
+      imburseCorrelationId: string | undefined;
+    };
+
+const SERVER_ERRORS = new Set([500, 501, 502, 503, 504]);
+
+/**
+ * Classifies a failed Imburse call. Anything that is not an Imburse error (a bug, an unexpected
+ * exception) is rethrown so the record fails loudly and SQS delivers it again.
+ */
+export function classifyFailure(error: unknown): FailureClassification {
+  if (error instanceof ImburseNetworkError) {
+    return {
+      action: "retry",
+      reason: "network",
+      status: undefined,
+      errorCodes: [error.code],
+      retryAfterSeconds: undefined,
+      imburseCorrelationId: undefined,
+      unknownOutcome: error.mayHaveReachedServer,
+    };
+  }
+  if (!(error instanceof ImburseApiError)) throw error;
+  if (error.status === 409 || (error.status === 400 && error.hasErrorCode("ORDER_ALREADY_EXISTS"))) {
+    return { action: "reconcile" };
+  }
+  if (error.status === 429 || SERVER_ERRORS.has(error.status)) {
+    return {
+      action: "retry",
+      reason: error.status === 429 ? "throttled" : "server-error",
+      status: error.status,
+      errorCodes: error.errorCodes,
+      retryAfterSeconds: error.retryAfterSeconds,
+      imburseCorrelationId: error.imburseCorrelationId,
+      // An answer came. Had Imburse acted before a 5xx, the next POST meets ORDER_ALREADY_EXISTS and reconciles.
+      unknownOutcome: false,
+    };
+  }
+  return {
+    action: "reject",
+    status: error.status,
+    errors: error.errors,
+    imburseCorrelationId: error.imburseCorrelationId,
+  };
+}
+
+/** Inputs of {@link planRetry}. */
+export interface RetryPlanInput {
+  /** The attempt that just failed (1 for the first). */
+  attempt: number;
+  maxAttempts: number;
+  baseSeconds: number;
+  capSeconds: number;
+  /** From the response's `Retry-After`, when there was one. */
+  retryAfterSeconds: number | undefined;
+  /** Epoch milliseconds. */
+  now: number;
+  /** A number in [0, 1). */
+  random: number;
+}
+
+/** Where a failed attempt goes next. */
+export type RetryPlan =
+  | {
+      kind: "retry";
+      nextAttempt: number;
+      /** Total wait before the next attempt. */
+      waitSeconds: number;
+      /** SQS `DelaySeconds` of this hop (at most 900). */
+      delaySeconds: number;
+      /** Set when the wait is longer than one hop: the message is delayed again until then. */
+      notBefore: Date | undefined;
+    }
+  | { kind: "exhausted" };
+
+/**
+ * Full-jitter exponential backoff (AWS Architecture Blog): random(0, min(cap, base · 2^(attempt-1))).
+ */
+export function fullJitterBackoffSeconds(
+  attempt: number,
+  baseSeconds: number,
+  capSeconds: number,
+  random: number,
+): number {
+  const ceiling = Math.min(capSeconds, baseSeconds * 2 ** Math.max(0, attempt - 1));
+  return random * ceiling;
+}
+
+/**
+ * Decides the next hop of a retryable failure: the larger of `Retry-After` and the jittered backoff,
+ * in whole seconds; waits longer than SQS's 900 s become several hops through `notBefore`.
+ */
+export function planRetry(input: RetryPlanInput): RetryPlan {
+  if (input.attempt >= input.maxAttempts) return { kind: "exhausted" };
+  const backoff = fullJitterBackoffSeconds(input.attempt, input.baseSeconds, input.capSeconds, input.random);
+  const waitSeconds = Math.ceil(Math.max(input.retryAfterSeconds ?? 0, backoff));
+  return { kind: "retry", nextAttempt: input.attempt + 1, waitSeconds, ...hop(waitSeconds, input.now) };
+}
+
+/**
+ * For a message that arrives before its `notBefore`: how long to delay it again.
+ * Returns undefined when it is due.
+ */
+export function planHop(
+  notBefore: Date | undefined,
+  now: number,
+): { delaySeconds: number; notBefore: Date | undefined } | undefined {
+  if (!notBefore) return undefined;
+  const remaining = Math.ceil((notBefore.getTime() - now) / 1000);
+  if (remaining <= 0) return undefined;
+  return hop(remaining, now);
+}
+
+function hop(waitSeconds: number, now: number): { delaySeconds: number; notBefore: Date | undefined } {
+  if (waitSeconds <= SQS_MAX_DELAY_SECONDS) return { delaySeconds: waitSeconds, notBefore: undefined };
+  return { delaySeconds: SQS_MAX_DELAY_SECONDS, notBefore: new Date(now + waitSeconds * 1000) };
+}

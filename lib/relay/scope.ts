@@ -1,0 +1,22 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Logger } from "@aws-lambda-powertools/logger";
+
+/** What belongs to the one record being processed: its correlation id and its logger. */
+export interface RecordScope {
+  correlationId: string;
+  orderRef: string | undefined;
+  attempt: number;
+  logger: Logger;
+}
+
+const storage = new AsyncLocalStorage<RecordScope>();
+
+/** Runs `fn` with `scope` as the current record scope; parallel records each see their own. */
+export function runInRecordScope<T>(scope: RecordScope, fn: () => Promise<T>): Promise<T> {
+  return storage.run(scope, fn);
+}
+
+/** The scope of the record being processed, if any. */
+export function currentRecordScope(): RecordScope | undefined {
+  return storage.getStore();
+}

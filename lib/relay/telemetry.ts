@@ -1,0 +1,74 @@
+import { EventEmitter } from "node:events";
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { METRICS } from "../config/names.ts";
+import type { ImburseCallEvent } from "../imburse/client.ts";
+import type { RetryReason } from "./policy.ts";
+import type { DeadLetterKind, FinalOutcome } from "./reasons.ts";
+
+/** The counters and timings the relay emits. */
+export interface RelayMetrics {
+  received(): void;
+  submitted(): void;
+  alreadyExisted(): void;
+  duplicateDelivery(): void;
+  retried(reason: RetryReason): void;
+  deadLettered(kind: DeadLetterKind): void;
+  imburseCall(event: ImburseCallEvent): void;
+}
+
+/** {@link RelayMetrics} as CloudWatch EMF through Powertools Metrics; dimensioned counts are single metrics. */
+export function powertoolsRelayMetrics(metrics: Metrics): RelayMetrics {
+  const count = (name: string) => metrics.addMetric(name, MetricUnit.Count, 1);
+  const countBy = (name: string, dimension: string, value: string) => {
+    const single = metrics.singleMetric();
+    single.addDimension(dimension, value);
+    single.addMetric(name, MetricUnit.Count, 1);
+  };
+  return {
+    received: () => count(METRICS.received),
+    submitted: () => count(METRICS.submitted),
+    alreadyExisted: () => count(METRICS.alreadyExisted),
+    duplicateDelivery: () => count(METRICS.duplicateDelivery),
+    retried: (reason) => {
+      count(METRICS.retried);
+      countBy(METRICS.retried, "reason", reason);
+    },
+    deadLettered: (kind) => {
+      count(METRICS.deadLettered);
+      countBy(METRICS.deadLettered, "kind", kind);
+    },
+    imburseCall: (event) => {
+      metrics.addMetric(METRICS.imburseLatency, MetricUnit.Milliseconds, event.durationMs);
+      const failed = event.status === undefined || event.status === 429 || event.status >= 500;
+      if (failed) count(METRICS.imburseError);
+    },
+  };
+}
+
+/** Reported once per record for in-process observers (local mode's progress and report). */
+export type RecordEvent =
+  | {
+      type: "final";
+      outcome: FinalOutcome;
+      originMessageId: string;
+      orderRef: string | undefined;
+      correlationId: string;
+      attempts: number;
+      imburseCorrelationId?: string | undefined;
+      reason?: unknown;
+    }
+  | {
+      type: "retry-scheduled";
+      originMessageId: string;
+      correlationId: string;
+      nextAttempt: number;
+      delaySeconds: number;
+      reason: RetryReason;
+    }
+  | { type: "duplicate"; originMessageId: string; correlationId: string };
+
+/**
+ * In-process record events. Nothing listens in Lambda; local mode subscribes to draw its progress and
+ * write its report without scraping logs.
+ */
+export const recordEvents = new EventEmitter<{ record: [RecordEvent] }>();
