@@ -1,0 +1,148 @@
+import type { AddressInfo } from "node:net";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import dynalite from "dynalite";
+import { type FauxqsServer, startFauxqs } from "fauxqs";
+import { infrastructureConfig, visibilityTimeoutSeconds } from "../config/infrastructure.ts";
+import { RESOURCE_NAMES, SERVICE_NAME } from "../config/names.ts";
+import { type SettingName, settingsToEnv } from "../config/settings.ts";
+import type { ImburseCredentials } from "../imburse/credentials.ts";
+import { type SecretsManagerStandIn, startSecretsManagerStandIn } from "./secrets-manager.ts";
+
+/** One local queue. */
+export interface LocalQueue {
+  name: string;
+  url: string;
+  arn: string;
+}
+
+/** The stand-ins and the resources created on them. */
+export interface LocalEnvironment {
+  /** Environment variables that point the relay and the AWS SDK at the stand-ins. */
+  env: Record<string, string>;
+  queues: { orders: LocalQueue; retry: LocalQueue; deadLetter: LocalQueue };
+  tableName: string;
+  secretId: string;
+  sqsEndpoint: string;
+  fauxqs: FauxqsServer;
+  secretsManager: SecretsManagerStandIn;
+  /** Visibility timeout of the orders and retry queues. */
+  visibilityTimeoutSeconds: number;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startLocalEnvironment}. */
+export interface LocalEnvironmentOptions {
+  credentials: ImburseCredentials;
+  imburseBaseUrl: string;
+  /** Relay settings on top of the defaults (backoff, attempts, concurrency …). */
+  settings?: Partial<Record<SettingName, string | number>>;
+  /** The local function timeout; sets the visibility timeout by the same rule as the stacks. Default 5 s. */
+  functionTimeoutSeconds?: number;
+  region?: string;
+}
+
+const LOCAL_STAGE = "local";
+const FAKE_AWS_CREDENTIALS = { AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local" };
+
+/** Local resource names: the stacks' logical names under an app-and-stage prefix, as SST does. */
+export function localResourceName(logicalName: string): string {
+  return `${SERVICE_NAME}-${LOCAL_STAGE}-${logicalName}`;
+}
+
+/**
+ * Boots fauxqs (SQS), dynalite (DynamoDB) and the Secrets Manager stand-in on loopback, and creates
+ * the queues, the idempotency table and the credentials secret with the names and redrive settings
+ * the stacks use.
+ */
+export async function startLocalEnvironment(options: LocalEnvironmentOptions): Promise<LocalEnvironment> {
+  const region = options.region ?? "us-east-1";
+  const config = infrastructureConfig(LOCAL_STAGE);
+  const visibility = visibilityTimeoutSeconds(
+    options.functionTimeoutSeconds ?? 5,
+    config.ordersSubscription.batchingWindowSeconds,
+  );
+
+  const fauxqs = await startFauxqs({ port: 0, host: "127.0.0.1", logger: false, messageSpies: true, defaultRegion: region });
+  const sqsEndpoint = `http://127.0.0.1:${fauxqs.port}`;
+  const deadLetter = fauxqs.createQueue(localResourceName(RESOURCE_NAMES.deadLetterQueue), {
+    region,
+    attributes: { MessageRetentionPeriod: String(config.queues.deadLetterRetentionSeconds) },
+  });
+  const sourceAttributes = {
+    VisibilityTimeout: String(visibility),
+    MessageRetentionPeriod: String(config.queues.sourceRetentionSeconds),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: deadLetter.queueArn,
+      maxReceiveCount: config.queues.maxReceiveCount,
+    }),
+  };
+  const orders = fauxqs.createQueue(localResourceName(RESOURCE_NAMES.ordersQueue), { region, attributes: sourceAttributes });
+  const retry = fauxqs.createQueue(localResourceName(RESOURCE_NAMES.retryQueue), { region, attributes: sourceAttributes });
+
+  const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => dynamo.listen(0, "127.0.0.1", () => resolve()));
+  const dynamoEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+  const tableName = localResourceName(RESOURCE_NAMES.idempotencyTable);
+  const ddb = new DynamoDBClient({ endpoint: dynamoEndpoint, region, credentials: toSdkCredentials() });
+  // The Powertools table shape; dynalite has no TTL (UpdateTimeToLive), and Powertools checks expiry itself.
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  ddb.destroy();
+
+  const secretsManager = await startSecretsManagerStandIn({ region });
+  const secretId = localResourceName(RESOURCE_NAMES.credentialsSecret);
+  const sm = new SecretsManagerClient({ endpoint: secretsManager.url, region, credentials: toSdkCredentials() });
+  // Stored exactly as the deployed secret holds it: one JSON object.
+  await sm.send(new CreateSecretCommand({ Name: secretId, SecretString: JSON.stringify(options.credentials) }));
+  sm.destroy();
+
+  const env: Record<string, string> = {
+    ...FAKE_AWS_CREDENTIALS,
+    AWS_REGION: region,
+    AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+    ...settingsToEnv({
+      ...options.settings,
+      ordersQueueUrl: orders.queueUrl,
+      retryQueueUrl: retry.queueUrl,
+      deadLetterQueueUrl: deadLetter.queueUrl,
+      idempotencyTable: tableName,
+      secretId,
+      imburseBaseUrl: options.imburseBaseUrl,
+    }),
+  };
+  const queue = (q: { queueName: string; queueUrl: string; queueArn: string }): LocalQueue => ({
+    name: q.queueName,
+    url: q.queueUrl,
+    arn: q.queueArn,
+  });
+  return {
+    env,
+    queues: { orders: queue(orders), retry: queue(retry), deadLetter: queue(deadLetter) },
+    tableName,
+    secretId,
+    sqsEndpoint,
+    fauxqs,
+    secretsManager,
+    visibilityTimeoutSeconds: visibility,
+    async stop() {
+      await Promise.all([
+        fauxqs.stop(),
+        secretsManager.close(),
+        new Promise<void>((resolve) => dynamo.close(() => resolve())),
+      ]);
+    },
+  };
+}
+
+function toSdkCredentials() {
+  return { accessKeyId: FAKE_AWS_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: FAKE_AWS_CREDENTIALS.AWS_SECRET_ACCESS_KEY };
+}
