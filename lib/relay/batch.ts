@@ -42,7 +42,12 @@ export function createBatchHandler(
         }
         return traced(options.tracer, (annotate) => processRecord(record, deps, annotate));
       });
-    return processPartialResponse(event, recordHandler, processor, { context });
+    // Report a batch where every record failed as item failures too: SQS redelivers them all the same, and
+    // the function's Errors metric keeps meaning "the relay crashed" rather than "Imburse is down".
+    return processPartialResponse(event, recordHandler, processor, {
+      context,
+      throwOnFullBatchFailure: false,
+    });
   };
 }
 

@@ -65,7 +65,7 @@ export async function processRecord(
     metadataMaxKeyLength: deps.settings.metadataMaxKeyLength,
     metadataMaxValueLength: deps.settings.metadataMaxValueLength,
   });
-  const orderRef = parsed.success ? parsed.order.orderRef : undefined;
+  const orderRef = parsed.success ? parsed.order.orderRef : claimedOrderRef(record.body);
   annotate("correlationId", envelope.correlationId);
   if (orderRef) annotate("orderRef", orderRef);
   const logger = deps.logger.createChild({
@@ -228,7 +228,7 @@ class RecordRouter {
     const reason: DeadLetterReason = {
       ...cause,
       correlationId: this.#envelope.correlationId,
-      orderRef: this.#orderRef,
+      orderRef: this.#orderRef ?? null,
       attempts: this.#envelope.attempt,
       originMessageId: this.#envelope.originMessageId,
       firstReceivedAt: this.#envelope.firstReceivedAt.toISOString(),
@@ -275,5 +275,15 @@ class RecordRouter {
 
   #emit(event: RecordEvent): void {
     recordEvents.emit("record", event);
+  }
+}
+
+/** The orderRef an invalid message claims, so a person can find it; only when it is a plausible reference. */
+function claimedOrderRef(body: string): string | undefined {
+  try {
+    const value = (JSON.parse(body) as { orderRef?: unknown } | null)?.orderRef;
+    return typeof value === "string" && /^[A-Za-z0-9._-]{1,50}$/.test(value) ? value : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -32,7 +32,8 @@ export type DeadLetterCause =
  */
 export type DeadLetterReason = DeadLetterCause & {
   correlationId: string;
-  orderRef: string | undefined;
+  /** null when the message did not carry a readable orderRef. */
+  orderRef: string | null;
   attempts: number;
   originMessageId: string;
   firstReceivedAt: string;

@@ -1,0 +1,253 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { MESSAGE_ATTRIBUTES } from "../lib/config/names.ts";
+import { order, type RelayHarness, startRelayHarness } from "./support/relay-harness.ts";
+
+let relay: RelayHarness;
+const { orders, retry, deadLetter } = { orders: "orders", retry: "retry", deadLetter: "deadLetter" } as const;
+const queue = (name: "orders" | "retry" | "deadLetter") => relay.local.queues[name];
+
+beforeAll(async () => {
+  relay = await startRelayHarness();
+});
+afterAll(async () => relay?.stop());
+afterEach(() => {
+  relay.local.fauxqs.reset();
+  relay.simulator.faults.clear();
+});
+
+const creates = (orderRef: string) =>
+  relay.simulator
+    .requestsTo("create")
+    .filter((r) => (r.body as { orderRef?: string } | undefined)?.orderRef === orderRef);
+
+describe("submit Lambda against fauxqs, dynalite, the Secrets Manager stand-in and the simulator", () => {
+  it("submits a valid order once, with the publisher's correlation id on the Imburse call", async () => {
+    await relay.publish(order("OK-1"), "corr-ok-1");
+    const { response } = await relay.deliver(queue(orders));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(creates("OK-1")).toHaveLength(1);
+    expect(creates("OK-1")[0]!.headers["x-correlation-id"]).toBe("corr-ok-1");
+    expect(relay.simulator.orders().map((o) => o.orderRef)).toContain("OK-1");
+    expect(relay.queued(queue(deadLetter))).toEqual([]);
+    expect(relay.queued(queue(retry))).toEqual([]);
+  });
+
+  it("makes one POST for a message delivered twice", async () => {
+    const body = order("TWICE-1");
+    await relay.publish(body, "corr-twice");
+    await relay.deliver(queue(orders));
+    await relay.publish(body, "corr-twice-again");
+    const second = await relay.deliver(queue(orders));
+    expect(second.response.batchItemFailures).toEqual([]);
+    expect(creates("TWICE-1")).toHaveLength(1);
+    expect(relay.simulator.requestsTo("get")).toHaveLength(0);
+    const duplicateLog = relay
+      .logs()
+      .find((l) => l.correlation_id === "corr-twice-again" && String(l.message).includes("duplicate"));
+    expect(duplicateLog).toBeDefined();
+  });
+
+  it("dead-letters the same orderRef with different content as a conflict without submitting it", async () => {
+    await relay.publish(order("CONFLICT-1"), "c1");
+    await relay.deliver(queue(orders));
+    await relay.publish(order("CONFLICT-1", { metadata: { source: "changed" } }), "c2");
+    const { response } = await relay.deliver(queue(orders));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(creates("CONFLICT-1")).toHaveLength(1);
+    const [dead] = relay.queued(queue(deadLetter));
+    expect(dead?.reason).toMatchObject({ kind: "conflict", orderRef: "CONFLICT-1", correlationId: "c2" });
+  });
+
+  it("dead-letters an invalid order with its errors, original body and attributes, and never calls Imburse", async () => {
+    const before = relay.simulator.requests.length;
+    const body = JSON.stringify({
+      ...order("BAD-1"),
+      instructions: [{ ...(order("BAD-1").instructions as object[])[0], amount: "-3" }],
+    });
+    await relay.publish(body, "corr-bad", { "x-publisher": { DataType: "String", StringValue: "billing" } });
+    const { response } = await relay.deliver(queue(orders));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(relay.simulator.requests.length).toBe(before);
+    const [dead] = relay.queued(queue(deadLetter));
+    expect(dead?.body).toBe(body);
+    expect(dead?.attributes["x-publisher"]).toBe("billing");
+    expect(dead?.attributes[MESSAGE_ATTRIBUTES.correlationId]).toBe("corr-bad");
+    expect(dead?.reason).toMatchObject({ kind: "invalid", orderRef: "BAD-1", attempts: 1 });
+    expect(dead?.reason?.kind === "invalid" && dead.reason.errors[0]?.path).toBe("instructions[0].amount");
+  });
+
+  it("dead-letters a body that is not JSON, naming the problem", async () => {
+    await relay.publish("not json {", "corr-garbage");
+    await relay.deliver(queue(orders));
+    const [dead] = relay.queued(queue(deadLetter));
+    expect(dead?.body).toBe("not json {");
+    expect(dead?.reason).toMatchObject({ kind: "invalid", orderRef: null, correlationId: "corr-garbage" });
+  });
+
+  it("makes a correlation id when the publisher sent none and keeps it on the retry message", async () => {
+    relay.simulator.faults.enqueue({ route: "create", kind: 503 });
+    await relay.publish(order("NOCORR-1"));
+    await relay.deliver(queue(orders));
+    const [retried] = relay.queued(queue(retry));
+    const generated = retried?.attributes[MESSAGE_ATTRIBUTES.correlationId];
+    expect(generated).toMatch(/^[0-9a-f-]{36}$/);
+    expect(creates("NOCORR-1")[0]!.headers["x-correlation-id"]).toBe(generated);
+    await relay.deliverQueued(queue(retry));
+    expect(creates("NOCORR-1")[1]!.headers["x-correlation-id"]).toBe(generated);
+  });
+
+  it("does not retry a 429 with Retry-After: 3 sooner than 3 s, and the retry succeeds", async () => {
+    relay.simulator.faults.enqueue({ route: "create", kind: 429, retryAfter: 3, orderRef: "THROTTLED-1" });
+    await relay.publish(order("THROTTLED-1"), "corr-429");
+    await relay.deliver(queue(orders));
+    const [retried] = relay.queued(queue(retry));
+    expect(retried?.delaySeconds).toBeGreaterThanOrEqual(3);
+    expect(retried?.attributes).toMatchObject({
+      [MESSAGE_ATTRIBUTES.correlationId]: "corr-429",
+      [MESSAGE_ATTRIBUTES.attempt]: "2",
+    });
+    expect(retried?.attributes[MESSAGE_ATTRIBUTES.originMessageId]).toBeTruthy();
+    const response = await relay.deliverQueued(queue(retry));
+    expect(response.batchItemFailures).toEqual([]);
+    expect(relay.simulator.orders().map((o) => o.orderRef)).toContain("THROTTLED-1");
+    expect(creates("THROTTLED-1").map((r) => r.headers["x-correlation-id"])).toEqual([
+      "corr-429",
+      "corr-429",
+    ]);
+  });
+
+  it("dead-letters as retries-exhausted after the maximum attempts, with the last status and Imburse's id", async () => {
+    relay.simulator.faults.enqueue({ route: "create", kind: 503, times: 3, orderRef: "DOWN-1" });
+    await relay.publish(order("DOWN-1"), "corr-down");
+    await relay.deliver(queue(orders));
+    await relay.deliverQueued(queue(retry));
+    await relay.deliverQueued(queue(retry));
+    expect(relay.queued(queue(retry))).toEqual([]);
+    const [dead] = relay.queued(queue(deadLetter));
+    expect(dead?.reason).toMatchObject({
+      kind: "retries-exhausted",
+      lastStatus: 503,
+      lastReason: "server-error",
+      attempts: 3,
+      correlationId: "corr-down",
+    });
+    expect(dead?.reason?.kind === "retries-exhausted" && dead.reason.imburseCorrelationId).toMatch(/^SIM:/);
+    expect(creates("DOWN-1")).toHaveLength(3);
+  });
+
+  it.each([
+    [400, "AMOUNT_OUT_OF_RANGE"],
+    [402, "REQUEST_FAILED"],
+    [403, "FORBIDDEN"],
+  ])("dead-letters a %d %s as rejected, with Imburse's errors", async (status, errorCode) => {
+    const ref = `REJECT-${status}`;
+    relay.simulator.faults.enqueue({ route: "create", kind: status, errorCode, orderRef: ref });
+    await relay.publish(order(ref), `corr-${status}`);
+    await relay.deliver(queue(orders));
+    const [dead] = relay.queued(queue(deadLetter));
+    expect(dead?.reason).toMatchObject({ kind: "rejected", status, errors: [{ errorCode }] });
+    expect(relay.queued(queue(retry))).toEqual([]);
+  });
+
+  it("reconciles ORDER_ALREADY_EXISTS: same content is already-existed, other content is a conflict", async () => {
+    // Orders created earlier by another path (a previous relay deployment, a person in the portal).
+    await relay.publish(order("EXISTS-SAME"), "pre-1");
+    await relay.publish(order("EXISTS-OTHER"), "pre-2");
+    await relay.deliver(queue(orders));
+    // A fresh idempotency store would send them again: emulate it by changing the tenant-scoped key space.
+    await relay.local.fauxqs.reset();
+    const table = relay.local.tableName;
+    const { DynamoDBClient, DeleteTableCommand, CreateTableCommand } = await import(
+      "@aws-sdk/client-dynamodb"
+    );
+    const ddb = new DynamoDBClient({});
+    await ddb.send(new DeleteTableCommand({ TableName: table }));
+    await ddb.send(
+      new CreateTableCommand({
+        TableName: table,
+        AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+        KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+        BillingMode: "PAY_PER_REQUEST",
+      }),
+    );
+    ddb.destroy();
+    await relay.publish(order("EXISTS-SAME"), "again-1");
+    const changed = order("EXISTS-OTHER");
+    (changed.instructions as Array<Record<string, unknown>>)[0]!.amount = "99.99";
+    await relay.publish(changed, "again-2");
+    const { response } = await relay.deliver(queue(orders));
+    expect(response.batchItemFailures).toEqual([]);
+    const dead = relay.queued(queue(deadLetter));
+    expect(dead).toHaveLength(1);
+    expect(dead[0]?.reason).toMatchObject({ kind: "conflict", orderRef: "EXISTS-OTHER" });
+    expect(JSON.stringify(dead[0]?.reason)).toContain("amount");
+    expect(relay.logs().some((l) => l.correlation_id === "again-1" && l.outcome === "already-existed")).toBe(
+      true,
+    );
+  });
+
+  it("after a timeout that reached Imburse, reads the order before posting again: one order, already-existed", async () => {
+    relay.simulator.faults.enqueue({ route: "create", kind: "timeout", orderRef: "TIMEOUT-1" });
+    await relay.publish(order("TIMEOUT-1"), "corr-timeout");
+    await relay.deliver(queue(orders));
+    const [retried] = relay.queued(queue(retry));
+    expect(retried?.attributes[MESSAGE_ATTRIBUTES.unknownOutcome]).toBe("true");
+    const gets = relay.simulator.requestsTo("get").length;
+    await relay.deliverQueued(queue(retry));
+    expect(relay.simulator.requestsTo("get").length).toBe(gets + 1);
+    expect(creates("TIMEOUT-1")).toHaveLength(1);
+    expect(
+      relay.logs().some((l) => l.correlation_id === "corr-timeout" && l.outcome === "already-existed"),
+    ).toBe(true);
+  });
+
+  it("re-delays a retry that arrives before its not-before time without calling Imburse", async () => {
+    const notBefore = new Date(relay.clock.now + 2000 * 1000).toISOString();
+    const before = relay.simulator.requests.length;
+    await relay.publish(order("HOP-1"), "corr-hop", {
+      [MESSAGE_ATTRIBUTES.attempt]: { DataType: "Number", StringValue: "2" },
+      [MESSAGE_ATTRIBUTES.notBefore]: { DataType: "String", StringValue: notBefore },
+    });
+    await relay.deliver(queue(orders));
+    expect(relay.simulator.requests.length).toBe(before);
+    const [hop] = relay.queued(queue(retry));
+    expect(hop?.delaySeconds).toBe(900);
+    expect(hop?.attributes[MESSAGE_ATTRIBUTES.notBefore]).toBe(notBefore);
+    expect(hop?.attributes[MESSAGE_ATTRIBUTES.attempt]).toBe("2");
+  });
+
+  it("keeps ten parallel records' correlation ids apart in logs and headers", async () => {
+    const refs = Array.from({ length: 10 }, (_, i) => `PAR-${i}`);
+    for (const ref of refs) await relay.publish(order(ref), `corr-${ref}`);
+    let delivered = 0;
+    while (delivered < 10) delivered += (await relay.deliver(queue(orders))).records.length;
+    for (const ref of refs) {
+      expect(creates(ref).map((r) => r.headers["x-correlation-id"])).toEqual([`corr-${ref}`]);
+      const lines = relay.logs().filter((l) => l.order_ref === ref);
+      expect(lines.length).toBeGreaterThan(0);
+      expect(new Set(lines.map((l) => l.correlation_id))).toEqual(new Set([`corr-${ref}`]));
+    }
+    const imburseCalls = relay
+      .logs()
+      .filter((l) => l.message === "Imburse call" && l.route === "create-order");
+    for (const call of imburseCalls.filter((l) => String(l.order_ref).startsWith("PAR-"))) {
+      expect(call.correlation_id).toBe(`corr-${call.order_ref}`);
+    }
+  });
+
+  it("hands records back unstarted when the invocation is about to time out", async () => {
+    await relay.publish(order("LATE-1"), "corr-late");
+    const { records, response } = await relay.deliver(queue(orders), { remainingMs: 1000 });
+    expect(response.batchItemFailures).toEqual(records.map((r) => ({ itemIdentifier: r.messageId })));
+    expect(creates("LATE-1")).toHaveLength(0);
+  });
+
+  it("never logs the private key, the token or the HMAC signature", async () => {
+    const logs = JSON.stringify(relay.logs());
+    expect(logs).not.toContain(relay.simulator.requests.length ? "Bearer " : "x");
+    expect(logs).not.toMatch(/Hmac [^"]/);
+    expect(logs).not.toContain(
+      Buffer.from("imburse-relay-simulator-demo-key-not-a-secret").toString("base64"),
+    );
+  });
+});
