@@ -63,7 +63,13 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
     config.ordersSubscription.batchingWindowSeconds,
   );
 
-  const fauxqs = await startFauxqs({ port: 0, host: "127.0.0.1", logger: false, messageSpies: true, defaultRegion: region });
+  const fauxqs = await startFauxqs({
+    port: 0,
+    host: "127.0.0.1",
+    logger: false,
+    messageSpies: true,
+    defaultRegion: region,
+  });
   const sqsEndpoint = `http://127.0.0.1:${fauxqs.port}`;
   const deadLetter = fauxqs.createQueue(localResourceName(RESOURCE_NAMES.deadLetterQueue), {
     region,
@@ -77,8 +83,14 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
       maxReceiveCount: config.queues.maxReceiveCount,
     }),
   };
-  const orders = fauxqs.createQueue(localResourceName(RESOURCE_NAMES.ordersQueue), { region, attributes: sourceAttributes });
-  const retry = fauxqs.createQueue(localResourceName(RESOURCE_NAMES.retryQueue), { region, attributes: sourceAttributes });
+  const orders = fauxqs.createQueue(localResourceName(RESOURCE_NAMES.ordersQueue), {
+    region,
+    attributes: sourceAttributes,
+  });
+  const retry = fauxqs.createQueue(localResourceName(RESOURCE_NAMES.retryQueue), {
+    region,
+    attributes: sourceAttributes,
+  });
 
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => dynamo.listen(0, "127.0.0.1", () => resolve()));
@@ -98,9 +110,15 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
 
   const secretsManager = await startSecretsManagerStandIn({ region });
   const secretId = localResourceName(RESOURCE_NAMES.credentialsSecret);
-  const sm = new SecretsManagerClient({ endpoint: secretsManager.url, region, credentials: toSdkCredentials() });
+  const sm = new SecretsManagerClient({
+    endpoint: secretsManager.url,
+    region,
+    credentials: toSdkCredentials(),
+  });
   // Stored exactly as the deployed secret holds it: one JSON object.
-  await sm.send(new CreateSecretCommand({ Name: secretId, SecretString: JSON.stringify(options.credentials) }));
+  await sm.send(
+    new CreateSecretCommand({ Name: secretId, SecretString: JSON.stringify(options.credentials) }),
+  );
   sm.destroy();
 
   const env: Record<string, string> = {
@@ -144,5 +162,8 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
 }
 
 function toSdkCredentials() {
-  return { accessKeyId: FAKE_AWS_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: FAKE_AWS_CREDENTIALS.AWS_SECRET_ACCESS_KEY };
+  return {
+    accessKeyId: FAKE_AWS_CREDENTIALS.AWS_ACCESS_KEY_ID,
+    secretAccessKey: FAKE_AWS_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+  };
 }

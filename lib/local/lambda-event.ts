@@ -12,7 +12,9 @@ export function toSqsRecord(message: Message, queue: { arn: string }, region: st
     messageAttributes[name] = {
       dataType: value.DataType ?? "String",
       ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
-      ...(value.BinaryValue !== undefined ? { binaryValue: Buffer.from(value.BinaryValue).toString("base64") } : {}),
+      ...(value.BinaryValue !== undefined
+        ? { binaryValue: Buffer.from(value.BinaryValue).toString("base64") }
+        : {}),
       stringListValues: [],
       binaryListValues: [],
     };

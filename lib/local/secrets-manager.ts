@@ -53,7 +53,8 @@ export async function startSecretsManagerStandIn(
   const find = (id: unknown): Secret => {
     const key = String(id ?? "");
     const secret = secrets.get(key) ?? [...secrets.values()].find((s) => s.arn === key);
-    if (!secret) throw new ServiceError("ResourceNotFoundException", "Secrets Manager can't find the specified secret.");
+    if (!secret)
+      throw new ServiceError("ResourceNotFoundException", "Secrets Manager can't find the specified secret.");
     return secret;
   };
   const current = (secret: Secret) => secret.versions.find((v) => v.stages.includes("AWSCURRENT"));
@@ -70,14 +71,16 @@ export async function startSecretsManagerStandIn(
     CreateSecret(input) {
       const name = String(input.Name ?? "");
       if (!name) throw new ServiceError("InvalidParameterException", "Name is required.");
-      if (secrets.has(name)) throw new ServiceError("ResourceExistsException", `The secret ${name} already exists.`);
+      if (secrets.has(name))
+        throw new ServiceError("ResourceExistsException", `The secret ${name} already exists.`);
       const secret: Secret = {
         name,
         arn: `arn:aws:secretsmanager:${region}:${account}:secret:${name}-${randomUUID().slice(0, 6)}`,
         versions: [],
       };
       secrets.set(name, secret);
-      const version = typeof input.SecretString === "string" ? putVersion(secret, input.SecretString) : undefined;
+      const version =
+        typeof input.SecretString === "string" ? putVersion(secret, input.SecretString) : undefined;
       return { ARN: secret.arn, Name: name, ...(version ? { VersionId: version.id } : {}) };
     },
     PutSecretValue(input) {
@@ -140,15 +143,24 @@ export async function startSecretsManagerStandIn(
       try {
         if (failures > 0) {
           failures--;
-          throw new ServiceError("InternalServiceError", "Injected outage of the Secrets Manager stand-in.", 500);
+          throw new ServiceError(
+            "InternalServiceError",
+            "Injected outage of the Secrets Manager stand-in.",
+            500,
+          );
         }
         const handler = operations[operation];
-        if (!handler) throw new ServiceError("UnknownOperationException", `Unsupported operation ${operation}`);
-        const input = chunks.length ? (JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>) : {};
+        if (!handler)
+          throw new ServiceError("UnknownOperationException", `Unsupported operation ${operation}`);
+        const input = chunks.length
+          ? (JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>)
+          : {};
         reply(200, handler(input));
       } catch (error) {
         const failure =
-          error instanceof ServiceError ? error : new ServiceError("InternalServiceError", String(error), 500);
+          error instanceof ServiceError
+            ? error
+            : new ServiceError("InternalServiceError", String(error), 500);
         reply(failure.status, { __type: failure.type, message: failure.message }, failure.type);
       }
     });
