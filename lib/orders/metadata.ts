@@ -1,0 +1,86 @@
+import { z } from "zod";
+import { containsCardNumber } from "./card-number.ts";
+import { EVEN_AFTER_ISSUES, isRecord } from "./guards.ts";
+import { addIssue } from "./issues.ts";
+import type { OrderLimits } from "./limits.ts";
+
+/** The metadata limits, a subset of {@link OrderLimits}. */
+export type MetadataLimits = Pick<
+  OrderLimits,
+  "metadataMaxKeys" | "metadataMaxKeyLength" | "metadataMaxValueLength"
+>;
+
+// The lookbehind makes a match start only at the beginning of a local part, which keeps the scan linear.
+const EMAIL =
+  /(?<![A-Za-z0-9.!#$%&'*+/=?^_`{|}~-])[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/;
+
+/** Whether the text contains something shaped like an e-mail address (`local@domain.tld`). */
+export function containsEmailAddress(text: string): boolean {
+  return EMAIL.test(text);
+}
+
+/**
+ * An object keyed by free-form strings. zod drops an own `__proto__` key without a word (assigning it
+ * would replace the prototype), so such a key is reported instead of being silently lost.
+ */
+export function keyedObject<T extends z.ZodType>(valueSchema: T) {
+  return z
+    .unknown()
+    .superRefine((value, ctx) => {
+      if (isRecord(value) && Object.hasOwn(value, "__proto__")) {
+        addIssue(ctx, "reserved_key", 'the key "__proto__" is not supported', ["__proto__"]);
+      }
+    })
+    .pipe(z.record(z.string(), valueSchema));
+}
+
+/**
+ * Metadata: an object of string values within the given limits. Imburse forbids personal and card data
+ * in metadata, so a value that contains a card number or an e-mail address is rejected. Issues name the
+ * key and never the value.
+ */
+export function metadataSchema(limits: MetadataLimits) {
+  return keyedObject(z.string()).superRefine((metadata, ctx) => {
+    const keys = Object.keys(metadata);
+    if (keys.length > limits.metadataMaxKeys) {
+      addIssue(ctx, "too_many", `must have at most ${limits.metadataMaxKeys} keys, got ${keys.length}`);
+    }
+    for (const key of keys) {
+      if (key.length === 0) addIssue(ctx, "too_short", "key must not be empty", [key]);
+      if (key.length > limits.metadataMaxKeyLength) {
+        addIssue(
+          ctx,
+          "too_long",
+          `key must be at most ${limits.metadataMaxKeyLength} characters, got ${key.length}`,
+          [key],
+        );
+      }
+      const value: unknown = metadata[key];
+      if (typeof value !== "string") continue; // already reported by the record's value schema
+      if (value.length > limits.metadataMaxValueLength) {
+        addIssue(
+          ctx,
+          "too_long",
+          `value must be at most ${limits.metadataMaxValueLength} characters, got ${value.length}`,
+          [key],
+        );
+      }
+      if (containsCardNumber(value)) {
+        addIssue(
+          ctx,
+          "card_number_in_metadata",
+          "value looks like a card number; card data must not be sent in metadata",
+          [key],
+        );
+      }
+      if (containsEmailAddress(value)) {
+        addIssue(
+          ctx,
+          "email_in_metadata",
+          "value looks like an e-mail address; personal data must not be sent in metadata",
+          [key],
+        );
+      }
+    }
+  }, EVEN_AFTER_ISSUES.object);
+}
