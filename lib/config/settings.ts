@@ -28,7 +28,7 @@ export const SETTINGS = {
   recordConcurrency: { env: "RELAY_RECORD_CONCURRENCY", doc: "Records of one batch processed at once." },
   remainingTimeMarginMs: {
     env: "RELAY_REMAINING_TIME_MARGIN_MS",
-    doc: "Records not started when less than this much Lambda time remains are handed back to SQS.",
+    doc: "Records not started when less than this much Lambda time remains are handed back to SQS (keep it above twice the Imburse timeout: a record may GET then POST).",
   },
   secretMaxAgeSeconds: {
     env: "RELAY_SECRET_MAX_AGE_SECONDS",
@@ -53,7 +53,7 @@ export const DEFAULTS = {
   retryCapSeconds: 900,
   maxAttempts: 8,
   recordConcurrency: 5,
-  remainingTimeMarginMs: 15_000,
+  remainingTimeMarginMs: 25_000,
   secretMaxAgeSeconds: 300,
   idempotencyTtlSeconds: 1_209_600,
   metadataMaxKeys: 50,
