@@ -1,6 +1,7 @@
 // dynalite ships no types; this covers the part local mode uses.
 declare module "dynalite" {
   import type { Server } from "node:http";
+
   interface DynaliteOptions {
     path?: string;
     createTableMs?: number;
