@@ -86,9 +86,7 @@ describe("ImburseClient against the simulator over HTTP", () => {
     simulator.faults.enqueue({ route: "create", kind: 401 });
     await imburse.createOrder({ orderRef: "R401-1" });
     expect(simulator.requestsTo("token")).toHaveLength(2);
-    expect(simulator.requestsTo("create").map((r) => r.status)).toEqual([
-      201, 401, 201,
-    ]);
+    expect(simulator.requestsTo("create").map((r) => r.status)).toEqual([201, 401, 201]);
   });
 
   it("gives up after the second 401 when the credentials have not changed", async () => {
