@@ -125,10 +125,10 @@ describe("message attributes", () => {
     }) as unknown as SQSRecord;
   const now = new Date("2026-11-21T00:00:00Z");
 
-  it("reads the relay's attributes and makes a correlation id only when there is none", () => {
-    const fresh = readEnvelope(record({}), now, () => "new-id");
+  it("reads the relay's attributes; without a correlation id the stable SQS message id becomes one", () => {
+    const fresh = readEnvelope(record({}), now);
     expect(fresh).toMatchObject({
-      correlationId: "new-id",
+      correlationId: "m-1",
       correlationIdGenerated: true,
       attempt: 1,
       originMessageId: "m-1",
@@ -143,7 +143,6 @@ describe("message attributes", () => {
         [MESSAGE_ATTRIBUTES.unknownOutcome]: "true",
       }),
       now,
-      () => "unused",
     );
     expect(retry).toMatchObject({
       correlationId: "c-1",
@@ -156,11 +155,7 @@ describe("message attributes", () => {
 
   it("stays within SQS's 10 attributes, the relay's own first, and names what it dropped", () => {
     const publisher = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`x-pub-${i}`, `v${i}`]));
-    const envelope = readEnvelope(
-      record({ ...publisher, [MESSAGE_ATTRIBUTES.correlationId]: "c" }),
-      now,
-      () => "x",
-    );
+    const envelope = readEnvelope(record({ ...publisher, [MESSAGE_ATTRIBUTES.correlationId]: "c" }), now);
     const { attributes, dropped } = writeAttributes(envelope, { attempt: 2, unknownOutcome: true });
     expect(Object.keys(attributes)).toHaveLength(SQS_MAX_MESSAGE_ATTRIBUTES);
     expect(attributes[MESSAGE_ATTRIBUTES.attempt]).toEqual({ DataType: "Number", StringValue: "2" });

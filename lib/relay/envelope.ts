@@ -17,8 +17,11 @@ export interface OrderEnvelope {
   foreignAttributes: Record<string, MessageAttributeValue>;
 }
 
-/** Reads the envelope of a received record, making a correlation id when there is none. */
-export function readEnvelope(record: SQSRecord, now: Date, newId: () => string): OrderEnvelope {
+/**
+ * Reads the envelope of a received record. Without a correlation id the record's SQS message id (a UUID)
+ * becomes one: it is the same on every redelivery, and retry messages carry it on from there.
+ */
+export function readEnvelope(record: SQSRecord, now: Date): OrderEnvelope {
   const attributes = record.messageAttributes ?? {};
   const text = (name: string): string | undefined => {
     const value = attributes[name]?.stringValue?.trim();
@@ -41,7 +44,7 @@ export function readEnvelope(record: SQSRecord, now: Date, newId: () => string):
     };
   }
   return {
-    correlationId: givenCorrelationId ?? newId(),
+    correlationId: givenCorrelationId ?? record.messageId,
     correlationIdGenerated: givenCorrelationId === undefined,
     attempt: Number.isInteger(attempt) && attempt >= 1 ? attempt : 1,
     firstReceivedAt: date(MESSAGE_ATTRIBUTES.firstReceivedAt) ?? now,

@@ -38,8 +38,6 @@ export interface RecordDependencies {
   clock: () => number;
   /** A number in [0, 1) for the backoff jitter. */
   random: () => number;
-  /** A new correlation id for messages that arrive without one. */
-  newId: () => string;
 }
 
 /** What became of a record. Throwing instead means: hand it back to SQS (batch item failure). */
@@ -59,7 +57,7 @@ export async function processRecord(
   annotate: (key: string, value: string) => void = () => undefined,
 ): Promise<RecordResult> {
   const now = deps.clock();
-  const envelope = readEnvelope(record, new Date(now), deps.newId);
+  const envelope = readEnvelope(record, new Date(now));
   const parsed = parseOrderMessage(record.body, {
     metadataMaxKeys: deps.settings.metadataMaxKeys,
     metadataMaxKeyLength: deps.settings.metadataMaxKeyLength,

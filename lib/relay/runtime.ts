@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
@@ -87,7 +86,6 @@ export function createSubmitHandler(
       metrics: relayMetrics,
       clock: overrides.clock ?? Date.now,
       random: overrides.random ?? Math.random,
-      newId: randomUUID,
     },
     {
       concurrency: settings.recordConcurrency,

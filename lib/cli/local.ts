@@ -1,0 +1,174 @@
+import { stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { type Command, Option } from "commander";
+import type { ImburseCredentials } from "../imburse/credentials.ts";
+import { DEMO_FAULTS, demoLines } from "../local/demo.ts";
+import { LOCAL_RELAY_DEFAULTS, type LocalImburse, runLocal } from "../local/run-local.ts";
+import { OrdersFileError, readOrdersFile } from "../ops/orders-file.ts";
+import { FaultSpecError, parseFaultSpec } from "../simulator/index.ts";
+import { UsageError } from "./errors.ts";
+import { type CliIo, isInteractive } from "./io.ts";
+import { httpUrl, integer, positiveSeconds } from "./options.ts";
+
+/** The variables that hold the Imburse credentials for `local --imburse-url`, by secret field. */
+export const IMBURSE_CREDENTIAL_VARIABLES = {
+  publicKey: "IMBURSE_PUBLIC_KEY",
+  privateKey: "IMBURSE_PRIVATE_KEY",
+  accountId: "IMBURSE_ACCOUNT_ID",
+  tenantId: "IMBURSE_TENANT_ID",
+} as const satisfies Record<keyof ImburseCredentials, string>;
+
+/**
+ * The Imburse credentials from the environment, shaped as the deployed secret holds them.
+ *
+ * @throws UsageError naming the first missing variable (never a value).
+ */
+export function imburseCredentialsFromEnv(env: NodeJS.ProcessEnv): ImburseCredentials {
+  const credentials: Partial<ImburseCredentials> = {};
+  for (const [field, variable] of Object.entries(IMBURSE_CREDENTIAL_VARIABLES)) {
+    const value = env[variable]?.trim();
+    if (!value) {
+      const all = Object.values(IMBURSE_CREDENTIAL_VARIABLES).join(", ");
+      throw new UsageError(`${variable} is not set; with --imburse-url the credentials come from ${all}`);
+    }
+    credentials[field as keyof ImburseCredentials] = value;
+  }
+  return credentials as ImburseCredentials;
+}
+
+const LOG_LEVELS = ["silent", "critical", "error", "warn", "info", "debug"];
+
+interface LocalFlags {
+  orders?: string;
+  imburseUrl?: string;
+  untilDrained?: boolean;
+  report?: string;
+  faults?: string;
+  seed?: number;
+  retryBaseSeconds: number;
+  retryCapSeconds: number;
+  maxAttempts: number;
+  concurrency: number;
+  logLevel: string;
+}
+
+/** `imburse-relay local`: the relay on local stand-ins (what `npm start` runs). */
+export function registerLocalCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+  program
+    .command("local")
+    .description(
+      "Run the relay locally: fauxqs (SQS), dynalite (DynamoDB), a Secrets Manager stand-in and the Imburse " +
+        "simulator, with the real submit handler fed by a local event source. Publishes the demo set, or --orders.",
+    )
+    .option(
+      "--orders <file>",
+      'orders to publish, one JSON object a line: {"body": <order or string>, "correlationId": "…"}',
+    )
+    .option(
+      "--imburse-url <url>",
+      "a real Imburse API instead of the simulator (credentials from IMBURSE_* variables)",
+      httpUrl,
+    )
+    .option("--until-drained", "exit once every line has its outcome and the queues are empty")
+    .option("--report <file>", "write a JSON report: one entry per line and the totals")
+    .option(
+      "--faults <spec>",
+      "simulator fault rules (default: the demo's for the demo set, none for --orders)",
+    )
+    .option("--seed <n>", "simulator fault seed (replays the same faults)", integer(0))
+    .option(
+      "--retry-base-seconds <n>",
+      "base of the retry backoff",
+      positiveSeconds,
+      LOCAL_RELAY_DEFAULTS.retryBaseSeconds,
+    )
+    .option(
+      "--retry-cap-seconds <n>",
+      "cap of the retry backoff",
+      positiveSeconds,
+      LOCAL_RELAY_DEFAULTS.retryCapSeconds,
+    )
+    .option(
+      "--max-attempts <n>",
+      "attempts before retries-exhausted",
+      integer(1),
+      LOCAL_RELAY_DEFAULTS.maxAttempts,
+    )
+    .option(
+      "--concurrency <n>",
+      "records of one batch processed at once",
+      integer(1, 100),
+      LOCAL_RELAY_DEFAULTS.concurrency,
+    )
+    .addOption(
+      new Option("--log-level <level>", "relay log level (Powertools JSON on stdout)")
+        .choices(LOG_LEVELS)
+        .default("silent"),
+    )
+    .addHelpText(
+      "after",
+      "\nOutcomes in the report: submitted, already-existed, invalid, conflict, rejected, retries-exhausted,\n" +
+        "unpublishable (the line was never sent) and relay-failed (SQS dead-lettered it after the relay failed on\n" +
+        "every delivery; exit status 1). See docs/local-mode.md.",
+    )
+    .action(async (flags: LocalFlags) => {
+      setExitCode(await local(flags, io));
+    });
+}
+
+async function local(flags: LocalFlags, io: CliIo): Promise<number> {
+  if (flags.imburseUrl && (flags.faults !== undefined || flags.seed !== undefined)) {
+    throw new UsageError("--faults and --seed apply to the built-in simulator, not to --imburse-url");
+  }
+  const demo = flags.orders === undefined ? demoLines(flags.maxAttempts) : undefined;
+  const faults = flags.faults ?? (demo ? DEMO_FAULTS : "");
+  try {
+    parseFaultSpec(faults);
+  } catch (error) {
+    if (error instanceof FaultSpecError) throw new UsageError(`--faults: ${error.message}`);
+    throw error;
+  }
+  if (flags.report) await checkWritableDirectory(flags.report);
+  const imburse: LocalImburse = flags.imburseUrl
+    ? { url: flags.imburseUrl, credentials: imburseCredentialsFromEnv(io.env) }
+    : { simulator: { faults, ...(flags.seed === undefined ? {} : { seed: flags.seed }) } };
+  let lines: Awaited<ReturnType<typeof readOrdersFile>>;
+  try {
+    lines = demo ?? (await readOrdersFile(flags.orders ?? ""));
+  } catch (error) {
+    if (error instanceof OrdersFileError) throw new UsageError(error.message);
+    throw error;
+  }
+  const result = await runLocal({
+    lines,
+    source: demo ? "the demo set" : (flags.orders ?? ""),
+    ...(demo
+      ? {
+          notes: new Map(demo.map((line) => [line.line, line.note])),
+          // Other faults make other outcomes: the demo's are checked only with its own.
+          ...(flags.faults === undefined
+            ? { expected: new Map(demo.map((line) => [line.line, line.expected])) }
+            : {}),
+        }
+      : {}),
+    imburse,
+    relay: {
+      retryBaseSeconds: flags.retryBaseSeconds,
+      retryCapSeconds: flags.retryCapSeconds,
+      maxAttempts: flags.maxAttempts,
+      concurrency: flags.concurrency,
+    },
+    logLevel: flags.logLevel,
+    untilDrained: flags.untilDrained === true,
+    ...(flags.report ? { reportPath: flags.report } : {}),
+    stream: io.stdout,
+    interactive: isInteractive(io),
+  });
+  return result.exitCode;
+}
+
+async function checkWritableDirectory(file: string): Promise<void> {
+  const directory = dirname(resolve(file));
+  const info = await stat(directory).catch(() => undefined);
+  if (!info?.isDirectory()) throw new UsageError(`--report: directory ${directory} does not exist`);
+}

@@ -1,0 +1,104 @@
+import cliProgress from "cli-progress";
+import { describeDeadLetter } from "../ops/describe.ts";
+import type { RecordEvent } from "../relay/telemetry.ts";
+import { LINE_OUTCOMES, type ReportEntry, type TrackedLine } from "./outcomes.ts";
+
+/** Live progress of a local run. */
+export interface LocalProgress {
+  /** Shows the bar (interactive) for `total` lines. */
+  start(total: number): void;
+  completed(entry: ReportEntry): void;
+  retry(line: TrackedLine | undefined, event: Extract<RecordEvent, { type: "retry-scheduled" }>): void;
+  external(event: Extract<RecordEvent, { type: "final" }>): void;
+  /** Any other line (handed-back records, SQS errors, hints). */
+  note(text: string): void;
+  /** Removes the bar; later output is plain. */
+  stop(): void;
+}
+
+/** Where progress goes. */
+export interface ProgressOptions {
+  stream: NodeJS.WritableStream;
+  /** A bar with counts per outcome under the event lines; false for plain lines only (not a TTY, CI). */
+  interactive: boolean;
+  /** Epoch milliseconds; the run's start is the first reading. */
+  clock?: () => number;
+}
+
+/** One line for a line that has its outcome. Quotes no order content (reasons never do). */
+export function describeEntry(entry: ReportEntry): string {
+  const label = `line ${entry.line}${entry.orderRef ? ` ${entry.orderRef}` : ""}`;
+  if (entry.outcome === "unpublishable" || entry.outcome === "relay-failed") {
+    return `${label}: ${entry.outcome}: ${String(entry.reason ?? "")}`;
+  }
+  if (entry.outcome === "pending") return `${label}: no outcome yet`;
+  const attempts = `after ${entry.attempts} attempt${entry.attempts === 1 ? "" : "s"}`;
+  if (entry.duplicateOf !== undefined) {
+    const of = entry.duplicateOf === null ? "an earlier message" : `line ${entry.duplicateOf}`;
+    return `${label}: ${entry.outcome} (duplicate delivery of ${of}; Imburse not called)`;
+  }
+  const why = typeof entry.reason === "object" ? `: ${describeDeadLetter(entry.reason)[0] ?? ""}` : "";
+  return `${label}: ${entry.outcome} ${attempts}${why}`;
+}
+
+/** Progress as cli-progress bar plus event lines on a terminal, or as plain lines elsewhere. */
+export function createProgress(options: ProgressOptions): LocalProgress {
+  const clock = options.clock ?? Date.now;
+  const startedAt = clock();
+  const counts = new Map<string, number>();
+  let done = 0;
+  let bars: cliProgress.MultiBar | undefined;
+  let bar: cliProgress.SingleBar | undefined;
+
+  const stamp = (text: string) => `[${((clock() - startedAt) / 1000).toFixed(1).padStart(5)}s] ${text}`;
+  const print = (text: string) => {
+    if (bars) bars.log(`${stamp(text)}\n`);
+    else options.stream.write(`${stamp(text)}\n`);
+  };
+  const summary = () =>
+    LINE_OUTCOMES.filter((outcome) => counts.has(outcome))
+      .map((outcome) => `${outcome} ${counts.get(outcome)}`)
+      .join(" · ") || "waiting";
+
+  return {
+    start(total) {
+      if (!options.interactive) return;
+      bars = new cliProgress.MultiBar(
+        {
+          stream: options.stream,
+          format: " {bar} {value}/{total} lines | {counts}",
+          hideCursor: true,
+          clearOnComplete: false,
+          barsize: 24,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      bar = bars.create(total, done, { counts: summary() });
+    },
+    completed(entry) {
+      done++;
+      counts.set(entry.outcome, (counts.get(entry.outcome) ?? 0) + 1);
+      print(describeEntry(entry));
+      bar?.update(done, { counts: summary() });
+    },
+    retry(line, event) {
+      const label = line
+        ? `line ${line.line}${line.orderRef ? ` ${line.orderRef}` : ""}`
+        : `message ${event.originMessageId}`;
+      print(`${label}: ${event.reason}, attempt ${event.nextAttempt} in ${event.delaySeconds} s`);
+    },
+    external(event) {
+      print(
+        `message ${event.originMessageId}${event.orderRef ? ` ${event.orderRef}` : ""}: ${event.outcome} after ${event.attempts} attempt(s)`,
+      );
+    },
+    note(text) {
+      print(text);
+    },
+    stop() {
+      bars?.stop();
+      bars = undefined;
+      bar = undefined;
+    },
+  };
+}

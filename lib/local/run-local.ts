@@ -1,0 +1,380 @@
+import { writeFile } from "node:fs/promises";
+import { sqsClient } from "../aws/clients.ts";
+import { infrastructureConfig } from "../config/infrastructure.ts";
+import { MESSAGE_ATTRIBUTES, RESOURCE_NAMES } from "../config/names.ts";
+import { DEFAULTS, type SettingName } from "../config/settings.ts";
+import type { ImburseCredentials } from "../imburse/credentials.ts";
+import { bodyOrderRef, type OrderLine, type OrdersFileLine } from "../ops/orders-file.ts";
+import { publishOrders } from "../ops/publish.ts";
+import { type RecordEvent, recordEvents } from "../relay/telemetry.ts";
+import { DEMO_CREDENTIALS, type SignalSource, type Simulator, startSimulator } from "../simulator/index.ts";
+import { type LocalEnvironment, localResourceName, startLocalEnvironment } from "./environment.ts";
+import { type LineOutcome, OutcomeTracker, type ReportEntry, totals } from "./outcomes.ts";
+import { createProgress } from "./progress.ts";
+import { SequencedPublisher } from "./publisher.ts";
+import { type InvocationReport, type SqsBatchHandler, startEventSourceRunner } from "./runner.ts";
+import { renderSummary } from "./summary.ts";
+
+/** The relay settings a local run exposes as flags. */
+export interface LocalRelayOptions {
+  retryBaseSeconds: number;
+  retryCapSeconds: number;
+  maxAttempts: number;
+  /** Records of one batch processed at once (`RELAY_RECORD_CONCURRENCY`). */
+  concurrency: number;
+}
+
+/** Small backoff so a local run with retries drains in seconds, not the deployed minutes. */
+export const LOCAL_RELAY_DEFAULTS: Readonly<LocalRelayOptions> = Object.freeze({
+  retryBaseSeconds: 1,
+  retryCapSeconds: 5,
+  maxAttempts: 4,
+  concurrency: DEFAULTS.recordConcurrency,
+});
+
+/**
+ * The relay settings and function timeout of a local run. Against the simulator on loopback, Imburse calls
+ * time out after 2 s and the function after 5 s (so the visibility timeout, 6 × 5 + 2 s, stays short);
+ * against a real Imburse URL after 8 s and 30 s. The remaining-time margin sits above the Imburse timeout,
+ * as in the stacks, so a record is only started when its call can finish.
+ */
+export function localRelayProfile(
+  relay: LocalRelayOptions,
+  remoteImburse: boolean,
+): { settings: Partial<Record<SettingName, number>>; functionTimeoutSeconds: number } {
+  const imburseTimeoutMs = remoteImburse ? 8_000 : 2_000;
+  return {
+    settings: {
+      retryBaseSeconds: relay.retryBaseSeconds,
+      retryCapSeconds: relay.retryCapSeconds,
+      maxAttempts: relay.maxAttempts,
+      recordConcurrency: relay.concurrency,
+      imburseTimeoutMs,
+      remainingTimeMarginMs: imburseTimeoutMs + (remoteImburse ? 1_000 : 500),
+    },
+    functionTimeoutSeconds: remoteImburse ? 30 : 5,
+  };
+}
+
+/** Where the local relay sends orders: the built-in simulator, or a real Imburse API. */
+export type LocalImburse =
+  | { simulator: { faults: string; seed?: number } }
+  | { url: string; credentials: ImburseCredentials };
+
+/** Options of {@link runLocal}. */
+export interface LocalRunOptions {
+  /** The input lines (an orders file, or the demo set); unreadable lines are reported as `unpublishable`. */
+  lines: readonly OrdersFileLine[];
+  /** What each line shows (the demo). */
+  notes?: ReadonlyMap<number, string>;
+  /** The outcome each line must get (the demo): a different one fails the run. */
+  expected?: ReadonlyMap<number, LineOutcome>;
+  /** A name for the input in the first line of output. */
+  source: string;
+  imburse: LocalImburse;
+  relay: LocalRelayOptions;
+  /** Powertools log level of the relay (`silent` keeps its JSON logs out of the progress). */
+  logLevel: string;
+  /** End once every line has its outcome and the queues are empty; otherwise run until SIGINT/SIGTERM. */
+  untilDrained: boolean;
+  reportPath?: string;
+  stream: NodeJS.WritableStream;
+  interactive: boolean;
+  signals?: SignalSource;
+  clock?: () => number;
+}
+
+/** The report file: one entry per input line, and the counts. */
+export interface LocalReport {
+  orders: ReportEntry[];
+  totals: Record<string, number>;
+}
+
+/** How a local run ended. */
+export interface LocalRunResult {
+  report: LocalReport;
+  ended: "drained" | "interrupted";
+  /** 0; 1 when the relay failed (a `relay-failed` line, or a demo outcome other than expected); 130 when interrupted before draining. */
+  exitCode: number;
+}
+
+let ran = false;
+
+/**
+ * Runs the relay locally: starts the simulator (unless a real Imburse URL is given), the AWS stand-ins and
+ * the event source runner, imports the real submit handler with `process.env` pointing at them, publishes
+ * the lines, shows progress, and ends with a summary (and a report file) once everything is drained.
+ * Once per process: the handler is built from `process.env` when `functions/submit.ts` is imported.
+ */
+export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
+  if (ran) throw new Error("runLocal runs once per process (the submit handler is built at import)");
+  ran = true;
+  const clock = options.clock ?? Date.now;
+  const startedAt = clock();
+  const signals = options.signals ?? process;
+  const print = (text: string) => options.stream.write(`${text}\n`);
+  const remote = "url" in options.imburse;
+  const profile = localRelayProfile(options.relay, remote);
+
+  let simulator: Simulator | undefined;
+  let local: LocalEnvironment | undefined;
+  let stopRunner: (() => Promise<void>) | undefined;
+  const progress = createProgress({ stream: options.stream, interactive: options.interactive, clock });
+  let ended: (how: "drained" | "interrupted" | Error) => void = () => undefined;
+  const end = new Promise<"drained" | "interrupted" | Error>((resolve) => {
+    ended = resolve;
+  });
+  const onSignal = () => ended("interrupted");
+  const onRecord = (event: RecordEvent) => tracker.record(event);
+  let finished = false;
+  let publishing = true;
+  let announced = false;
+
+  const publishable = options.lines.filter((line): line is OrderLine => line.ok);
+  const tracker = new OutcomeTracker(
+    options.lines.map((line) => ({
+      line: line.line,
+      orderRef: line.ok ? bodyOrderRef(line.body) : undefined,
+      correlationId: line.correlationId,
+    })),
+    {
+      completed: (entry) => {
+        progress.completed(entry);
+        publisher?.completed(entry.line).catch((error: unknown) => ended(asError(error)));
+        scheduleCheck();
+      },
+      retry: (line, event) => progress.retry(line, event),
+      external: (event) => {
+        progress.external(event);
+        scheduleCheck();
+      },
+    },
+  );
+  let publisher: SequencedPublisher | undefined;
+
+  let checkScheduled = false;
+  const scheduleCheck = () => {
+    if (checkScheduled || finished) return;
+    checkScheduled = true;
+    setImmediate(() => {
+      checkScheduled = false;
+      checkDrained();
+    });
+  };
+  const queuesEmpty = () =>
+    [local?.queues.orders, local?.queues.retry].every((queue) => {
+      const state = queue && local?.fauxqs.inspectQueue(queue.name);
+      return (
+        !state ||
+        state.messages.ready.length + state.messages.delayed.length + state.messages.inflight.length === 0
+      );
+    });
+  const checkDrained = () => {
+    if (finished || publishing || !tracker.completeButOrphans || !queuesEmpty()) return;
+    tracker.resolveOrphans();
+    if (options.untilDrained) {
+      ended("drained");
+    } else if (!announced) {
+      announced = true;
+      progress.stop();
+      print(summaryText("All lines done", tracker.entries()));
+      print(stillRunningHint(local));
+    }
+  };
+  const summaryText = (what: string, entries: ReportEntry[]) => {
+    const seconds = ((clock() - startedAt) / 1000).toFixed(1);
+    const externals: Record<string, number> = {};
+    for (const event of tracker.externals()) externals[event.outcome] = (externals[event.outcome] ?? 0) + 1;
+    return renderSummary({
+      heading: `${what}: ${entries.length} line${entries.length === 1 ? "" : "s"} in ${seconds} s.`,
+      entries,
+      externals,
+      ...(options.notes ? { notes: options.notes } : {}),
+    });
+  };
+
+  let outcome: "drained" | "interrupted" | Error;
+  try {
+    simulator =
+      "simulator" in options.imburse
+        ? await startSimulator({
+            faults: options.imburse.simulator.faults,
+            ...(options.imburse.simulator.seed === undefined ? {} : { seed: options.imburse.simulator.seed }),
+          })
+        : undefined;
+    local = await startLocalEnvironment({
+      credentials: "credentials" in options.imburse ? options.imburse.credentials : { ...DEMO_CREDENTIALS },
+      imburseBaseUrl: simulator?.url ?? ("url" in options.imburse ? options.imburse.url : ""),
+      settings: profile.settings,
+      functionTimeoutSeconds: profile.functionTimeoutSeconds,
+    });
+    const environment = local;
+    Object.assign(process.env, environment.env, {
+      POWERTOOLS_LOG_LEVEL: options.logLevel.toUpperCase(),
+      POWERTOOLS_METRICS_DISABLED: "true",
+      POWERTOOLS_TRACE_ENABLED: "false",
+    });
+    const { handler } = (await import("../../functions/submit.ts")) as { handler: SqsBatchHandler };
+    recordEvents.on("record", onRecord);
+    for (const signal of ["SIGINT", "SIGTERM"] as const) signals.once(signal, onSignal);
+    void watchSqsRedrives(environment, (origin) => {
+      tracker.deadLetteredBySqs(origin);
+      scheduleCheck();
+    });
+
+    const sqs = sqsClient(process.env);
+    const config = infrastructureConfig("local");
+    const runner = startEventSourceRunner({
+      handler,
+      sources: [
+        { queue: environment.queues.orders, batchSize: config.ordersSubscription.batchSize },
+        { queue: environment.queues.retry, batchSize: config.retrySubscription.batchSize },
+      ],
+      sqs,
+      region: environment.env.AWS_REGION ?? "us-east-1",
+      functionName: localResourceName(RESOURCE_NAMES.submitFunction),
+      functionTimeoutSeconds: profile.functionTimeoutSeconds,
+      onInvocation: (report) => {
+        if (report.failedMessageIds.length > 0)
+          progress.note(handedBack(report, environment.visibilityTimeoutSeconds));
+        scheduleCheck();
+      },
+      onError: (error) => progress.note(`SQS error in the event source runner: ${error.message}`),
+    });
+    stopRunner = () => runner.stop();
+
+    printHeader(print, options, environment, simulator, profile.functionTimeoutSeconds);
+    progress.start(options.lines.length);
+    for (const line of options.lines) if (!line.ok) tracker.unpublishable(line.line, line.problem);
+    publisher = new SequencedPublisher(
+      (lines, onResult) => publishOrders(sqs, environment.queues.orders.url, lines, onResult),
+      (result) => {
+        if (result.ok) tracker.published(result.line, result.messageId);
+        else tracker.unpublishable(result.line, `SQS refused it: ${result.error}`);
+      },
+    );
+    publisher
+      .start(publishable)
+      .then(() => {
+        publishing = false;
+        scheduleCheck();
+      })
+      .catch((error: unknown) => ended(asError(error)));
+    outcome = await end;
+  } finally {
+    finished = true;
+    for (const signal of ["SIGINT", "SIGTERM"] as const) signals.off(signal, onSignal);
+    recordEvents.off("record", onRecord);
+    progress.stop();
+    await stopRunner?.();
+    await local?.stop();
+    await simulator?.close();
+  }
+  if (outcome instanceof Error) throw outcome;
+
+  const entries = tracker.entries();
+  const report: LocalReport = { orders: entries, totals: totals(entries) };
+  const externals = tracker.externals().length;
+  if (externals > 0) report.totals.external = externals;
+  const heading = outcome === "drained" ? "Drained" : options.untilDrained ? "Interrupted" : "Stopped";
+  print(summaryText(heading, entries));
+  const mismatches = entries.filter((entry) => {
+    const expected = options.expected?.get(entry.line);
+    return expected !== undefined && entry.outcome !== expected;
+  });
+  if (options.expected) {
+    print(
+      mismatches.length === 0
+        ? `Demo: every line got its expected outcome.`
+        : `Demo: unexpected outcome on ${mismatches.map((e) => `line ${e.line} (${e.outcome}, expected ${options.expected?.get(e.line)})`).join(", ")}.`,
+    );
+  }
+  if (options.reportPath) {
+    await writeFile(options.reportPath, `${JSON.stringify(report, null, 2)}\n`);
+    print(`Report written to ${options.reportPath}.`);
+  }
+  const relayFailed = entries.some((entry) => entry.outcome === "relay-failed") || mismatches.length > 0;
+  const exitCode = relayFailed ? 1 : outcome === "interrupted" && options.untilDrained ? 130 : 0;
+  return { report, ended: outcome, exitCode };
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function printHeader(
+  print: (text: string) => void,
+  options: LocalRunOptions,
+  local: LocalEnvironment,
+  simulator: Simulator | undefined,
+  functionTimeoutSeconds: number,
+): void {
+  const { relay } = options;
+  const imburse =
+    simulator && "simulator" in options.imburse
+      ? `Imburse simulator ${simulator.url} (seed ${simulator.seed}, faults: ${options.imburse.simulator.faults || "none"})`
+      : `Imburse ${"url" in options.imburse ? options.imburse.url : ""}`;
+  print(
+    [
+      `imburse-relay local: ${options.lines.length} line${options.lines.length === 1 ? "" : "s"} from ${options.source}`,
+      `  orders queue ${local.queues.orders.url} on fauxqs ${local.sqsEndpoint}; dynalite; Secrets Manager stand-in`,
+      `  ${imburse}`,
+      `  retries: base ${relay.retryBaseSeconds} s, cap ${relay.retryCapSeconds} s, ${relay.maxAttempts} attempts; ` +
+        `${relay.concurrency} records at once; function timeout ${functionTimeoutSeconds} s, visibility timeout ${local.visibilityTimeoutSeconds} s`,
+    ].join("\n"),
+  );
+}
+
+/** How to reach the local queues from another shell while the run goes on. */
+function stillRunningHint(local: LocalEnvironment | undefined): string {
+  const sqs = `AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local npx imburse-relay`;
+  const endpoint = `--endpoint ${local?.sqsEndpoint}`;
+  return [
+    "Still running. From another shell:",
+    `  publish more orders:   ${sqs} publish ${endpoint} --queue-url ${local?.queues.orders.url} FILE`,
+    `  see the dead letters:  ${sqs} dlq peek ${endpoint} --queue-url ${local?.queues.deadLetter.url}`,
+    "Ctrl-C prints the final summary and stops.",
+  ].join("\n");
+}
+
+/** A note for records the handler handed back to SQS. */
+function handedBack(report: InvocationReport, visibilityTimeoutSeconds: number): string {
+  const count = `${report.failedMessageIds.length} of ${report.records} record(s) from ${report.queue.name}`;
+  const cause =
+    report.error === undefined ? " (--log-level error shows why)" : `: ${failureMessage(report.error)}`;
+  return `${count} handed back to SQS${cause}; redelivered after the ${visibilityTimeoutSeconds} s visibility timeout`;
+}
+
+/** The first record error of a Powertools FullBatchFailureError, else the error's message. */
+function failureMessage(error: unknown): string {
+  const first = (error as { recordErrors?: unknown[] }).recordErrors?.[0];
+  const chosen = first ?? error;
+  return chosen instanceof Error ? `${chosen.name}: ${chosen.message}` : String(chosen);
+}
+
+/**
+ * Reports messages SQS moves from the orders or retry queue to the DLQ after their receive limit (fauxqs
+ * message spy), by origin message id. Runs until the environment stops.
+ */
+async function watchSqsRedrives(
+  local: LocalEnvironment,
+  onRedrive: (originMessageId: string) => void,
+): Promise<void> {
+  const sources = new Set([local.queues.orders.name, local.queues.retry.name]);
+  const seen = new Set<string>();
+  try {
+    for (;;) {
+      const message = await local.fauxqs.spy.waitForMessage(
+        (m) =>
+          m.service === "sqs" && m.status === "dlq" && sources.has(m.queueName) && !seen.has(m.messageId),
+      );
+      if (message.service !== "sqs") continue;
+      seen.add(message.messageId);
+      onRedrive(
+        message.messageAttributes[MESSAGE_ATTRIBUTES.originMessageId]?.StringValue ?? message.messageId,
+      );
+    }
+  } catch {
+    // The spy was cleared as the environment stopped.
+  }
+}

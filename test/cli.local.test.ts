@@ -1,0 +1,200 @@
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli, runProcess } from "./support/run-cli.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const SCHEME = "0123456789ABCDEF0123456789ABCDEF";
+
+function order(orderRef: string, amount = "25.00", extra: Record<string, unknown> = {}) {
+  return {
+    orderRef,
+    instructions: [
+      {
+        instructionRef: `${orderRef}-1`,
+        customerRef: "cust-1",
+        direction: "DEBIT",
+        amount,
+        currency: "EUR",
+        country: "IE",
+        settledByDate: "2030-01-31",
+        schemeId: SCHEME,
+      },
+    ],
+    ...extra,
+  };
+}
+
+// One line per case; blank lines are skipped and keep the numbering of the file.
+const ORDERS_FILE = [
+  JSON.stringify({ body: order("OK-1"), correlationId: "corr-ok-1" }), // 1
+  JSON.stringify({ body: order("OK-2") }), // 2: no correlation id
+  "", // 3: blank
+  JSON.stringify({ body: '{"orderRef": "BROKEN-4", ', correlationId: "corr-broken" }), // 4: body not JSON
+  "this line is not JSON", // 5
+  JSON.stringify({ body: 42, correlationId: "corr-number" }), // 6
+  JSON.stringify({ body: order("CARD-7", "25.00", { metadata: { note: "4111111111111111" } }) }), // 7
+  JSON.stringify({ body: order("OK-1"), correlationId: "corr-dup" }), // 8: duplicate of line 1
+  JSON.stringify({ body: order("OK-2", "99.00"), correlationId: "corr-conflict" }), // 9: conflicts with line 2
+  JSON.stringify({ body: order("FLAKY-10"), correlationId: "corr-flaky" }), // 10: 503 twice
+  JSON.stringify({ body: order("THROTTLE-11"), correlationId: "corr-throttle" }), // 11: 429 once
+  JSON.stringify({ body: order("DOWN-12"), correlationId: "corr-down" }), // 12: 503 always
+  JSON.stringify({ body: order("REJECT-13"), correlationId: "corr-reject" }), // 13: 400
+  "",
+].join("\n");
+
+const FAULTS = [
+  "create[ref^=FLAKY-]:503:times=2",
+  "create[ref^=THROTTLE-]:429:retry-after=1:times=1",
+  "create[ref^=DOWN-]:503",
+  "create[ref^=REJECT-]:400:code=SCHEME_NOT_FOUND",
+].join(",");
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "imburse-relay-local-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("imburse-relay local", () => {
+  // Child processes that boot the whole local stack: allow for a loaded machine.
+  it("relays a mixed orders file until drained and reports every line's outcome", {
+    timeout: 60_000,
+  }, async () => {
+    const ordersPath = join(dir, "orders.jsonl");
+    const reportPath = join(dir, "report.json");
+    await writeFile(ordersPath, ORDERS_FILE);
+    const run = await runCli([
+      "local",
+      "--orders",
+      ordersPath,
+      "--until-drained",
+      "--report",
+      reportPath,
+      "--faults",
+      FAULTS,
+      "--seed",
+      "7",
+      "--retry-base-seconds",
+      "1",
+      "--retry-cap-seconds",
+      "1",
+      "--max-attempts",
+      "3",
+    ]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const report = JSON.parse(await readFile(reportPath, "utf8")) as {
+      orders: Array<Record<string, unknown>>;
+      totals: Record<string, number>;
+    };
+
+    const published = report.orders.filter((entry) => entry.messageId !== null);
+    for (const entry of published) expect(entry.messageId).toMatch(UUID);
+    expect(new Set(published.map((entry) => entry.messageId)).size).toBe(published.length);
+
+    const summary = report.orders.map(
+      ({ line, orderRef, outcome, attempts, correlationId, duplicateOf }) => ({
+        line,
+        orderRef,
+        outcome,
+        attempts,
+        correlationId,
+        ...(duplicateOf === undefined ? {} : { duplicateOf }),
+      }),
+    );
+    const generated = expect.stringMatching(UUID);
+    expect(summary).toEqual([
+      { line: 1, orderRef: "OK-1", outcome: "submitted", attempts: 1, correlationId: "corr-ok-1" },
+      { line: 2, orderRef: "OK-2", outcome: "submitted", attempts: 1, correlationId: generated },
+      { line: 4, orderRef: null, outcome: "invalid", attempts: 1, correlationId: "corr-broken" },
+      { line: 5, orderRef: null, outcome: "unpublishable", attempts: 0, correlationId: null },
+      { line: 6, orderRef: null, outcome: "unpublishable", attempts: 0, correlationId: "corr-number" },
+      { line: 7, orderRef: "CARD-7", outcome: "invalid", attempts: 1, correlationId: generated },
+      {
+        line: 8,
+        orderRef: "OK-1",
+        outcome: "submitted",
+        attempts: 1,
+        correlationId: "corr-dup",
+        duplicateOf: 1,
+      },
+      { line: 9, orderRef: "OK-2", outcome: "conflict", attempts: 1, correlationId: "corr-conflict" },
+      { line: 10, orderRef: "FLAKY-10", outcome: "submitted", attempts: 3, correlationId: "corr-flaky" },
+      {
+        line: 11,
+        orderRef: "THROTTLE-11",
+        outcome: "submitted",
+        attempts: 2,
+        correlationId: "corr-throttle",
+      },
+      {
+        line: 12,
+        orderRef: "DOWN-12",
+        outcome: "retries-exhausted",
+        attempts: 3,
+        correlationId: "corr-down",
+      },
+      { line: 13, orderRef: "REJECT-13", outcome: "rejected", attempts: 1, correlationId: "corr-reject" },
+    ]);
+    // Each generated correlation id is the relay's own, one per order.
+    expect(summary[1]?.correlationId).not.toBe(summary[5]?.correlationId);
+
+    const byLine = new Map(report.orders.map((entry) => [entry.line, entry]));
+    expect(byLine.get(4)?.reason).toMatchObject({ kind: "invalid", errors: [{ code: "invalid_json" }] });
+    expect(byLine.get(5)?.reason).toMatch(/^not valid JSON/);
+    expect(byLine.get(6)?.reason).toMatch(/"body" must be an order object or a string/);
+    expect(byLine.get(7)?.reason).toMatchObject({
+      kind: "invalid",
+      errors: [{ code: "card_number_in_metadata" }],
+    });
+    expect(byLine.get(9)?.reason).toMatchObject({ kind: "conflict", orderRef: "OK-2" });
+    expect(byLine.get(12)).toMatchObject({
+      imburseCorrelationId: expect.stringMatching(/^SIM:\d+$/),
+      reason: { kind: "retries-exhausted", lastStatus: 503, attempts: 3 },
+    });
+    expect(byLine.get(13)).toMatchObject({
+      imburseCorrelationId: expect.stringMatching(/^SIM:\d+$/),
+      reason: { kind: "rejected", status: 400, errors: [{ errorCode: "SCHEME_NOT_FOUND" }] },
+    });
+    expect(byLine.get(1)).not.toHaveProperty("reason");
+
+    expect(report.totals).toEqual({
+      lines: 12,
+      submitted: 5,
+      "already-existed": 0,
+      invalid: 2,
+      conflict: 1,
+      rejected: 1,
+      "retries-exhausted": 1,
+      unpublishable: 2,
+      "relay-failed": 0,
+    });
+    expect(run.stdout).toContain("line 5: unpublishable: not valid JSON");
+    expect(run.stdout).toMatch(/Drained: 12 lines in \d+\.\d s\./);
+    expect(run.stdout).toContain(`Report written to ${reportPath}.`);
+  });
+
+  it("npm start runs the demo set to its summary and exits 0", { timeout: 60_000 }, async () => {
+    const run = await runProcess("npm", ["start", "--silent"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("imburse-relay local: 13 lines from the demo set");
+    expect(run.stdout).toMatch(/Drained: 13 lines in \d+\.\d s\./);
+    const totals = Object.fromEntries(
+      [...run.stdout.matchAll(/^│ (\S+)\s+│\s+(\d+) │$/gm)].map((match) => [match[1], Number(match[2])]),
+    );
+    expect(totals).toEqual({
+      submitted: 6,
+      "already-existed": 1,
+      invalid: 3,
+      conflict: 1,
+      rejected: 1,
+      "retries-exhausted": 1,
+      total: 13,
+    });
+    expect(run.stdout).toContain("Demo: every line got its expected outcome.");
+  });
+});
