@@ -1,0 +1,143 @@
+/**
+ * CloudWatch alarms of the relay, all notifying one SNS topic (alarm and recovery). Thresholds come from
+ * `lib/config/infrastructure.ts`; e-mail subscribers from the deploy-time `RELAY_ALARM_EMAIL`.
+ */
+import type { AlarmsConfig } from "../lib/config/infrastructure.ts";
+import { METRICS, RESOURCE_NAMES } from "../lib/config/names.ts";
+import { AWS_NAMESPACES, LAMBDA_METRICS, RELAY_METRIC_DIMENSIONS, SQS_METRICS } from "./metrics.ts";
+import type { RelayQueues } from "./queues.ts";
+
+/** What {@link createAlarms} watches and whom it tells. */
+export interface AlarmsInputs {
+  config: AlarmsConfig;
+  queues: RelayQueues;
+  submit: sst.aws.Function;
+  /** E-mail addresses subscribed to the topic; none subscribes nobody (the topic still exists). */
+  emails: readonly string[];
+}
+
+/** The topic and the alarms created by {@link createAlarms}. */
+export interface RelayAlarms {
+  topic: aws.sns.Topic;
+  alarms: aws.cloudwatch.MetricAlarm[];
+}
+
+/** The DLQ alarm fires on the first visible message: every dead letter needs an operator. */
+const DEAD_LETTER_ALARM_THRESHOLD = 1;
+
+type AlarmMetric = Pick<
+  aws.cloudwatch.MetricAlarmArgs,
+  "namespace" | "metricName" | "dimensions" | "statistic" | "period" | "metricQueries"
+>;
+
+/** Creates the alarm topic, its e-mail subscriptions and one alarm per failure the operator must see. */
+export function createAlarms({ config, queues, submit, emails }: AlarmsInputs): RelayAlarms {
+  const topic = new aws.sns.Topic(RESOURCE_NAMES.alarmTopic, {
+    name: `${$app.name}-${$app.stage}-${RESOURCE_NAMES.alarmTopic}`,
+  });
+  emails.forEach((endpoint, index) => {
+    new aws.sns.TopicSubscription(`${RESOURCE_NAMES.alarmTopic}Email${index + 1}`, {
+      topic: topic.arn,
+      protocol: "email",
+      endpoint,
+    });
+  });
+
+  const period = config.periodSeconds;
+  const queueMetric = (queue: sst.aws.Queue, metricName: string): AlarmMetric => ({
+    namespace: AWS_NAMESPACES.sqs,
+    metricName,
+    dimensions: { QueueName: queue.nodes.queue.name },
+    statistic: "Maximum",
+    period,
+  });
+  const functionMetric = (metricName: string): AlarmMetric => ({
+    namespace: AWS_NAMESPACES.lambda,
+    metricName,
+    dimensions: { FunctionName: submit.name },
+    statistic: "Sum",
+    period,
+  });
+  const relayMetric = (metricName: string): AlarmMetric => ({
+    namespace: METRICS.namespace,
+    metricName,
+    dimensions: { ...RELAY_METRIC_DIMENSIONS },
+    statistic: "Sum",
+    period,
+  });
+  const retryQueueName = queues.retry.nodes.queue.name;
+  const retryDepth: AlarmMetric = {
+    metricQueries: [
+      ...[SQS_METRICS.visible, SQS_METRICS.delayed].map((metricName, index) => ({
+        id: `m${index}`,
+        metric: {
+          namespace: AWS_NAMESPACES.sqs,
+          metricName,
+          dimensions: { QueueName: retryQueueName },
+          stat: "Maximum",
+          period,
+        },
+      })),
+      { id: "depth", expression: "m0 + m1", label: "Retry messages waiting", returnData: true },
+    ],
+  };
+
+  const alarm = (name: string, description: string, threshold: number, metric: AlarmMetric) =>
+    new aws.cloudwatch.MetricAlarm(name, {
+      name: `${$app.name}-${$app.stage}-${name}`,
+      alarmDescription: description,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      threshold,
+      evaluationPeriods: config.evaluationPeriods,
+      treatMissingData: "notBreaching",
+      alarmActions: [topic.arn],
+      okActions: [topic.arn],
+      ...metric,
+    });
+
+  const alarms = [
+    alarm(
+      `${RESOURCE_NAMES.deadLetterQueue}NotEmpty`,
+      "Orders are waiting in the dead-letter queue: inspect them and redrive or discard.",
+      DEAD_LETTER_ALARM_THRESHOLD,
+      queueMetric(queues.deadLetter, SQS_METRICS.visible),
+    ),
+    alarm(
+      `${RESOURCE_NAMES.ordersQueue}OldestMessageAge`,
+      "The oldest order waits too long: the relay is not keeping up or not consuming.",
+      config.ordersOldestMessageAgeSeconds,
+      queueMetric(queues.orders, SQS_METRICS.oldestAge),
+    ),
+    alarm(
+      `${RESOURCE_NAMES.retryQueue}Depth`,
+      "Many orders wait for a retry: Imburse keeps failing or throttling.",
+      config.retryQueueDepth,
+      retryDepth,
+    ),
+    alarm(
+      `${RESOURCE_NAMES.submitFunction}Errors`,
+      "Submit invocations failed as a whole (crash or timeout); their batches return to the queue.",
+      config.functionErrors,
+      functionMetric(LAMBDA_METRICS.errors),
+    ),
+    alarm(
+      `${RESOURCE_NAMES.submitFunction}Throttles`,
+      "Submit invocations were throttled: the account's Lambda concurrency is exhausted.",
+      config.functionThrottles,
+      functionMetric(LAMBDA_METRICS.throttles),
+    ),
+    alarm(
+      METRICS.deadLettered,
+      "The relay dead-lettered orders (permanent Imburse rejections or retries exhausted).",
+      config.deadLetteredOrders,
+      relayMetric(METRICS.deadLettered),
+    ),
+    alarm(
+      METRICS.imburseError,
+      "Imburse calls are failing.",
+      config.imburseErrors,
+      relayMetric(METRICS.imburseError),
+    ),
+  ];
+  return { topic, alarms };
+}

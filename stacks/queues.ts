@@ -1,0 +1,46 @@
+/**
+ * The relay's three SQS queues: Orders (publishers send here), Retry (delayed retries sent by the relay)
+ * and the dead-letter queue that both redrive to.
+ *
+ * Encryption is SQS-managed SSE (SSE-SQS): messages are encrypted at rest with keys SQS owns, at no cost,
+ * and publishers (possibly in other accounts) and the function need no KMS grants. A customer-managed KMS
+ * key would add per-key auditing and key-policy control, for a key to run and a grant on every producer.
+ */
+import {
+  type InfrastructureConfig,
+  type SubscriptionConfig,
+  visibilityTimeoutSeconds,
+} from "../lib/config/infrastructure.ts";
+import { RESOURCE_NAMES } from "../lib/config/names.ts";
+
+/** The queues created by {@link createQueues}. */
+export interface RelayQueues {
+  orders: sst.aws.Queue;
+  retry: sst.aws.Queue;
+  deadLetter: sst.aws.Queue;
+}
+
+/** Creates the DLQ, then Orders and Retry, both redriving to it after `maxReceiveCount` receives. */
+export function createQueues(config: InfrastructureConfig): RelayQueues {
+  const { queues, submitFunction } = config;
+  const deadLetter = new sst.aws.Queue(RESOURCE_NAMES.deadLetterQueue, {
+    transform: {
+      queue: { messageRetentionSeconds: queues.deadLetterRetentionSeconds, sqsManagedSseEnabled: true },
+    },
+  });
+
+  const sourceQueue = (name: string, subscription: SubscriptionConfig) =>
+    new sst.aws.Queue(name, {
+      visibilityTimeout: `${visibilityTimeoutSeconds(submitFunction.timeoutSeconds, subscription.batchingWindowSeconds)} seconds`,
+      dlq: { queue: deadLetter.arn, retry: queues.maxReceiveCount },
+      transform: {
+        queue: { messageRetentionSeconds: queues.sourceRetentionSeconds, sqsManagedSseEnabled: true },
+      },
+    });
+
+  return {
+    orders: sourceQueue(RESOURCE_NAMES.ordersQueue, config.ordersSubscription),
+    retry: sourceQueue(RESOURCE_NAMES.retryQueue, config.retrySubscription),
+    deadLetter,
+  };
+}

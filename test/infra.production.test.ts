@@ -1,0 +1,58 @@
+/**
+ * What differs in the production stage: data is retained and the stage is protected, the secret keeps its
+ * recovery window, the function talks to production Imburse, and configured e-mails get the alarms.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ALARM_EMAIL_ENV, infrastructureConfig } from "../lib/config/infrastructure.ts";
+import { RESOURCE_NAMES } from "../lib/config/names.ts";
+import { loadSettings } from "../lib/config/settings.ts";
+import { runSstConfig, type SstRun } from "./support/sst-harness.ts";
+
+const STAGE = "production";
+const EMAILS = ["ops@example.com", "on-call@example.com"];
+
+let run: SstRun;
+
+beforeAll(async () => {
+  run = await runSstConfig({ stage: STAGE, env: { [ALARM_EMAIL_ENV]: EMAILS.join(", ") } });
+});
+afterAll(() => run?.dispose());
+
+describe("production", () => {
+  it("retains data and refuses `sst remove`", () => {
+    expect(run.app).toMatchObject({ removal: "retain", protect: true });
+    expect(run.outputs._protect).toBe(true);
+  });
+
+  it("retains the table, the three queues and the secret when removed or renamed", () => {
+    const retained = run.resources.filter((r) => r.retainOnDelete).map((r) => `${r.type} ${r.name}`);
+    expect(retained.sort()).toEqual(
+      [
+        `aws:dynamodb/table:Table ${RESOURCE_NAMES.idempotencyTable}Table`,
+        `aws:secretsmanager/secret:Secret ${RESOURCE_NAMES.credentialsSecret}`,
+        ...[RESOURCE_NAMES.ordersQueue, RESOURCE_NAMES.retryQueue, RESOURCE_NAMES.deadLetterQueue].map(
+          (name) => `aws:sqs/queue:Queue ${name}Queue`,
+        ),
+      ].sort(),
+    );
+  });
+
+  it("protects the table from deletion and keeps the secret's recovery window", () => {
+    expect(run.one("aws:dynamodb/table:Table").inputs.deletionProtectionEnabled).toBe(true);
+    expect(run.one("aws:secretsmanager/secret:Secret").inputs.recoveryWindowInDays).toBeUndefined();
+  });
+
+  it("applies the production overrides to the relay settings", () => {
+    const lambda = run.one("aws:lambda/function:Function");
+    const settings = loadSettings((lambda.inputs.environment as { variables: NodeJS.ProcessEnv }).variables);
+    expect(settings).toMatchObject(infrastructureConfig(STAGE).settings);
+  });
+
+  it("subscribes each configured e-mail to the alarm topic", () => {
+    const topicArn = run.one("aws:sns/topic:Topic").state.arn;
+    const subscriptions = run.all("aws:sns/topicSubscription:TopicSubscription").map((s) => s.inputs);
+    expect(subscriptions).toEqual(
+      EMAILS.map((endpoint) => ({ topic: topicArn, protocol: "email", endpoint })),
+    );
+  });
+});
