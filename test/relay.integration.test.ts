@@ -1,5 +1,7 @@
+import { DeleteTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MESSAGE_ATTRIBUTES } from "../lib/config/names.ts";
+import { createIdempotencyTable } from "../lib/local/environment.ts";
 import { order, type RelayHarness, startRelayHarness } from "./support/relay-harness.ts";
 
 let relay: RelayHarness;
@@ -157,19 +159,9 @@ describe("submit Lambda against fauxqs, dynalite, the Secrets Manager stand-in a
     // A fresh idempotency store would send them again: emulate it by changing the tenant-scoped key space.
     await relay.local.fauxqs.reset();
     const table = relay.local.tableName;
-    const { DynamoDBClient, DeleteTableCommand, CreateTableCommand } = await import(
-      "@aws-sdk/client-dynamodb"
-    );
     const ddb = new DynamoDBClient({});
     await ddb.send(new DeleteTableCommand({ TableName: table }));
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: table,
-        AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
-        KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
-        BillingMode: "PAY_PER_REQUEST",
-      }),
-    );
+    await createIdempotencyTable(ddb, table);
     ddb.destroy();
     await relay.publish(order("EXISTS-SAME"), "again-1");
     const changed = order("EXISTS-OTHER");

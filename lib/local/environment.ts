@@ -97,15 +97,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
   const dynamoEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
   const tableName = localResourceName(RESOURCE_NAMES.idempotencyTable);
   const ddb = new DynamoDBClient({ endpoint: dynamoEndpoint, region, credentials: toSdkCredentials() });
-  // The Powertools table shape; dynalite has no TTL (UpdateTimeToLive), and Powertools checks expiry itself.
-  await ddb.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
-      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
-      BillingMode: "PAY_PER_REQUEST",
-    }),
-  );
+  await createIdempotencyTable(ddb, tableName);
   ddb.destroy();
 
   const secretsManager = await startSecretsManagerStandIn({ region });
@@ -159,6 +151,21 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
       ]);
     },
   };
+}
+
+/**
+ * Creates the idempotency table in the shape Powertools expects, as the stacks do. dynalite has no TTL
+ * (UpdateTimeToLive), which is harmless: Powertools checks expiry itself.
+ */
+export async function createIdempotencyTable(ddb: DynamoDBClient, tableName: string): Promise<void> {
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
 }
 
 function toSdkCredentials() {
