@@ -41,6 +41,18 @@ export const SETTINGS = {
   metadataMaxKeys: { env: "RELAY_METADATA_MAX_KEYS", doc: "Order/instruction metadata: most keys." },
   metadataMaxKeyLength: { env: "RELAY_METADATA_MAX_KEY_LENGTH", doc: "Metadata key length limit." },
   metadataMaxValueLength: { env: "RELAY_METADATA_MAX_VALUE_LENGTH", doc: "Metadata value length limit." },
+  probeOrderRef: {
+    env: "RELAY_PROBE_ORDER_REF",
+    doc: "orderRef the health probe reads (GET); it should not exist, so Imburse answers ORDER_NOT_FOUND.",
+  },
+  eventSourceMappingIds: {
+    env: "RELAY_EVENT_SOURCE_MAPPING_IDS",
+    doc: "Comma-separated UUIDs of the submit function's event source mappings, which the circuit breaker pauses.",
+  },
+  redriveMaxMessages: {
+    env: "RELAY_REDRIVE_MAX_MESSAGES",
+    doc: "Most dead letters one scheduled redrive run moves back.",
+  },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -59,16 +71,29 @@ export const DEFAULTS = {
   metadataMaxKeys: 50,
   metadataMaxKeyLength: 40,
   metadataMaxValueLength: 500,
+  probeOrderRef: "imburse-relay-health-probe",
+  redriveMaxMessages: 50,
 } as const;
 
 const positiveInt = z.coerce.number().int().positive();
 
+const resourceId = z.string().min(1);
+
 const settingsSchema = z.object({
-  ordersQueueUrl: z.string().min(1).optional(),
-  retryQueueUrl: z.string().min(1),
-  deadLetterQueueUrl: z.string().min(1),
-  idempotencyTable: z.string().min(1),
-  secretId: z.string().min(1),
+  ordersQueueUrl: resourceId,
+  retryQueueUrl: resourceId,
+  deadLetterQueueUrl: resourceId,
+  idempotencyTable: resourceId,
+  secretId: resourceId,
+  eventSourceMappingIds: z
+    .string()
+    .transform((value) =>
+      value
+        .split(",")
+        .map((id) => id.trim())
+        .filter((id) => id !== ""),
+    )
+    .pipe(z.array(z.string().min(1)).min(1)),
   imburseBaseUrl: z.string().url().default(DEFAULTS.imburseBaseUrl),
   imburseTimeoutMs: positiveInt.default(DEFAULTS.imburseTimeoutMs),
   retryBaseSeconds: z.coerce.number().positive().default(DEFAULTS.retryBaseSeconds),
@@ -81,24 +106,74 @@ const settingsSchema = z.object({
   metadataMaxKeys: positiveInt.default(DEFAULTS.metadataMaxKeys),
   metadataMaxKeyLength: positiveInt.default(DEFAULTS.metadataMaxKeyLength),
   metadataMaxValueLength: positiveInt.default(DEFAULTS.metadataMaxValueLength),
+  probeOrderRef: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,50}$/)
+    .default(DEFAULTS.probeOrderRef),
+  redriveMaxMessages: positiveInt.default(DEFAULTS.redriveMaxMessages),
 });
 
-/** The relay's settings, parsed and defaulted. */
-export type RelaySettings = z.infer<typeof settingsSchema>;
+/** Every setting, parsed and defaulted. */
+type AllSettings = z.infer<typeof settingsSchema>;
+
+/** The resource ids: each function requires the ones it uses; the rest have defaults. */
+type ResourceSetting =
+  | "ordersQueueUrl"
+  | "retryQueueUrl"
+  | "deadLetterQueueUrl"
+  | "idempotencyTable"
+  | "secretId"
+  | "eventSourceMappingIds";
+
+/** What every function needs: the tunables, with defaults. */
+export type CommonSettings = Omit<AllSettings, ResourceSetting>;
+
+/** Settings with the resource ids `R` present. */
+export type SettingsWith<R extends ResourceSetting> = CommonSettings & Pick<AllSettings, R>;
+
+/** The resource ids each function of the relay requires. */
+export const REQUIRED_SETTINGS = {
+  submit: ["retryQueueUrl", "deadLetterQueueUrl", "idempotencyTable", "secretId"],
+  healthProbe: ["secretId"],
+  circuitBreaker: ["eventSourceMappingIds"],
+  redrive: ["deadLetterQueueUrl", "ordersQueueUrl"],
+} as const satisfies Record<string, readonly ResourceSetting[]>;
+
+/** The settings of the submit function. */
+export type RelaySettings = SettingsWith<(typeof REQUIRED_SETTINGS.submit)[number]>;
 
 /** Thrown when the environment does not describe a usable relay. Names the variable, never a value. */
 export class SettingsError extends Error {
   override readonly name = "SettingsError";
 }
 
-/** Reads and validates the relay settings from environment variables. */
-export function loadSettings(env: NodeJS.ProcessEnv = process.env): RelaySettings {
+/**
+ * Reads and validates settings from environment variables; the resource ids in `required` must be set
+ * (the submit function's by default).
+ */
+export function loadSettings(env?: NodeJS.ProcessEnv): RelaySettings;
+export function loadSettings<R extends ResourceSetting>(
+  env: NodeJS.ProcessEnv,
+  required: readonly R[],
+): SettingsWith<R>;
+export function loadSettings(
+  env: NodeJS.ProcessEnv = process.env,
+  required: readonly ResourceSetting[] = REQUIRED_SETTINGS.submit,
+): CommonSettings {
   const raw: Record<string, string | undefined> = {};
   for (const [name, { env: variable }] of Object.entries(SETTINGS)) {
     const value = env[variable];
     if (value !== undefined && value !== "") raw[name] = value;
   }
-  const parsed = settingsSchema.safeParse(raw);
+  const requested = new Set<string>(required);
+  const schema = settingsSchema.partial(
+    Object.fromEntries(
+      (Object.keys(settingsSchema.shape) as Array<keyof AllSettings>)
+        .filter((name) => !requested.has(name) && !(name in DEFAULTS))
+        .map((name) => [name, true]),
+    ) as { [K in keyof AllSettings]?: true },
+  );
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]) as SettingName;
@@ -106,7 +181,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): RelaySetting
     });
     throw new SettingsError(`Invalid relay configuration: ${problems.join("; ")}`);
   }
-  return parsed.data;
+  return parsed.data as CommonSettings;
 }
 
 /** The environment variables that express the given settings (used by the stacks and local mode). */

@@ -17,7 +17,7 @@ import { createBatchHandler } from "./batch.ts";
 import { idempotentSubmitter } from "./idempotency.ts";
 import { currentRecordScope } from "./scope.ts";
 import { type MessageSender, sqsMessageSender } from "./sender.ts";
-import { powertoolsRelayMetrics } from "./telemetry.ts";
+import { powertoolsRelayMetrics, recordEvents } from "./telemetry.ts";
 
 /** What a caller may replace when assembling the submit handler (tests, local mode). */
 export interface SubmitHandlerOverrides {
@@ -61,6 +61,7 @@ export function createSubmitHandler(
     timeoutMs: settings.imburseTimeoutMs,
     onCall: (call) => {
       relayMetrics.imburseCall(call);
+      recordEvents.emit("imburse-call", call);
       (currentRecordScope()?.logger ?? logger).info("Imburse call", {
         route: call.route,
         status: call.status,

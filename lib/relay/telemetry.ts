@@ -68,7 +68,7 @@ export type RecordEvent =
   | { type: "duplicate"; originMessageId: string; correlationId: string };
 
 /**
- * In-process record events. Nothing listens in Lambda; local mode subscribes to draw its progress and
- * write its report without scraping logs.
+ * In-process events: one per record, and one per exchange with Imburse. Nothing listens in Lambda; local
+ * mode subscribes to draw its progress, write its report and evaluate its alarms without scraping logs.
  */
-export const recordEvents = new EventEmitter<{ record: [RecordEvent] }>();
+export const recordEvents = new EventEmitter<{ record: [RecordEvent]; "imburse-call": [ImburseCallEvent] }>();

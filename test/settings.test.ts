@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import {
+  DEFAULTS,
+  loadSettings,
+  REQUIRED_SETTINGS,
+  SettingsError,
+  settingsToEnv,
+} from "../lib/config/settings.ts";
+
+const submitEnv = settingsToEnv({
+  retryQueueUrl: "https://sqs/retry",
+  deadLetterQueueUrl: "https://sqs/dlq",
+  idempotencyTable: "table",
+  secretId: "secret",
+});
+
+describe("loadSettings", () => {
+  it("applies the defaults and reads overrides", () => {
+    const settings = loadSettings({ ...submitEnv, RELAY_MAX_ATTEMPTS: "3" });
+    expect(settings).toMatchObject({ ...DEFAULTS, maxAttempts: 3, retryQueueUrl: "https://sqs/retry" });
+  });
+
+  it("names every missing or invalid variable, never a value", () => {
+    const error = (() => {
+      try {
+        loadSettings({ RELAY_IMBURSE_BASE_URL: "secret-looking-value", RELAY_MAX_ATTEMPTS: "0" });
+      } catch (e) {
+        return e as SettingsError;
+      }
+    })();
+    expect(error).toBeInstanceOf(SettingsError);
+    for (const variable of [
+      "RELAY_RETRY_QUEUE_URL",
+      "RELAY_DLQ_URL",
+      "RELAY_IDEMPOTENCY_TABLE",
+      "RELAY_IMBURSE_SECRET_ID",
+      "RELAY_IMBURSE_BASE_URL",
+      "RELAY_MAX_ATTEMPTS",
+    ]) {
+      expect(error?.message).toContain(variable);
+    }
+    expect(error?.message).not.toContain("secret-looking-value");
+  });
+
+  it("requires only what each function uses", () => {
+    expect(loadSettings({ RELAY_IMBURSE_SECRET_ID: "s" }, REQUIRED_SETTINGS.healthProbe).secretId).toBe("s");
+    const breaker = loadSettings(
+      { RELAY_EVENT_SOURCE_MAPPING_IDS: " a-1 , b-2 " },
+      REQUIRED_SETTINGS.circuitBreaker,
+    );
+    expect(breaker.eventSourceMappingIds).toEqual(["a-1", "b-2"]);
+    expect(() =>
+      loadSettings({ RELAY_EVENT_SOURCE_MAPPING_IDS: " , " }, REQUIRED_SETTINGS.circuitBreaker),
+    ).toThrow(/RELAY_EVENT_SOURCE_MAPPING_IDS/);
+    expect(() => loadSettings({}, REQUIRED_SETTINGS.redrive)).toThrow(/RELAY_ORDERS_QUEUE_URL/);
+  });
+});
