@@ -1,4 +1,5 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 
@@ -17,4 +18,8 @@ export function dynamoDbClient(): DynamoDBClient {
 
 export function secretsManagerClient(): SecretsManagerClient {
   return new SecretsManagerClient({});
+}
+
+export function lambdaClient(): LambdaClient {
+  return new LambdaClient({});
 }
