@@ -42,6 +42,11 @@ export interface EventSourceRunnerOptions {
 
 /** A running local event source. */
 export interface EventSourceRunner {
+  /**
+   * Enables or disables the mapping of one queue, as `UpdateEventSourceMapping({ Enabled })` does: a
+   * disabled mapping stops receiving (an invocation in flight finishes); its messages wait in the queue.
+   */
+  setEnabled(queueArn: string, enabled: boolean): void;
   /** Stops polling, waits for invocations in flight (and their deletes), then aborts the idle long polls. */
   stop(): Promise<void>;
 }
@@ -128,10 +133,18 @@ export function startEventSourceRunner(options: EventSourceRunnerOptions): Event
       if (!stopping) options.onError?.(error);
     });
     consumer.start();
-    return { consumer, idle: () => inFlight ?? Promise.resolve() };
+    return { source, consumer, idle: () => inFlight ?? Promise.resolve() };
   });
 
   return {
+    setEnabled(queueArn, enabled) {
+      for (const { source, consumer } of pollers) {
+        if (source.queue.arn !== queueArn || stopping) continue;
+        if (enabled && !consumer.status.isRunning) consumer.start();
+        // No abort: an invocation in flight finishes and deletes what it acknowledged.
+        if (!enabled && consumer.status.isRunning) consumer.stop();
+      }
+    },
     async stop() {
       stopping = true;
       await Promise.all(pollers.map((poller) => poller.idle()));
