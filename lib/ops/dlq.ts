@@ -8,7 +8,13 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { MESSAGE_ATTRIBUTES, SQS_MAX_BATCH_SIZE } from "../config/names.ts";
-import { type ClassifiedDeadLetter, classifyDeadLetter, planRedrive, type RedriveKind } from "./redrive.ts";
+import {
+  type ClassifiedDeadLetter,
+  classifyDeadLetter,
+  planRedrive,
+  type RedriveFilter,
+  type RedriveKind,
+} from "./redrive.ts";
 
 /** A dead-lettered message as the operator commands show it. */
 export interface DeadLetter extends ClassifiedDeadLetter {
@@ -54,7 +60,11 @@ function toDeadLetter(message: Message): DeadLetter {
 }
 
 /** Makes received messages visible again at once; per-entry failures (an expired handle) are harmless. */
-async function release(sqs: SQSClient, queueUrl: string, messages: readonly Message[]): Promise<void> {
+async function release(
+  sqs: SQSClient,
+  queueUrl: string,
+  messages: readonly Pick<Message, "ReceiptHandle">[],
+): Promise<void> {
   for (let start = 0; start < messages.length; start += SQS_MAX_BATCH_SIZE) {
     const chunk = messages.slice(start, start + SQS_MAX_BATCH_SIZE);
     await sqs.send(
@@ -110,7 +120,7 @@ export interface MovedMessage {
 /** What {@link redriveDeadLetters} did. */
 export interface RedriveSummary {
   moved: MovedMessage[];
-  /** Messages left in the DLQ because their kind was not chosen, or they came back during this run. */
+  /** Messages left in the DLQ, by kind: not chosen (kind or filter), over the max, or back during this run. */
   left: Partial<Record<RedriveKind, number>>;
   /** Messages that could not be moved (left in the DLQ) or were sent but not deleted (now in both queues). */
   failed: { messageId: string; kind: RedriveKind; error: string }[];
@@ -121,8 +131,12 @@ export interface RedriveOptions extends DeadLetterReadOptions {
   from: string;
   to: string;
   kinds: readonly RedriveKind[];
+  /** Of the chosen kinds, moves only the letters it accepts (see {@link planRedrive}). */
+  select?: RedriveFilter;
   /** Most messages to move; all by default. */
   max?: number;
+  /** Asked before each receive; the run ends, releasing what it holds, once it answers false (a Lambda deadline). */
+  hasTimeLeft?: () => boolean;
   onMoved?: (moved: MovedMessage) => void;
 }
 
@@ -135,14 +149,15 @@ export interface RedriveOptions extends DeadLetterReadOptions {
 export async function redriveDeadLetters(sqs: SQSClient, options: RedriveOptions): Promise<RedriveSummary> {
   const max = options.max ?? Number.POSITIVE_INFINITY;
   const summary: RedriveSummary = { moved: [], left: {}, failed: [] };
-  const keep: Message[] = [];
+  // Only the handles: a long scan must not hold every body it read in memory.
+  const keep: Pick<Message, "ReceiptHandle">[] = [];
   const movedOrigins = new Set<string>();
   const leave = (message: Message, kind: RedriveKind) => {
-    keep.push(message);
+    keep.push({ ReceiptHandle: message.ReceiptHandle });
     summary.left[kind] = (summary.left[kind] ?? 0) + 1;
   };
   try {
-    while (summary.moved.length < max) {
+    while (summary.moved.length < max && (options.hasTimeLeft?.() ?? true)) {
       const { Messages = [] } = await receive(sqs, options.from, SQS_MAX_BATCH_SIZE, options);
       if (Messages.length === 0) break;
       const toSend: {
@@ -150,7 +165,7 @@ export async function redriveDeadLetters(sqs: SQSClient, options: RedriveOptions
         plan: Extract<ReturnType<typeof planRedrive>, { action: "redrive" }>;
       }[] = [];
       for (const message of Messages) {
-        const plan = planRedrive(message, options.kinds);
+        const plan = planRedrive(message, options.kinds, options.select);
         const origin =
           plan.action === "redrive" ? plan.message.attributes[MESSAGE_ATTRIBUTES.originMessageId] : undefined;
         const cameBack = origin?.StringValue !== undefined && movedOrigins.has(origin.StringValue);
@@ -161,16 +176,23 @@ export async function redriveDeadLetters(sqs: SQSClient, options: RedriveOptions
         }
       }
       if (toSend.length === 0) continue;
-      const response = await sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: options.to,
-          Entries: toSend.map(({ plan }, index) => ({
-            Id: `m${index}`,
-            MessageBody: plan.message.body,
-            MessageAttributes: plan.message.attributes,
-          })),
-        }),
-      );
+      const response = await sqs
+        .send(
+          new SendMessageBatchCommand({
+            QueueUrl: options.to,
+            Entries: toSend.map(({ plan }, index) => ({
+              Id: `m${index}`,
+              MessageBody: plan.message.body,
+              MessageAttributes: plan.message.attributes,
+            })),
+          }),
+        )
+        .catch((error: unknown) => {
+          // The batch failed as a whole: the letters stay in the DLQ, visible again with the rest (should
+          // SQS have taken the batch after all, the relay's idempotency absorbs the copies).
+          for (const { message } of toSend) keep.push({ ReceiptHandle: message.ReceiptHandle });
+          throw error;
+        });
       const sent = new Map((response.Successful ?? []).map((entry) => [entry.Id, entry.MessageId ?? ""]));
       const refused = new Map(
         (response.Failed ?? []).map((entry) => [entry.Id, entry.Message ?? entry.Code]),
@@ -179,7 +201,7 @@ export async function redriveDeadLetters(sqs: SQSClient, options: RedriveOptions
       toSend.forEach(({ message, plan }, index) => {
         const newMessageId = sent.get(`m${index}`);
         if (newMessageId === undefined) {
-          keep.push(message);
+          keep.push({ ReceiptHandle: message.ReceiptHandle });
           const error = refused.get(`m${index}`) ?? "SQS did not report this entry";
           summary.failed.push({ messageId: message.MessageId ?? "", kind: plan.kind, error });
           return;

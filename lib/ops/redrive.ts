@@ -1,5 +1,6 @@
 import type { Message, MessageAttributeValue } from "@aws-sdk/client-sqs";
 import { MESSAGE_ATTRIBUTES, RELAY_ATTRIBUTE_NAMES } from "../config/names.ts";
+import type { RetryReason } from "../relay/policy.ts";
 import { type DeadLetterKind, type DeadLetterReason, parseDeadLetterReason } from "../relay/reasons.ts";
 
 /**
@@ -40,6 +41,25 @@ export function classifyDeadLetter(message: DeadLetterMessage): ClassifiedDeadLe
   return { kind: reason?.kind ?? "unknown", reason };
 }
 
+/** Narrows which dead letters of the chosen kinds move; every one of them when absent. */
+export type RedriveFilter = (letter: ClassifiedDeadLetter) => boolean;
+
+const TRANSIENT_REASONS: readonly string[] = ["throttled", "server-error", "network"] satisfies RetryReason[];
+
+/**
+ * True for a `retries-exhausted` letter whose last failure was transient: throttled, a server error or the
+ * network, with a last status that agrees (none, 429 or 5xx). Such an order may succeed unchanged once
+ * Imburse recovers, so the scheduled redrive moves it without a person; a reason that says otherwise (a 4xx
+ * status, an unknown last reason) is left for a person.
+ */
+export function lastFailureWasTransient({ reason }: ClassifiedDeadLetter): boolean {
+  if (reason?.kind !== "retries-exhausted") return false;
+  // JSON drops an undefined lastStatus; tolerate null from other writers.
+  const status = reason.lastStatus ?? undefined;
+  const transientStatus = status === undefined || status === 429 || (status >= 500 && status <= 599);
+  return TRANSIENT_REASONS.includes(reason.lastReason) && transientStatus;
+}
+
 /** The message to send back to the orders queue. */
 export interface RedriveMessage {
   body: string;
@@ -67,11 +87,19 @@ function copyValue(value: MessageAttributeValue): MessageAttributeValue {
  * publisher's own attributes. Every other relay attribute is dropped (attempt, not-before, first-received,
  * unknown-outcome, the reason), so the order starts again at attempt 1 as if newly published.
  *
+ * Moves only the chosen `kinds`, and of those only the ones `select` accepts when it is given.
+ *
  * Pure: the CLI's `dlq redrive` and the scheduled redrive function share it.
  */
-export function planRedrive(message: DeadLetterMessage, kinds: readonly RedriveKind[]): RedrivePlan {
+export function planRedrive(
+  message: DeadLetterMessage,
+  kinds: readonly RedriveKind[],
+  select?: RedriveFilter,
+): RedrivePlan {
   const classified = classifyDeadLetter(message);
-  if (!kinds.includes(classified.kind)) return { action: "skip", ...classified };
+  if (!kinds.includes(classified.kind) || (select && !select(classified))) {
+    return { action: "skip", ...classified };
+  }
   const given = message.MessageAttributes ?? {};
   const text = (name: string): string | undefined => {
     const value = given[name]?.StringValue?.trim();

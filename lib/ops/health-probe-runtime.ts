@@ -1,0 +1,97 @@
+import { randomUUID } from "node:crypto";
+import { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { Tracer } from "@aws-lambda-powertools/tracer";
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import middy from "@middy/core";
+import type { Context } from "aws-lambda";
+import { secretsManagerClient } from "../aws/clients.ts";
+import { secretCredentials } from "../aws/secret-credentials.ts";
+import { METRICS, SERVICE_NAME } from "../config/names.ts";
+import { loadSettings, REQUIRED_SETTINGS } from "../config/settings.ts";
+import { ImburseClient, validateBaseUrl } from "../imburse/client.ts";
+import { TokenCache } from "../imburse/token.ts";
+import { type ProbeResult, probeImburse } from "./health-probe.ts";
+
+/** What a caller may replace when assembling the health probe handler (tests, local mode). */
+export interface HealthProbeHandlerOverrides {
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Epoch milliseconds, for the latency. */
+  clock?: () => number;
+  /** The correlation id of each run; a random UUID by default. */
+  correlationId?: () => string;
+}
+
+/**
+ * Assembles the scheduled health probe Lambda: settings, credentials from the secret, Powertools
+ * logger/tracer/metrics and the middy middlewares. Each run probes Imburse with a new token cache, so it
+ * really exchanges HMAC, and emits `ProbeHealthy` (1 or 0) and `ProbeLatency`. It returns the
+ * {@link ProbeResult} and never throws for an unhealthy Imburse: the alarm reads the metric, not errors.
+ */
+export function createHealthProbeHandler(
+  overrides: HealthProbeHandlerOverrides = {},
+): middy.MiddyfiedHandler<unknown, ProbeResult, Error, Context> {
+  const env = overrides.env ?? process.env;
+  const settings = loadSettings(env, REQUIRED_SETTINGS.healthProbe);
+  const baseUrl = validateBaseUrl(settings.imburseBaseUrl);
+  const logger = overrides.logger ?? new Logger({ serviceName: SERVICE_NAME });
+  const tracer = new Tracer({ serviceName: SERVICE_NAME });
+  const metrics =
+    overrides.metrics ?? new Metrics({ namespace: METRICS.namespace, serviceName: SERVICE_NAME });
+  const clock = overrides.clock ?? Date.now;
+  const newCorrelationId = overrides.correlationId ?? randomUUID;
+
+  const secrets = new SecretsProvider({ awsSdkV3Client: tracer.captureAWSv3Client(secretsManagerClient()) });
+  const credentials = secretCredentials({
+    provider: secrets,
+    secretId: settings.secretId,
+    maxAgeSeconds: settings.secretMaxAgeSeconds,
+    onStale: (error) =>
+      logger.warn("Could not refresh the Imburse credentials; using the last good value", {
+        error: String(error),
+      }),
+  });
+
+  const probe = async (): Promise<ProbeResult> => {
+    const correlationId = newCorrelationId();
+    logger.setCorrelationId(correlationId);
+    tracer.putAnnotation("correlationId", correlationId);
+    const client = new ImburseClient({
+      baseUrl,
+      credentials,
+      timeoutMs: settings.imburseTimeoutMs,
+      tokenCache: new TokenCache(),
+      // The probe's calls stay out of ImburseError/ImburseLatency: those measure the orders' calls.
+      onCall: (call) =>
+        logger.debug("Imburse call", {
+          route: call.route,
+          status: call.status,
+          duration_ms: call.durationMs,
+          imburse_correlation_id: call.imburseCorrelationId,
+        }),
+    });
+    const result = await probeImburse(client, {
+      probeOrderRef: settings.probeOrderRef,
+      correlationId,
+      clock,
+    });
+    metrics.addMetric(METRICS.probeHealthy, MetricUnit.Count, result.healthy ? 1 : 0);
+    metrics.addMetric(METRICS.probeLatency, MetricUnit.Milliseconds, result.latencyMs);
+    if (result.healthy) {
+      logger.info("Imburse is healthy", { latency_ms: result.latencyMs });
+    } else {
+      logger.warn("Imburse is unhealthy", { latency_ms: result.latencyMs, failure: result.failure });
+    }
+    return result;
+  };
+
+  return middy(probe)
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}

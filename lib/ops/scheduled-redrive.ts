@@ -1,0 +1,86 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { Tracer } from "@aws-lambda-powertools/tracer";
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import middy from "@middy/core";
+import type { Context } from "aws-lambda";
+import { sqsClient } from "../aws/clients.ts";
+import { METRICS, SERVICE_NAME } from "../config/names.ts";
+import { loadSettings, REQUIRED_SETTINGS } from "../config/settings.ts";
+import { type RedriveSummary, redriveDeadLetters } from "./dlq.ts";
+import { lastFailureWasTransient } from "./redrive.ts";
+
+/** What a caller may replace when assembling the redrive handler (tests, local mode). */
+export interface RedriveHandlerOverrides {
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  metrics?: Metrics;
+}
+
+/**
+ * A run stops receiving once less time than this remains, keeping time to make what it holds visible
+ * again and to flush its metrics. Were it killed instead, nothing is lost: the messages it hid reappear
+ * when the function's time would have run out.
+ */
+export const REDRIVE_STOP_MARGIN_MS = 5_000;
+
+/**
+ * Assembles the scheduled DLQ redrive Lambda. Each run moves at most `RELAY_REDRIVE_MAX_MESSAGES`
+ * `retries-exhausted` dead letters whose last failure was transient back to the orders queue, attempts
+ * reset, through the same {@link redriveDeadLetters} as the CLI: each is deleted from the DLQ only after
+ * its send succeeded, and every other letter is made visible again before the run ends. Emits `Redriven`
+ * and returns the summary.
+ */
+export function createRedriveHandler(
+  overrides: RedriveHandlerOverrides = {},
+): middy.MiddyfiedHandler<unknown, RedriveSummary, Error, Context> {
+  const env = overrides.env ?? process.env;
+  const settings = loadSettings(env, REQUIRED_SETTINGS.redrive);
+  const logger = overrides.logger ?? new Logger({ serviceName: SERVICE_NAME });
+  const tracer = new Tracer({ serviceName: SERVICE_NAME });
+  const metrics =
+    overrides.metrics ?? new Metrics({ namespace: METRICS.namespace, serviceName: SERVICE_NAME });
+  const sqs = tracer.captureAWSv3Client(sqsClient(env));
+
+  const redrive = async (_event: unknown, context: Context): Promise<RedriveSummary> => {
+    const summary = await redriveDeadLetters(sqs, {
+      from: settings.deadLetterQueueUrl,
+      to: settings.ordersQueueUrl,
+      kinds: ["retries-exhausted"],
+      select: lastFailureWasTransient,
+      max: settings.redriveMaxMessages,
+      // Hidden for the rest of the run, so a long scan never reads its own letters twice.
+      hideSeconds: Math.max(1, Math.ceil(context.getRemainingTimeInMillis() / 1000)),
+      hasTimeLeft: () => context.getRemainingTimeInMillis() > REDRIVE_STOP_MARGIN_MS,
+      onMoved: (moved) =>
+        logger.info("Dead letter moved back to the orders queue", {
+          correlation_id: moved.correlationId,
+          order_ref: moved.orderRef,
+          message_id: moved.messageId,
+          new_message_id: moved.newMessageId,
+        }),
+    });
+    for (const failure of summary.failed) {
+      logger.error("Dead letter not moved", {
+        message_id: failure.messageId,
+        kind: failure.kind,
+        error: failure.error,
+      });
+    }
+    metrics.addMetric(METRICS.redriven, MetricUnit.Count, summary.moved.length);
+    logger.info("Scheduled redrive finished", {
+      moved: summary.moved.length,
+      left: summary.left,
+      failed: summary.failed.length,
+      max_messages: settings.redriveMaxMessages,
+    });
+    return summary;
+  };
+
+  return middy(redrive)
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}
