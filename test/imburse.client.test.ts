@@ -171,6 +171,8 @@ describe("ImburseClient against the simulator over HTTP", () => {
 
   it("refuses a plain-http base URL that is not loopback", () => {
     expect(() => client({ baseUrl: "http://api.imbursepayments.com" })).toThrow(ImburseConfigError);
+    expect(() => client({ baseUrl: "http://127.example.com" })).toThrow(ImburseConfigError);
+    expect(client({ baseUrl: "http://127.0.0.2:8080" }).baseUrl).toBe("http://127.0.0.2:8080");
     expect(() => client({ baseUrl: "not a url" })).toThrow(/not a URL/);
     expect(client({ baseUrl: "https://api.imbursepayments.com/" }).baseUrl).toBe(
       "https://api.imbursepayments.com",

@@ -74,3 +74,13 @@ describe("TokenCache", () => {
     expect(await cache.get("k", now, async () => token("t3", now, 3_600_000))).toBe("t3");
   });
 });
+
+describe("TokenCache when a refresh fails", () => {
+  it("keeps serving a token that has not expired yet, and fails once it has", async () => {
+    const cache = new TokenCache(60_000);
+    await cache.get("k", now, async () => ({ accessToken: "t1", obtainedAt: now, expiresAt: now + 120_000 }));
+    const down = async () => Promise.reject(new Error("identity endpoint down"));
+    expect(await cache.get("k", now + 90_000, down)).toBe("t1");
+    await expect(cache.get("k", now + 120_000, down)).rejects.toThrow("identity endpoint down");
+  });
+});

@@ -1,5 +1,6 @@
 import http from "node:http";
 import https from "node:https";
+import { isIP } from "node:net";
 import axios, { type AxiosInstance, type AxiosResponse } from "axios";
 import type { CredentialsProvider, ImburseCredentials } from "./credentials.ts";
 import {
@@ -64,7 +65,7 @@ export interface CreateOrderResult {
   body: unknown;
 }
 
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+const LOOPBACK_HOSTS = new Set(["localhost", "[::1]", "::1"]);
 /** Failures that happen before any byte of the request leaves this machine. */
 const NOT_SENT_CODES = new Set([
   "ECONNREFUSED",
@@ -85,7 +86,9 @@ export function validateBaseUrl(baseUrl: string): string {
   } catch {
     throw new ImburseConfigError(`Imburse base URL is not a URL: ${JSON.stringify(baseUrl)}`);
   }
-  const loopback = LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith("127.");
+  // 127.0.0.0/8 as an address only: a host name such as "127.example.com" is not loopback.
+  const loopback =
+    LOOPBACK_HOSTS.has(url.hostname) || (isIP(url.hostname) === 4 && url.hostname.startsWith("127."));
   if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
     throw new ImburseConfigError(
       `Imburse base URL must use https (plain http is allowed only for a loopback simulator): ${url.origin}`,
@@ -164,7 +167,6 @@ export class ImburseClient {
     let credentials = await this.#credentials.get();
     let tokenRefreshed = false;
     let credentialsRefreshed = false;
-    let deadSocketRetried = false;
     for (;;) {
       let token: string;
       try {
@@ -181,24 +183,16 @@ export class ImburseClient {
         }
         throw error;
       }
-      const headers: Record<string, string> = {
+      const current = credentials;
+      const headers = (): Record<string, string> => ({
         authorization: `Bearer ${token}`,
-        "x-account-id": credentials.accountId,
-        "x-tenant-id": credentials.tenantId,
+        "x-account-id": current.accountId,
+        "x-tenant-id": current.tenantId,
         accept: "application/json",
         ...(body !== undefined ? { "content-type": "application/json" } : {}),
         ...(options.correlationId ? { "x-correlation-id": options.correlationId } : {}),
-      };
-      let response: AxiosResponse<string>;
-      try {
-        response = await this.#exchange(route, method, path, headers, options, body);
-      } catch (error) {
-        if (!deadSocketRetried && isDeadPooledSocket(error)) {
-          deadSocketRetried = true;
-          continue;
-        }
-        throw toNetworkError(error, method, path);
-      }
+      });
+      const response = await this.#exchange(route, method, path, headers, options, body);
       if (response.status >= 200 && response.status < 300) return response;
       if (response.status === 401) {
         if (!tokenRefreshed) {
@@ -236,27 +230,18 @@ export class ImburseClient {
     return this.#tokens.get(this.#tokenKey(credentials), this.#clock(), async () => {
       const path = "/v1/identity/hmac";
       const obtainedAt = this.#clock();
-      const authorization = hmacAuthorization({
-        publicKey: credentials.publicKey,
-        privateKey: credentials.privateKey,
-        nonce: this.#nonce(),
-        timestamp: Math.floor(obtainedAt / 1000),
-      });
-      const headers: Record<string, string> = {
-        authorization,
+      // Signed afresh for every try: a retried exchange must not reuse a nonce Imburse may have seen.
+      const headers = (): Record<string, string> => ({
+        authorization: hmacAuthorization({
+          publicKey: credentials.publicKey,
+          privateKey: credentials.privateKey,
+          nonce: this.#nonce(),
+          timestamp: Math.floor(this.#clock() / 1000),
+        }),
         accept: "application/json",
         ...(options.correlationId ? { "x-correlation-id": options.correlationId } : {}),
-      };
-      let response: AxiosResponse<string>;
-      try {
-        response = await this.#exchange("token", "POST", path, headers, options);
-      } catch (error) {
-        // A fresh nonce and timestamp make a retried token request safe; the exchange has no side effects.
-        if (!isDeadPooledSocket(error)) throw toNetworkError(error, "POST", path);
-        response = await this.#exchange("token", "POST", path, headers, options).catch((again: unknown) => {
-          throw toNetworkError(again, "POST", path);
-        });
-      }
+      });
+      const response = await this.#exchange("token", "POST", path, headers, options);
       if (response.status < 200 || response.status >= 300) throw this.#apiError(response, "POST", path);
       const payload = parseJson(response.data) as { accessToken?: unknown; expires?: unknown } | undefined;
       if (typeof payload?.accessToken !== "string" || payload.accessToken === "") {
@@ -274,7 +259,32 @@ export class ImburseClient {
     });
   }
 
+  /**
+   * One HTTP exchange, with the client's only network retry: a reused keep-alive socket that died before
+   * any response (a Lambda freeze) is tried once more at once, with freshly built headers.
+   */
   async #exchange(
+    route: ImburseRoute,
+    method: string,
+    path: string,
+    headers: () => Record<string, string>,
+    options: CallOptions,
+    body?: string,
+  ): Promise<AxiosResponse<string>> {
+    try {
+      return await this.#request(route, method, path, headers(), options, body);
+    } catch (error) {
+      if (!isDeadPooledSocket(error)) throw toNetworkError(error, method, path, false);
+    }
+    try {
+      return await this.#request(route, method, path, headers(), options, body);
+    } catch (error) {
+      // The dead socket may have carried the first try to Imburse: keep "may have reached" set.
+      throw toNetworkError(error, method, path, true);
+    }
+  }
+
+  async #request(
     route: ImburseRoute,
     method: string,
     path: string,
@@ -362,11 +372,17 @@ function isDeadPooledSocket(error: unknown): boolean {
   return DEAD_SOCKET_CODES.has(errorCode(error)) && failedRequest(error)?.reusedSocket === true;
 }
 
-function toNetworkError(error: unknown, method: string, path: string): ImburseNetworkError {
+function toNetworkError(
+  error: unknown,
+  method: string,
+  path: string,
+  earlierTryMayHaveReached: boolean,
+): ImburseNetworkError {
   const code = errorCode(error);
   const timedOut = code === "ETIMEDOUT" || code === "ECONNABORTED";
   const request = failedRequest(error);
   // A timeout before the request was fully written cannot have been acted on.
-  const mayHaveReachedServer = timedOut ? request?.writableFinished !== false : !NOT_SENT_CODES.has(code);
+  const mayHaveReachedServer =
+    earlierTryMayHaveReached || (timedOut ? request?.writableFinished !== false : !NOT_SENT_CODES.has(code));
   return new ImburseNetworkError({ code, method, path, timedOut, mayHaveReachedServer });
 }

@@ -71,17 +71,18 @@ export class TokenCache {
         .finally(() => this.#inFlight.delete(key));
       this.#inFlight.set(key, pending);
     }
-    return (await pending).accessToken;
+    try {
+      return (await pending).accessToken;
+    } catch (error) {
+      // An early refresh that fails must not discard a token that still works.
+      if (cached && nowMs < cached.expiresAt) return cached.accessToken;
+      throw error;
+    }
   }
 
   /** Forgets `accessToken` for `key` (after a 401), unless a newer token has replaced it already. */
   invalidate(key: string, accessToken: string): void {
     if (this.#tokens.get(key)?.accessToken === accessToken) this.#tokens.delete(key);
-  }
-
-  /** Forgets every token. */
-  clear(): void {
-    this.#tokens.clear();
   }
 
   #refreshAt(token: CachedToken): number {
