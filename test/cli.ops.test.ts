@@ -48,6 +48,7 @@ function reason(kind: DeadLetterReason["kind"], orderRef: string, correlationId:
         kind,
         lastReason: "server-error",
         lastStatus: 503,
+        mayExistInImburse: false,
         lastErrorCodes: ["SERVICE_UNAVAILABLE"],
         imburseCorrelationId: "IMB-1",
       };

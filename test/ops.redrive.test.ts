@@ -31,6 +31,7 @@ const exhausted = (
   kind: "retries-exhausted",
   lastReason,
   lastStatus,
+  mayExistInImburse: false,
   lastErrorCodes: lastStatus === undefined ? ["ECONNRESET"] : [`HTTP_${lastStatus}`],
   imburseCorrelationId: undefined,
 });

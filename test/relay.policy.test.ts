@@ -3,7 +3,15 @@ import { describe, expect, it } from "vitest";
 import { MESSAGE_ATTRIBUTES, SQS_MAX_MESSAGE_ATTRIBUTES } from "../lib/config/names.ts";
 import { ImburseApiError, ImburseNetworkError } from "../lib/imburse/errors.ts";
 import { readEnvelope, writeAttributes } from "../lib/relay/envelope.ts";
-import { classifyFailure, fullJitterBackoffSeconds, planHop, planRetry } from "../lib/relay/policy.ts";
+import {
+  classifyFailure,
+  fullJitterBackoffSeconds,
+  isImburseFailure,
+  MAX_RETRY_WAIT_SECONDS,
+  planHop,
+  planRetry,
+} from "../lib/relay/policy.ts";
+import { callTimeoutMs } from "../lib/relay/process-record.ts";
 
 const api = (status: number, codes: string[] = [], retryAfterSeconds?: number) =>
   new ImburseApiError({
@@ -13,6 +21,13 @@ const api = (status: number, codes: string[] = [], retryAfterSeconds?: number) =
     errors: codes.map((errorCode) => ({ errorCode })),
     imburseCorrelationId: "IMB-1",
     retryAfterSeconds,
+  });
+const token = (status: number, codes: string[] = []) =>
+  new ImburseApiError({
+    status,
+    method: "POST",
+    path: "/v1/identity/hmac",
+    errors: codes.map((errorCode) => ({ errorCode })),
   });
 const network = (code: string, mayHaveReachedServer: boolean) =>
   new ImburseNetworkError({
@@ -40,11 +55,17 @@ describe("classifyFailure", () => {
       { action: "retry", reason: "network", unknownOutcome: true, errorCodes: ["ETIMEDOUT"] },
     ],
     [network("ECONNREFUSED", false), { action: "retry", reason: "network", unknownOutcome: false }],
+    [api(505), { action: "retry", reason: "server-error", status: 505 }],
+    [api(522), { action: "retry", reason: "server-error", status: 522 }],
+    [api(408), { action: "retry", reason: "server-error", status: 408 }],
+    [api(401), { action: "retry", reason: "auth", status: 401 }],
+    [api(403), { action: "retry", reason: "auth", status: 403 }],
+    [token(400, ["SIGNATURE_IS_INVALID"]), { action: "retry", reason: "auth", status: 400 }],
+    [token(429), { action: "retry", reason: "throttled", status: 429 }],
     [api(400, ["AMOUNT_OUT_OF_RANGE"]), { action: "reject", status: 400, imburseCorrelationId: "IMB-1" }],
-    [api(401), { action: "reject", status: 401 }],
     [api(402), { action: "reject", status: 402 }],
-    [api(403), { action: "reject", status: 403 }],
     [api(404), { action: "reject", status: 404 }],
+    [api(422), { action: "reject", status: 422 }],
   ])("%s → %o", (error, expected) => {
     expect(classifyFailure(error)).toMatchObject(expected);
   });
@@ -103,6 +124,12 @@ describe("backoff", () => {
     expect(planHop(undefined, now)).toBeUndefined();
   });
 
+  it("waits at most 24 hours, whatever Retry-After says, and treats a far not-before as due", () => {
+    const plan = planRetry({ ...base, attempt: 1, retryAfterSeconds: 365 * 86_400, random: 0 });
+    expect(plan).toMatchObject({ kind: "retry", waitSeconds: MAX_RETRY_WAIT_SECONDS, delaySeconds: 900 });
+    expect(planHop(new Date(now + (MAX_RETRY_WAIT_SECONDS + 60) * 1000), now)).toBeUndefined();
+  });
+
   it("stops at the maximum attempts", () => {
     expect(planRetry({ ...base, attempt: 8, retryAfterSeconds: undefined, random: 0 })).toEqual({
       kind: "exhausted",
@@ -129,7 +156,7 @@ describe("message attributes", () => {
     const fresh = readEnvelope(record({}), now);
     expect(fresh).toMatchObject({
       correlationId: "m-1",
-      correlationIdGenerated: true,
+      rejectedCorrelationId: false,
       attempt: 1,
       originMessageId: "m-1",
       firstReceivedAt: now,
@@ -161,5 +188,60 @@ describe("message attributes", () => {
     expect(attributes[MESSAGE_ATTRIBUTES.attempt]).toEqual({ DataType: "Number", StringValue: "2" });
     expect(attributes[MESSAGE_ATTRIBUTES.correlationId]?.StringValue).toBe("c");
     expect(dropped).toEqual(["x-pub-5", "x-pub-6", "x-pub-7", "x-pub-8"]);
+  });
+});
+
+describe("the publisher's correlation id", () => {
+  const withId = (id: string): SQSRecord =>
+    ({
+      messageId: "m-2",
+      body: "{}",
+      messageAttributes: {
+        [MESSAGE_ATTRIBUTES.correlationId]: {
+          dataType: "String",
+          stringValue: id,
+          stringListValues: [],
+          binaryListValues: [],
+        },
+      },
+    }) as unknown as SQSRecord;
+  const now = new Date();
+
+  it.each([["a".repeat(129)], ["naïve-ü"], ["line\nbreak"]])(
+    "is replaced by the message id when unusable: %j",
+    (id) => {
+      expect(readEnvelope(withId(id), now)).toMatchObject({
+        correlationId: "m-2",
+        rejectedCorrelationId: true,
+      });
+    },
+  );
+
+  it("is kept when it is 1 to 128 printable ASCII characters", () => {
+    expect(readEnvelope(withId("Order-42/α".slice(0, 8)), now).correlationId).toBe("Order-42");
+  });
+});
+
+describe("Imburse failure and time budget", () => {
+  it.each([
+    [undefined, true],
+    [401, true],
+    [403, true],
+    [408, true],
+    [429, true],
+    [500, true],
+    [503, true],
+    [400, false],
+    [404, false],
+    [201, false],
+  ])("status %s counts as an Imburse failure: %s", (status, expected) => {
+    expect(isImburseFailure(status)).toBe(expected);
+  });
+
+  it("gives each call the setting or what is left after keeping time to send the outcome", () => {
+    expect(callTimeoutMs(10_000, 60_000)).toBe(10_000);
+    expect(callTimeoutMs(10_000, 8_000)).toBe(5_000);
+    expect(callTimeoutMs(10_000, 4_000)).toBe(1_000);
+    expect(callTimeoutMs(10_000, 3_999)).toBeUndefined();
   });
 });

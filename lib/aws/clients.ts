@@ -4,22 +4,31 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
 
 /**
+ * Timeouts of every AWS call: the SDK sets none by default, and a hung connection would otherwise outlive
+ * the record's time budget.
+ */
+const requestHandler = { connectionTimeout: 3_000, requestTimeout: 10_000 };
+
+/**
  * The AWS SDK clients the relay uses. Endpoints come from the SDK's own `AWS_ENDPOINT_URL_*`
  * variables, which is how local mode points them at the stand-ins.
  */
 export function sqsClient(env: NodeJS.ProcessEnv = process.env): SQSClient {
   // With an endpoint override the queue URL's host (sqs.<region>.localhost) must not become the endpoint.
-  return new SQSClient(env.AWS_ENDPOINT_URL_SQS ? { useQueueUrlAsEndpoint: false } : {});
+  return new SQSClient({
+    requestHandler,
+    ...(env.AWS_ENDPOINT_URL_SQS ? { useQueueUrlAsEndpoint: false } : {}),
+  });
 }
 
 export function dynamoDbClient(): DynamoDBClient {
-  return new DynamoDBClient({});
+  return new DynamoDBClient({ requestHandler });
 }
 
 export function secretsManagerClient(): SecretsManagerClient {
-  return new SecretsManagerClient({});
+  return new SecretsManagerClient({ requestHandler });
 }
 
 export function lambdaClient(): LambdaClient {
-  return new LambdaClient({});
+  return new LambdaClient({ requestHandler });
 }

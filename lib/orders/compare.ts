@@ -3,7 +3,14 @@ import { isRecord } from "./guards.ts";
 import type { Order } from "./schema.ts";
 
 /** Whether an existing Imburse order matches the one the relay asked to create, and if not, how not. */
-export type OrderComparison = { equal: true } | { equal: false; differences: string[] };
+export type OrderComparison =
+  | { equal: true }
+  | {
+      equal: false;
+      differences: string[];
+      /** Requested instructionRefs the existing order lacks: they may still be in Imburse's asynchronous processing. */
+      missing: string[];
+    };
 
 /**
  * Reconciles a requested order with the one Imburse already holds under the same `orderRef`, after a
@@ -25,6 +32,7 @@ export function compareWithExisting(requested: Order, existing: unknown): OrderC
     return {
       equal: false,
       differences: ["the existing order is not recognisable: expected an object with an instructions array"],
+      missing: [],
     };
   }
   const differences: string[] = [];
@@ -43,12 +51,14 @@ export function compareWithExisting(requested: Order, existing: unknown): OrderC
       );
     } else existingByRef.set(instruction.instructionRef, instruction);
   });
+  const missing: string[] = [];
   const requestedRefs = new Set<string>();
   for (const instruction of requested.instructions ?? []) {
     const ref = instruction.instructionRef;
     requestedRefs.add(ref);
     const found = existingByRef.get(ref);
     if (!found) {
+      missing.push(ref);
       differences.push(
         `instruction "${ref}" is missing from the existing order (Imburse may not have processed it yet)`,
       );
@@ -68,7 +78,7 @@ export function compareWithExisting(requested: Order, existing: unknown): OrderC
     if (!requestedRefs.has(ref))
       differences.push(`the existing order has instruction ${describe(ref)}, which was not requested`);
   }
-  return differences.length === 0 ? { equal: true } : { equal: false, differences };
+  return differences.length === 0 ? { equal: true } : { equal: false, differences, missing };
 }
 
 function compareAmount(requested: string, existing: unknown): string | undefined {

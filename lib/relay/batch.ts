@@ -40,7 +40,19 @@ export function createBatchHandler(
           });
           throw new NotStartedError(`record ${record.messageId} not started: too little time left`);
         }
-        return traced(options.tracer, (annotate) => processRecord(record, deps, annotate));
+        try {
+          return await traced(options.tracer, (annotate) =>
+            processRecord(record, deps, annotate, () => context.getRemainingTimeInMillis()),
+          );
+        } catch (error) {
+          // Handed back to SQS: redelivered after the visibility timeout, dead-lettered by the queue after
+          // maxReceiveCount. Say so, or such a record would bounce in silence.
+          deps.logger.error("Record handed back to SQS for redelivery", {
+            message_id: record.messageId,
+            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          });
+          throw error;
+        }
       });
     // Report a batch where every record failed as item failures too: SQS redelivers them all the same, and
     // the function's Errors metric keeps meaning "the relay crashed" rather than "Imburse is down".

@@ -5,8 +5,8 @@ import { MESSAGE_ATTRIBUTES, RELAY_ATTRIBUTE_NAMES, SQS_MAX_MESSAGE_ATTRIBUTES }
 /** What the relay knows about an order message beyond its body, read from its SQS attributes. */
 export interface OrderEnvelope {
   correlationId: string;
-  /** True when the publisher sent no correlation id and the relay made one. */
-  correlationIdGenerated: boolean;
+  /** The publisher's correlation id when the relay could not use it (too long, or not printable ASCII). */
+  rejectedCorrelationId: boolean;
   /** 1 on first delivery. */
   attempt: number;
   firstReceivedAt: Date;
@@ -17,8 +17,11 @@ export interface OrderEnvelope {
   foreignAttributes: Record<string, MessageAttributeValue>;
 }
 
+/** A correlation id the relay carries as given: 1 to 128 printable ASCII characters. */
+const CORRELATION_ID = /^[\x21-\x7e]{1,128}$/;
+
 /**
- * Reads the envelope of a received record. Without a correlation id the record's SQS message id (a UUID)
+ * Reads the envelope of a received record. Without a usable correlation id the record's SQS message id (a UUID)
  * becomes one: it is the same on every redelivery, and retry messages carry it on from there.
  */
 export function readEnvelope(record: SQSRecord, now: Date): OrderEnvelope {
@@ -32,7 +35,9 @@ export function readEnvelope(record: SQSRecord, now: Date): OrderEnvelope {
     const parsed = value === undefined ? Number.NaN : Date.parse(value);
     return Number.isNaN(parsed) ? undefined : new Date(parsed);
   };
-  const givenCorrelationId = text(MESSAGE_ATTRIBUTES.correlationId);
+  const given = text(MESSAGE_ATTRIBUTES.correlationId);
+  // It travels as an HTTP header and an SQS attribute: printable ASCII, bounded, or Imburse refuses the call.
+  const usable = given !== undefined && CORRELATION_ID.test(given);
   const attempt = Number(text(MESSAGE_ATTRIBUTES.attempt));
   const foreignAttributes: Record<string, MessageAttributeValue> = {};
   for (const [name, value] of Object.entries(attributes)) {
@@ -44,8 +49,8 @@ export function readEnvelope(record: SQSRecord, now: Date): OrderEnvelope {
     };
   }
   return {
-    correlationId: givenCorrelationId ?? record.messageId,
-    correlationIdGenerated: givenCorrelationId === undefined,
+    correlationId: usable ? given : record.messageId,
+    rejectedCorrelationId: given !== undefined && !usable,
     attempt: Number.isInteger(attempt) && attempt >= 1 ? attempt : 1,
     firstReceivedAt: date(MESSAGE_ATTRIBUTES.firstReceivedAt) ?? now,
     notBefore: date(MESSAGE_ATTRIBUTES.notBefore),

@@ -1,8 +1,35 @@
 import { SQS_MAX_DELAY_SECONDS } from "../config/names.ts";
 import { ImburseApiError, ImburseNetworkError } from "../imburse/errors.ts";
 
-/** Why an attempt is worth repeating later. */
-export type RetryReason = "throttled" | "server-error" | "network";
+/**
+ * Why an attempt is worth repeating later. `auth`: Imburse refused the relay's own key or token (a revoked
+ * or rotating key, a missing role, a skewed clock): every order would fail the same way, so orders wait
+ * (and the probe and the breaker notice) instead of being dead-lettered one by one. `pending`: Imburse
+ * holds the order but does not show all its instructions yet (it processes them after its 202).
+ */
+export type RetryReason = "throttled" | "server-error" | "network" | "auth" | "pending";
+
+/** The longest the relay waits for one retry, whatever `Retry-After` says: 24 hours. */
+export const MAX_RETRY_WAIT_SECONDS = 86_400;
+
+/** The token exchange's path: any refusal there is about the relay's key, never about an order. */
+const TOKEN_PATH = "/v1/identity/hmac";
+
+/**
+ * Whether an answer (or its absence) means Imburse failed rather than refused the order: no response,
+ * a timeout (408), throttling (429), a server error (5xx) or a refused key or role (401, 403). These feed
+ * the `ImburseError` metric behind the error-rate alarm and the circuit breaker.
+ */
+export function isImburseFailure(status: number | undefined): boolean {
+  return (
+    status === undefined ||
+    status === 401 ||
+    status === 403 ||
+    status === 408 ||
+    status === 429 ||
+    status >= 500
+  );
+}
 
 /** What to do with the outcome of a call to Imburse that did not succeed. */
 export type FailureClassification =
@@ -25,8 +52,6 @@ export type FailureClassification =
       imburseCorrelationId: string | undefined;
     };
 
-const SERVER_ERRORS = new Set([500, 501, 502, 503, 504]);
-
 /**
  * Classifies a failed Imburse call. Anything that is not an Imburse error (a bug, an unexpected
  * exception) is rethrown so the record fails loudly and SQS delivers it again.
@@ -47,10 +72,12 @@ export function classifyFailure(error: unknown): FailureClassification {
   if (error.status === 409 || (error.status === 400 && error.hasErrorCode("ORDER_ALREADY_EXISTS"))) {
     return { action: "reconcile" };
   }
-  if (error.status === 429 || SERVER_ERRORS.has(error.status)) {
+  const authFailure =
+    error.status === 401 || error.status === 403 || (error.path === TOKEN_PATH && error.status !== 429);
+  if (authFailure || error.status === 408 || error.status === 429 || error.status >= 500) {
     return {
       action: "retry",
-      reason: error.status === 429 ? "throttled" : "server-error",
+      reason: error.status === 429 ? "throttled" : authFailure ? "auth" : "server-error",
       status: error.status,
       errorCodes: error.errorCodes,
       retryAfterSeconds: error.retryAfterSeconds,
@@ -111,12 +138,14 @@ export function fullJitterBackoffSeconds(
 
 /**
  * Decides the next hop of a retryable failure: the larger of `Retry-After` and the jittered backoff,
- * in whole seconds; waits longer than SQS's 900 s become several hops through `notBefore`.
+ * in whole seconds and at most {@link MAX_RETRY_WAIT_SECONDS}; waits longer than SQS's 900 s become
+ * several hops through `notBefore`.
  */
 export function planRetry(input: RetryPlanInput): RetryPlan {
   if (input.attempt >= input.maxAttempts) return { kind: "exhausted" };
   const backoff = fullJitterBackoffSeconds(input.attempt, input.baseSeconds, input.capSeconds, input.random);
-  const waitSeconds = Math.ceil(Math.max(input.retryAfterSeconds ?? 0, backoff));
+  const wanted = Math.max(input.retryAfterSeconds ?? 0, backoff);
+  const waitSeconds = Math.ceil(Math.min(MAX_RETRY_WAIT_SECONDS, wanted));
   return { kind: "retry", nextAttempt: input.attempt + 1, waitSeconds, ...hop(waitSeconds, input.now) };
 }
 
@@ -130,7 +159,8 @@ export function planHop(
 ): { delaySeconds: number; notBefore: Date | undefined } | undefined {
   if (!notBefore) return undefined;
   const remaining = Math.ceil((notBefore.getTime() - now) / 1000);
-  if (remaining <= 0) return undefined;
+  // A not-before beyond the longest wait the relay sets was not set by the relay: treat it as due.
+  if (remaining <= 0 || remaining > MAX_RETRY_WAIT_SECONDS) return undefined;
   return hop(remaining, now);
 }
 

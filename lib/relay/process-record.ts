@@ -9,7 +9,12 @@ import { planHop, planRetry } from "./policy.ts";
 import { type DeadLetterCause, type DeadLetterReason, MAX_REASON_ISSUES } from "./reasons.ts";
 import { runInRecordScope } from "./scope.ts";
 import type { MessageSender } from "./sender.ts";
-import { ConflictSubmitError, RejectedSubmitError, RetryableSubmitError } from "./submit-order.ts";
+import {
+  ConflictSubmitError,
+  MIN_CALL_TIMEOUT_MS,
+  RejectedSubmitError,
+  RetryableSubmitError,
+} from "./submit-order.ts";
 import { type RecordEvent, type RelayMetrics, recordEvents } from "./telemetry.ts";
 
 /** The settings one record needs. */
@@ -20,6 +25,7 @@ export type RecordSettings = Pick<
   | "retryBaseSeconds"
   | "retryCapSeconds"
   | "maxAttempts"
+  | "imburseTimeoutMs"
   | "metadataMaxKeys"
   | "metadataMaxKeyLength"
   | "metadataMaxValueLength"
@@ -55,6 +61,7 @@ export async function processRecord(
   record: SQSRecord,
   deps: RecordDependencies,
   annotate: (key: string, value: string) => void = () => undefined,
+  remainingMs?: () => number,
 ): Promise<RecordResult> {
   const now = deps.clock();
   const envelope = readEnvelope(record, new Date(now));
@@ -74,53 +81,55 @@ export async function processRecord(
       message_id: record.messageId,
     },
   });
-  return runInRecordScope(
-    { correlationId: envelope.correlationId, orderRef, attempt: envelope.attempt, logger },
-    async () => {
-      const route = new RecordRouter(record, envelope, orderRef, deps, logger);
-      const hop = planHop(envelope.notBefore, now);
-      if (hop) return route.defer(hop.delaySeconds, hop.notBefore);
-      if (envelope.attempt === 1) deps.metrics.received();
-      if (!parsed.success) {
-        const errors = parsed.errors.slice(0, MAX_REASON_ISSUES);
-        const truncatedErrors = parsed.errors.length - errors.length;
+  return runInRecordScope({ logger }, async () => {
+    const route = new RecordRouter(record, envelope, orderRef, deps, logger);
+    if (envelope.rejectedCorrelationId) {
+      logger.warn(
+        "The publisher's correlation id is not 1 to 128 printable ASCII characters; the message id replaces it",
+      );
+    }
+    const hop = planHop(envelope.notBefore, now);
+    if (hop) return route.defer(hop.delaySeconds, hop.notBefore);
+    if (envelope.attempt === 1) deps.metrics.received();
+    if (!parsed.success) {
+      const errors = parsed.errors.slice(0, MAX_REASON_ISSUES);
+      const truncatedErrors = parsed.errors.length - errors.length;
+      return route.deadLetter({
+        kind: "invalid",
+        errors,
+        ...(truncatedErrors > 0 ? { truncatedErrors } : {}),
+      });
+    }
+    const tenantId = await deps.tenantId();
+    try {
+      const { result, replayed } = await deps.submit(parsed.order, tenantId, {
+        correlationId: envelope.correlationId,
+        unknownOutcome: envelope.unknownOutcome,
+      });
+      return route.succeeded(replayed ? "duplicate" : result.outcome);
+    } catch (error) {
+      if (error instanceof IdempotencyValidationError) {
         return route.deadLetter({
-          kind: "invalid",
-          errors,
-          ...(truncatedErrors > 0 ? { truncatedErrors } : {}),
+          kind: "conflict",
+          detail: "this orderRef was already submitted by the relay with different content",
+          differences: [],
         });
       }
-      const tenantId = await deps.tenantId();
-      try {
-        const { result, replayed } = await deps.submit(parsed.order, tenantId, {
-          correlationId: envelope.correlationId,
-          unknownOutcome: envelope.unknownOutcome,
+      if (error instanceof ConflictSubmitError) {
+        return route.deadLetter({
+          kind: "conflict",
+          detail: "Imburse already holds this orderRef with different content",
+          differences: error.differences,
         });
-        return route.succeeded(replayed ? "duplicate" : result.outcome);
-      } catch (error) {
-        if (error instanceof IdempotencyValidationError) {
-          return route.deadLetter({
-            kind: "conflict",
-            detail: "this orderRef was already submitted by the relay with different content",
-            differences: [],
-          });
-        }
-        if (error instanceof ConflictSubmitError) {
-          return route.deadLetter({
-            kind: "conflict",
-            detail: "Imburse already holds this orderRef with different content",
-            differences: error.differences,
-          });
-        }
-        if (error instanceof RejectedSubmitError) {
-          const { status, errors, imburseCorrelationId } = error.classification;
-          return route.deadLetter({ kind: "rejected", status, errors: [...errors], imburseCorrelationId });
-        }
-        if (error instanceof RetryableSubmitError) return route.retry(error);
-        throw error;
       }
-    },
-  );
+      if (error instanceof RejectedSubmitError) {
+        const { status, errors, imburseCorrelationId } = error.classification;
+        return route.deadLetter({ kind: "rejected", status, errors: [...errors], imburseCorrelationId });
+      }
+      if (error instanceof RetryableSubmitError) return route.retry(error);
+      throw error;
+    }
+  });
 }
 
 /** Sends a record on its way and reports it; one instance per record. */
@@ -185,6 +194,7 @@ class RecordRouter {
         lastStatus: failure.status,
         lastErrorCodes: failure.errorCodes,
         imburseCorrelationId: failure.imburseCorrelationId,
+        mayExistInImburse: failure.unknownOutcome || this.#envelope.unknownOutcome,
       });
     }
     await this.#send(settings.retryQueueUrl, plan.delaySeconds, {
@@ -284,4 +294,13 @@ function claimedOrderRef(body: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Time kept back from Imburse calls to send the record's retry or dead-letter message. */
+const SEND_RESERVE_MS = 3_000;
+
+/** The timeout of the next Imburse call: the setting, or what the invocation has left; undefined when too little. */
+export function callTimeoutMs(settingMs: number, remainingMs: number): number | undefined {
+  const available = Math.min(settingMs, remainingMs - SEND_RESERVE_MS);
+  return available >= MIN_CALL_TIMEOUT_MS ? available : undefined;
 }

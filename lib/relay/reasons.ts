@@ -24,6 +24,8 @@ export type DeadLetterCause =
       lastStatus: number | undefined;
       lastErrorCodes: string[];
       imburseCorrelationId: string | undefined;
+      /** A try may have reached Imburse unanswered: check the order at Imburse before paying it another way. */
+      mayExistInImburse: boolean;
     };
 
 /**

@@ -1,11 +1,8 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Logger } from "@aws-lambda-powertools/logger";
 
-/** What belongs to the one record being processed: its correlation id and its logger. */
+/** What belongs to the one record being processed: its logger, which carries its correlation id. */
 export interface RecordScope {
-  correlationId: string;
-  orderRef: string | undefined;
-  attempt: number;
   logger: Logger;
 }
 

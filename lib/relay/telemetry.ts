@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { METRICS } from "../config/names.ts";
 import type { ImburseCallEvent } from "../imburse/client.ts";
-import type { RetryReason } from "./policy.ts";
+import { isImburseFailure, type RetryReason } from "./policy.ts";
 import type { DeadLetterKind, FinalOutcome } from "./reasons.ts";
 
 /** The counters and timings the relay emits. */
@@ -39,8 +39,7 @@ export function powertoolsRelayMetrics(metrics: Metrics): RelayMetrics {
     },
     imburseCall: (event) => {
       metrics.addMetric(METRICS.imburseLatency, MetricUnit.Milliseconds, event.durationMs);
-      const failed = event.status === undefined || event.status === 429 || event.status >= 500;
-      if (failed) count(METRICS.imburseError);
+      if (isImburseFailure(event.status)) count(METRICS.imburseError);
     },
   };
 }

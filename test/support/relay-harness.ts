@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import {
+  DeleteMessageBatchCommand,
   type MessageAttributeValue,
+  PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   type SQSClient,
@@ -50,7 +52,7 @@ export interface RelayHarness {
     correlationId?: string,
     extra?: Record<string, MessageAttributeValue>,
   ): Promise<string>;
-  /** Receives up to 10 messages from a queue and runs the handler on them, deleting what it acknowledged. */
+  /** Receives up to 10 messages from a queue and runs the handler on them, deleting what it acknowledged, as Lambda does. */
   deliver(
     queue: LocalQueue,
     options?: { remainingMs?: number },
@@ -161,12 +163,24 @@ export async function startRelayHarness(
         region: REGION,
       });
       const response = await handler({ Records: records }, context);
+      // As the event source mapping does: delete what the function did not hand back.
+      const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+      const acknowledged = (received.Messages ?? []).filter((m) => !failed.has(m.MessageId ?? ""));
+      if (acknowledged.length > 0) {
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queue.url,
+            Entries: acknowledged.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+          }),
+        );
+      }
       return { records, response };
     },
     async deliverQueued(queue) {
       const state = local.fauxqs.inspectQueue(queue.name)!;
       const messages = [...state.messages.ready, ...state.messages.delayed];
-      local.fauxqs.reset();
+      // Taken off this queue only, as if their delay had passed and they were received.
+      await sqs.send(new PurgeQueueCommand({ QueueUrl: queue.url }));
       const records = messages.map((message) => {
         const record = toSqsRecord(
           {
