@@ -2,7 +2,8 @@
 
 /**
  * imburse-relay on AWS: Orders → submit Lambda → Imburse, with a Retry queue, a DLQ, an idempotency
- * table, the credentials secret, alarms and a dashboard. Tunables: lib/config/infrastructure.ts.
+ * table, the credentials secret, alarms and a dashboard; a scheduled health probe, an alarm-driven circuit
+ * breaker and an optional scheduled DLQ redrive. Tunables: lib/config/infrastructure.ts.
  */
 export default $config({
   app(input) {
@@ -23,6 +24,10 @@ export default $config({
     const { createCredentialsSecret } = await import("./stacks/credentials.ts");
     const { createSubmitFunction } = await import("./stacks/submit.ts");
     const { createAlarms } = await import("./stacks/alarms.ts");
+    const { createAvailabilityAlarms } = await import("./stacks/availability.ts");
+    const { createCircuitBreaker } = await import("./stacks/circuit-breaker.ts");
+    const { createHealthProbe } = await import("./stacks/health-probe.ts");
+    const { createRedrive } = await import("./stacks/redrive.ts");
     const { createDashboard } = await import("./stacks/dashboard.ts");
 
     const config = infrastructureConfig($app.stage);
@@ -31,8 +36,27 @@ export default $config({
     const table = createIdempotencyTable();
     const secret = createCredentialsSecret();
     const submit = createSubmitFunction({ config, queues, table, secret });
-    const { topic, alarms } = createAlarms({ config: config.alarms, queues, submit, emails: alarmEmails() });
-    const dashboard = createDashboard({ queues, submit, alarms });
+    const { topic, alarms } = createAlarms({
+      config: config.alarms,
+      queues,
+      submit: submit.function,
+      emails: alarmEmails(),
+    });
+    const availability = createAvailabilityAlarms({ config: config.breaker, topic });
+    const breaker = createCircuitBreaker({
+      config,
+      alarm: availability.unavailable,
+      eventSourceMappingIds: submit.eventSourceMappingIds,
+    });
+    const probe = createHealthProbe({ config, secret });
+    const redrive = createRedrive({ config, queues });
+    const dashboard = createDashboard({
+      queues,
+      submit: submit.function,
+      alarms: [...alarms, availability.probe, availability.errorRate],
+      breakerAlarm: availability.unavailable,
+      breaker: config.breaker,
+    });
 
     return {
       ordersQueueUrl: queues.orders.url,
@@ -42,6 +66,13 @@ export default $config({
       credentialsSecretArn: secret.arn,
       alarmTopicArn: topic.arn,
       dashboardUrl: dashboard.url,
+      // `aws cloudwatch describe-alarms --alarm-types CompositeAlarm --alarm-names <name>`: is the breaker open?
+      imburseUnavailableAlarmName: availability.unavailable.alarmName,
+      // `aws lambda get-event-source-mapping --uuid <id>`: State Enabled or Disabled.
+      submitEventSourceMappingIds: $resolve(submit.eventSourceMappingIds).apply((ids) => ids.join(",")),
+      healthProbeFunctionName: probe.function.name,
+      circuitBreakerFunctionName: breaker.function.name,
+      ...(redrive ? { redriveFunctionName: redrive.function.name } : {}),
     };
   },
 });

@@ -1,7 +1,9 @@
 /**
  * The CloudWatch dashboard of the order flow: what came in, what reached Imburse, what is retried or
- * dead-lettered, Imburse latency and errors, and the queues' depth and oldest-message age.
+ * dead-lettered, Imburse latency and errors, the queues' depth and oldest-message age, the health probe,
+ * and the circuit breaker (its alarm's state and its transitions).
  */
+import type { BreakerConfig } from "../lib/config/infrastructure.ts";
 import { METRICS, RESOURCE_NAMES } from "../lib/config/names.ts";
 import { AWS_NAMESPACES, LAMBDA_METRICS, RELAY_METRIC_DIMENSIONS, SQS_METRICS } from "./metrics.ts";
 import type { RelayQueues } from "./queues.ts";
@@ -11,6 +13,9 @@ export interface DashboardInputs {
   queues: RelayQueues;
   submit: sst.aws.Function;
   alarms: aws.cloudwatch.MetricAlarm[];
+  /** The composite alarm the circuit breaker follows. */
+  breakerAlarm: aws.cloudwatch.CompositeAlarm;
+  breaker: BreakerConfig;
 }
 
 /** The dashboard and its console URL. */
@@ -25,20 +30,38 @@ interface DashboardTargets {
   queueNames: { orders: string; retry: string; deadLetter: string };
   functionName: string;
   alarmArns: string[];
+  breakerAlarmArn: string;
+  /** The probe and breaker graphs use the breaker's alarm period: one probe datapoint per point. */
+  breakerPeriodSeconds: number;
 }
 
 /** One metric line in CloudWatch's dashboard body syntax: namespace, name, dimension pairs, options. */
 type MetricLine = (string | Record<string, string>)[];
 
-const relay = (metricName: string, label: string, stat = "Sum"): MetricLine => [
+const relay = (
+  metricName: string,
+  label: string,
+  stat = "Sum",
+  dimensions: Record<string, string> = {},
+): MetricLine => [
   METRICS.namespace,
   metricName,
-  ...Object.entries(RELAY_METRIC_DIMENSIONS).flat(),
+  ...Object.entries({ ...RELAY_METRIC_DIMENSIONS, ...dimensions }).flat(),
   { stat, label },
 ];
 
+/** Values of the `state` dimension of the single `BreakerTransition` metric (the breaker's new state). */
+const BREAKER_STATES = ["open", "closed"] as const;
+
 /** The dashboard body (CloudWatch dashboard JSON) for the given targets. */
-function dashboardBody({ region, queueNames, functionName, alarmArns }: DashboardTargets): object {
+function dashboardBody({
+  region,
+  queueNames,
+  functionName,
+  alarmArns,
+  breakerAlarmArn,
+  breakerPeriodSeconds,
+}: DashboardTargets): object {
   const queues = Object.entries(queueNames).map(([label, name]) => ({ label, name }));
   const queue = (metricName: string, name: string, label: string): MetricLine => [
     AWS_NAMESPACES.sqs,
@@ -54,13 +77,13 @@ function dashboardBody({ region, queueNames, functionName, alarmArns }: Dashboar
     functionName,
     { stat, label: metricName },
   ];
-  const graph = (title: string, metrics: MetricLine[], x: number, y: number) => ({
+  const graph = (title: string, metrics: MetricLine[], x: number, y: number, period = 60) => ({
     type: "metric",
     x,
     y,
     width: 12,
     height: 6,
-    properties: { title, region, view: "timeSeries", stacked: false, period: 60, metrics },
+    properties: { title, region, view: "timeSeries", stacked: false, period, metrics },
   });
   return {
     widgets: [
@@ -116,12 +139,50 @@ function dashboardBody({ region, queueNames, functionName, alarmArns }: Dashboar
         15,
       ),
       graph("Submit concurrency", [lambda(LAMBDA_METRICS.concurrentExecutions, "Maximum")], 12, 15),
+      graph(
+        "Health probe (1 healthy, 0 unhealthy)",
+        [relay(METRICS.probeHealthy, "healthy", "Minimum")],
+        0,
+        21,
+        breakerPeriodSeconds,
+      ),
+      graph(
+        "Health probe latency (ms)",
+        [relay(METRICS.probeLatency, "latency", "Maximum")],
+        12,
+        21,
+        breakerPeriodSeconds,
+      ),
+      {
+        type: "alarm",
+        x: 0,
+        y: 27,
+        width: 12,
+        height: 6,
+        properties: {
+          title: "Circuit breaker: Imburse unavailable (ALARM = paused)",
+          alarms: [breakerAlarmArn],
+        },
+      },
+      graph(
+        "Circuit breaker transitions",
+        BREAKER_STATES.map((state) => relay(METRICS.breakerTransition, state, "Sum", { state })),
+        12,
+        27,
+        breakerPeriodSeconds,
+      ),
     ],
   };
 }
 
 /** Creates the dashboard (`<app>-<stage>-Flow`) and returns its console URL. */
-export function createDashboard({ queues, submit, alarms }: DashboardInputs): RelayDashboard {
+export function createDashboard({
+  queues,
+  submit,
+  alarms,
+  breakerAlarm,
+  breaker,
+}: DashboardInputs): RelayDashboard {
   const region = aws.getRegionOutput().region;
   const dashboardName = `${$app.name}-${$app.stage}-${RESOURCE_NAMES.dashboard}`;
   const dashboard = new aws.cloudwatch.Dashboard(RESOURCE_NAMES.dashboard, {
@@ -133,9 +194,17 @@ export function createDashboard({ queues, submit, alarms }: DashboardInputs): Re
       deadLetter: queues.deadLetter.nodes.queue.name,
       functionName: submit.name,
       alarmArns: alarms.map((alarm) => alarm.arn),
-    }).apply(({ region, orders, retry, deadLetter, functionName, alarmArns }) =>
+      breakerAlarmArn: breakerAlarm.arn,
+    }).apply(({ region, orders, retry, deadLetter, functionName, alarmArns, breakerAlarmArn }) =>
       JSON.stringify(
-        dashboardBody({ region, queueNames: { orders, retry, deadLetter }, functionName, alarmArns }),
+        dashboardBody({
+          region,
+          queueNames: { orders, retry, deadLetter },
+          functionName,
+          alarmArns,
+          breakerAlarmArn,
+          breakerPeriodSeconds: breaker.periodSeconds,
+        }),
       ),
     ),
   });

@@ -5,32 +5,16 @@
  * (`sqs:*` on a linked queue, `dynamodb:*` on a linked table), and the relay reads its resource ids from
  * the environment variables of `lib/config/settings.ts` anyway.
  *
- * @example A scheduled function (the pattern for the health probe, the DLQ redrive and the circuit
- * breaker): `sst.aws.CronV2` (EventBridge Scheduler; `sst.aws.Cron` is deprecated) with explicit
- * permissions and its settings written with `settingsToEnv`.
- * ```ts
- * new sst.aws.CronV2(RESOURCE_NAMES.redriveFunction, {
- *   schedule: "rate(15 minutes)", // kept in lib/config/infrastructure.ts
- *   timezone: "UTC",
- *   retries: 0, // the next tick retries
- *   function: {
- *     handler: "functions/redrive.handler",
- *     runtime: "nodejs24.x",
- *     environment: queues.deadLetter.url.apply((url) => settingsToEnv({ deadLetterQueueUrl: url })),
- *     permissions: [
- *       { actions: ["sqs:StartMessageMoveTask"], resources: [queues.deadLetter.arn] },
- *       sendToQueues([queues.orders.arn]),
- *     ],
- *   },
- * });
- * ```
+ * Scheduled functions get theirs through `createScheduledFunction` (scheduled.ts), the alarm-driven
+ * circuit breaker through `createCircuitBreaker` (circuit-breaker.ts).
  */
 /** One IAM statement in the shape `sst.aws.Function` takes in `permissions`. */
 export type Permission = sst.aws.FunctionPermissionArgs;
 
 /**
- * What a Lambda event source mapping needs on the queues it polls (it runs with the function's role),
- * plus `ChangeMessageVisibility` for handing a record back early.
+ * Receive, delete and inspect messages of the given queues: what a Lambda event source mapping needs on the
+ * queues it polls (it runs with the function's role) and what a function receiving by itself needs, plus
+ * `ChangeMessageVisibility` for handing a message back early.
  */
 export function consumeQueues(queueArns: $util.Input<string>[]): Permission {
   return {
@@ -63,6 +47,25 @@ export function useIdempotencyTable(tableArn: $util.Input<string>): Permission {
     actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
     resources: [tableArn],
   };
+}
+
+/**
+ * Read and pause or resume the given Lambda event source mappings (`arn:…:event-source-mapping:<uuid>`,
+ * see {@link eventSourceMappingArn}), and no other.
+ */
+export function toggleEventSourceMappings(mappingArns: $util.Input<string>[]): Permission {
+  return {
+    actions: ["lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping"],
+    resources: mappingArns,
+  };
+}
+
+/** The ARN of the event source mapping with this UUID, in the deploying account and region. */
+export function eventSourceMappingArn(uuid: $util.Input<string>): $util.Output<string> {
+  const { partition } = aws.getPartitionOutput();
+  const { region } = aws.getRegionOutput();
+  const { accountId } = aws.getCallerIdentityOutput();
+  return $interpolate`arn:${partition}:lambda:${region}:${accountId}:event-source-mapping:${uuid}`;
 }
 
 /** Send X-Ray segments for active tracing. X-Ray has no resource-level permissions, hence `*`. */

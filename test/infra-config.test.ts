@@ -9,6 +9,17 @@ import {
   visibilityTimeoutSeconds,
 } from "../lib/config/infrastructure.ts";
 import { SQS_MAX_BATCH_SIZE, SQS_MAX_RETENTION_SECONDS } from "../lib/config/names.ts";
+import { DEFAULTS } from "../lib/config/settings.ts";
+
+/** Seconds between runs of a `rate(...)` schedule expression. */
+function rateSeconds(expression: string): number {
+  const match = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (!match) throw new Error(`not a rate expression: ${expression}`);
+  const unit = { minute: 60, hour: 3600, day: 86_400 }[
+    match[2]!.replace(/s$/, "") as "minute" | "hour" | "day"
+  ];
+  return Number(match[1]) * unit;
+}
 
 describe("infrastructureConfig", () => {
   it("gives stages without overrides the base configuration", () => {
@@ -22,6 +33,30 @@ describe("infrastructureConfig", () => {
     expect(config.alarms).toEqual({ ...BASE_CONFIG.alarms, retryQueueDepth: 1000 });
     expect(config.ordersSubscription).toEqual({ ...BASE_CONFIG.ordersSubscription, maximumConcurrency: 50 });
     expect(config.retrySubscription).toEqual(BASE_CONFIG.retrySubscription);
+  });
+
+  it("merges the breaker and the schedules key by key, and schedules.redrive one level deeper", () => {
+    const config = infrastructureConfig("ops", {
+      ops: {
+        breaker: { minimumCalls: 100 },
+        schedules: { healthProbe: "rate(1 minute)", redrive: { enabled: true } },
+        healthProbeFunction: { memoryMb: 512 },
+      },
+    });
+    expect(config.breaker).toEqual({ ...BASE_CONFIG.breaker, minimumCalls: 100 });
+    expect(config.schedules).toEqual({
+      healthProbe: "rate(1 minute)",
+      redrive: { enabled: true, expression: BASE_CONFIG.schedules.redrive.expression },
+    });
+    expect(config.healthProbeFunction).toEqual({ ...BASE_CONFIG.healthProbeFunction, memoryMb: 512 });
+  });
+
+  it("switches the redrive off unless a stage turns it on", () => {
+    expect(BASE_CONFIG.schedules.redrive.enabled).toBe(false);
+    expect(
+      infrastructureConfig("any", { any: { schedules: { healthProbe: "rate(10 minutes)" } } }).schedules
+        .redrive,
+    ).toEqual(BASE_CONFIG.schedules.redrive);
   });
 });
 
@@ -73,5 +108,38 @@ describe.each(["dev", ...Object.keys(STAGE_OVERRIDES)])("stage %s stays within A
     expect(config.submitFunction.memoryMb).toBeGreaterThanOrEqual(128);
     expect(config.submitFunction.memoryMb).toBeLessThanOrEqual(10_240);
     expect(config.alarms.periodSeconds % 60).toBe(0);
+  });
+
+  it.each(["healthProbeFunction", "redriveFunction", "circuitBreakerFunction"] as const)(
+    "%s size",
+    (name) => {
+      expect(config[name].timeoutSeconds).toBeGreaterThanOrEqual(1);
+      expect(config[name].timeoutSeconds).toBeLessThanOrEqual(900);
+      expect(config[name].memoryMb).toBeGreaterThanOrEqual(128);
+      expect(config[name].memoryMb).toBeLessThanOrEqual(10_240);
+    },
+  );
+
+  it("the probe fits a token exchange and a GET at the Imburse timeout", () => {
+    const imburseTimeoutMs = Number(config.settings.imburseTimeoutMs ?? DEFAULTS.imburseTimeoutMs);
+    expect(2 * imburseTimeoutMs).toBeLessThan(config.healthProbeFunction.timeoutSeconds * 1000);
+  });
+
+  it("breaker alarm rules", () => {
+    const { breaker } = config;
+    expect(breaker.periodSeconds % 60).toBe(0);
+    // Every period holds at least one probe datapoint, so a missing one means a missed run.
+    expect(rateSeconds(config.schedules.healthProbe)).toBeLessThanOrEqual(breaker.periodSeconds);
+    expect(breaker.probeUnhealthyPeriods).toBeGreaterThanOrEqual(1);
+    // CloudWatch evaluates at most one day of periods.
+    expect(breaker.probeUnhealthyPeriods * breaker.periodSeconds).toBeLessThanOrEqual(86_400);
+    expect(breaker.errorRateThreshold).toBeGreaterThan(0);
+    expect(breaker.errorRateThreshold).toBeLessThanOrEqual(1);
+    expect(Number.isInteger(breaker.minimumCalls) && breaker.minimumCalls >= 1).toBe(true);
+  });
+
+  it("schedules", () => {
+    expect(rateSeconds(config.schedules.healthProbe)).toBeGreaterThanOrEqual(60);
+    expect(config.schedules.redrive.expression).toMatch(/^(rate|cron)\(.+\)$/);
   });
 });

@@ -1,11 +1,11 @@
 /**
  * What differs in the production stage: data is retained and the stage is protected, the secret keeps its
- * recovery window, the function talks to production Imburse, and configured e-mails get the alarms.
+ * recovery window, the functions talk to production Imburse, and configured e-mails get the alarms.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALARM_EMAIL_ENV, infrastructureConfig } from "../lib/config/infrastructure.ts";
 import { RESOURCE_NAMES } from "../lib/config/names.ts";
-import { loadSettings } from "../lib/config/settings.ts";
+import { loadSettings, REQUIRED_SETTINGS } from "../lib/config/settings.ts";
 import { runSstConfig, type SstRun } from "./support/sst-harness.ts";
 
 const STAGE = "production";
@@ -42,10 +42,14 @@ describe("production", () => {
     expect(run.one("aws:secretsmanager/secret:Secret").inputs.recoveryWindowInDays).toBeUndefined();
   });
 
-  it("applies the production overrides to the relay settings", () => {
-    const lambda = run.one("aws:lambda/function:Function");
-    const settings = loadSettings((lambda.inputs.environment as { variables: NodeJS.ProcessEnv }).variables);
-    expect(settings).toMatchObject(infrastructureConfig(STAGE).settings);
+  it.each([
+    [RESOURCE_NAMES.submitFunction, REQUIRED_SETTINGS.submit],
+    [RESOURCE_NAMES.healthProbeFunction, REQUIRED_SETTINGS.healthProbe],
+    [RESOURCE_NAMES.circuitBreakerFunction, REQUIRED_SETTINGS.circuitBreaker],
+  ])("applies the production overrides to the relay settings of %s", (name, required) => {
+    const lambda = run.one("aws:lambda/function:Function", `${name}Function`);
+    const env = (lambda.inputs.environment as { variables: NodeJS.ProcessEnv }).variables;
+    expect(loadSettings(env, required)).toMatchObject(infrastructureConfig(STAGE).settings);
   });
 
   it("subscribes each configured e-mail to the alarm topic", () => {

@@ -1,12 +1,13 @@
 /**
  * The AWS infrastructure of a non-production stage, asserted on the resources sst.config.ts registers under
  * Pulumi mocks (no AWS, no network). Expectations read lib/config/infrastructure.ts, so tuning the config
- * needs no test edit, while a stack change that breaks a rule goes red. Production: infra.production.test.ts.
+ * needs no test edit, while a stack change that breaks a rule goes red. Production: infra.production.test.ts;
+ * the scheduled redrive (off by default): infra.redrive.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALARM_EMAIL_ENV, infrastructureConfig } from "../lib/config/infrastructure.ts";
+import { ALARM_EMAIL_ENV, type FunctionConfig, infrastructureConfig } from "../lib/config/infrastructure.ts";
 import { METRICS, RESOURCE_NAMES, SERVICE_NAME, SQS_MAX_RETENTION_SECONDS } from "../lib/config/names.ts";
-import { DEFAULTS, loadSettings, settingsToEnv } from "../lib/config/settings.ts";
+import { DEFAULTS, loadSettings, REQUIRED_SETTINGS, settingsToEnv } from "../lib/config/settings.ts";
 import { type RecordedResource, runSstConfig, type SstRun } from "./support/sst-harness.ts";
 
 const STAGE = "dev";
@@ -23,7 +24,19 @@ const T = {
   topic: "aws:sns/topic:Topic",
   subscription: "aws:sns/topicSubscription:TopicSubscription",
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  compositeAlarm: "aws:cloudwatch/compositeAlarm:CompositeAlarm",
   dashboard: "aws:cloudwatch/dashboard:Dashboard",
+  schedule: "aws:scheduler/schedule:Schedule",
+  rule: "aws:cloudwatch/eventRule:EventRule",
+  target: "aws:cloudwatch/eventTarget:EventTarget",
+  permission: "aws:lambda/permission:Permission",
+} as const;
+
+/** The availability alarms (stacks/availability.ts), by logical name. */
+const AVAILABILITY = {
+  probe: "ImburseProbeUnhealthy",
+  errorRate: "ImburseErrorRate",
+  unavailable: "ImburseUnavailable",
 } as const;
 
 interface Statement {
@@ -32,27 +45,73 @@ interface Statement {
   resources: string[];
 }
 
+interface MetricQuery {
+  id: string;
+  expression?: string;
+  returnData?: boolean;
+  metric?: {
+    namespace: string;
+    metricName: string;
+    dimensions: Record<string, string>;
+    stat: string;
+    period: number;
+  };
+}
+
 let run: SstRun;
 const state = (resource: RecordedResource, key: string) => resource.state[key] as string;
+const arnOf = (resource: RecordedResource) => state(resource, "arn");
 const queue = (name: string) => run.one(T.queue, `${name}Queue`);
-const submitLambda = () => run.one(T.lambda);
+/** The Lambda function SST creates for the `sst.aws.Function` with this logical name. */
+const lambda = (name: string) => run.one(T.lambda, `${name}Function`);
+const submitLambda = () => lambda(RESOURCE_NAMES.submitFunction);
+/** A function's environment without the variables SST adds for itself (`SST_*`). */
+const variables = (name: string) =>
+  Object.fromEntries(
+    Object.entries(
+      (lambda(name).inputs.environment as { variables: Record<string, string> }).variables,
+    ).filter(([variable]) => !variable.startsWith("SST_")),
+  );
 /** The event source mapping polling a queue. */
 const mappingOf = (queueName: string) => {
-  const arn = state(queue(queueName), "arn");
+  const arn = arnOf(queue(queueName));
   const found = run.all(T.mapping).filter((m) => m.inputs.eventSourceArn === arn);
   expect(found, `event source mappings on ${queueName}`).toHaveLength(1);
   return found[0]!;
 };
-const statements = (): Statement[] => {
-  const role = run.one(T.role);
+/** The execution role of a function. */
+const roleOf = (name: string) => {
+  const roleArn = lambda(name).inputs.role;
+  const found = run.all(T.role).filter((r) => arnOf(r) === roleArn);
+  expect(found, `role of ${name}`).toHaveLength(1);
+  return found[0]!;
+};
+const policyStatements = (role: RecordedResource): Statement[] => {
   const inline = role.inputs.inlinePolicies as { policy: string }[];
   return inline.flatMap((p) => (JSON.parse(p.policy) as { statements: Statement[] }).statements);
 };
-/** Resources granted an action, over every statement of the function's role. */
-const resourcesFor = (action: string) =>
-  statements()
+const statements = (name: string) => policyStatements(roleOf(name));
+/** Resources a function is granted an action on, over every statement of its role. */
+const resourcesFor = (name: string, action: string) =>
+  statements(name)
     .filter((s) => s.actions.includes(action))
     .flatMap((s) => s.resources);
+const trustOf = (role: RecordedResource) => {
+  const trust = role.inputs.assumeRolePolicy;
+  const policy = (typeof trust === "string" ? JSON.parse(trust) : trust) as {
+    Statement: { Principal: Record<string, string>; Action: string }[];
+  };
+  return policy.Statement.map((s) => [s.Principal, s.Action]);
+};
+/** The environment a function must get: Powertools, every setting, and exactly these resource ids. */
+const expectedEnvironment = (resourceIds: Parameters<typeof settingsToEnv>[0]) => ({
+  POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+  POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
+  ...settingsToEnv({ ...DEFAULTS, ...config.settings, ...resourceIds }),
+});
+const topicArn = () => arnOf(run.one(T.topic));
+const mappingUuids = () =>
+  [RESOURCE_NAMES.ordersQueue, RESOURCE_NAMES.retryQueue].map((name) => state(mappingOf(name), "uuid"));
 
 beforeAll(async () => {
   run = await runSstConfig({ stage: STAGE, env: { [ALARM_EMAIL_ENV]: undefined } });
@@ -90,7 +149,7 @@ describe("queues", () => {
       const source = queue(name);
       const dlq = queue(RESOURCE_NAMES.deadLetterQueue);
       expect(JSON.parse(source.inputs.redrivePolicy as string)).toEqual({
-        deadLetterTargetArn: state(dlq, "arn"),
+        deadLetterTargetArn: arnOf(dlq),
         maxReceiveCount: config.queues.maxReceiveCount,
       });
       expect(source.inputs.sqsManagedSseEnabled).toBe(true);
@@ -115,10 +174,25 @@ describe("queues", () => {
   );
 });
 
-describe("submit function", () => {
-  it("bundles every handler, and the handler exports what the function names", () => {
+describe("functions", () => {
+  const deployed = {
+    [RESOURCE_NAMES.submitFunction]: "functions/submit.handler",
+    [RESOURCE_NAMES.healthProbeFunction]: "functions/health-probe.handler",
+    [RESOURCE_NAMES.circuitBreakerFunction]: "functions/circuit-breaker.handler",
+  };
+  const sizes: Record<string, FunctionConfig> = {
+    [RESOURCE_NAMES.submitFunction]: config.submitFunction,
+    [RESOURCE_NAMES.healthProbeFunction]: config.healthProbeFunction,
+    [RESOURCE_NAMES.circuitBreakerFunction]: config.circuitBreakerFunction,
+  };
+
+  it("bundles every handler, and each handler exports what its function names", () => {
     const lambdas = run.all(T.lambda);
-    expect(lambdas.map((l) => l.name)).toEqual([`${RESOURCE_NAMES.submitFunction}Function`]);
+    expect(lambdas.map((l) => l.name).sort()).toEqual(
+      Object.keys(deployed)
+        .map((n) => `${n}Function`)
+        .sort(),
+    );
     expect(run.builds).toHaveLength(lambdas.length);
     for (const build of run.builds) {
       expect(build.errors, build.handler).toEqual([]);
@@ -126,60 +200,106 @@ describe("submit function", () => {
       expect(build.entry).toBe(`${file}.ts`);
       expect(build.exports).toContain(exportName);
     }
-    expect(submitLambda().inputs.handler).toBe("functions/submit.handler");
+    for (const [name, handler] of Object.entries(deployed)) {
+      expect(lambda(name).inputs.handler, name).toBe(handler);
+    }
   });
 
-  it("runs Node 24 with the configured timeout and memory, active tracing", () => {
-    expect(submitLambda().inputs).toMatchObject({
-      runtime: "nodejs24.x",
-      timeout: config.submitFunction.timeoutSeconds,
-      memorySize: config.submitFunction.memoryMb,
-      tracingConfig: { mode: "Active" },
-    });
-  });
+  it.each(Object.keys(sizes))(
+    "%s runs Node 24 with its configured timeout and memory, active tracing",
+    (name) => {
+      expect(lambda(name).inputs).toMatchObject({
+        runtime: "nodejs24.x",
+        timeout: sizes[name]?.timeoutSeconds,
+        memorySize: sizes[name]?.memoryMb,
+        tracingConfig: { mode: "Active" },
+      });
+    },
+  );
 
-  it("gets Powertools and every relay setting from settingsToEnv, readable by loadSettings", () => {
-    const variables = (submitLambda().inputs.environment as { variables: Record<string, string> }).variables;
-    expect(variables).toMatchObject({
-      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-      POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
-      ...settingsToEnv({
-        ...DEFAULTS,
-        ...config.settings,
-        ordersQueueUrl: state(queue(RESOURCE_NAMES.ordersQueue), "url"),
+  it("submit gets Powertools, every relay setting and its resource ids, readable by loadSettings", () => {
+    const env = variables(RESOURCE_NAMES.submitFunction);
+    expect(env).toEqual(
+      expectedEnvironment({
         retryQueueUrl: state(queue(RESOURCE_NAMES.retryQueue), "url"),
         deadLetterQueueUrl: state(queue(RESOURCE_NAMES.deadLetterQueue), "url"),
         idempotencyTable: state(run.one(T.table), "name"),
-        secretId: state(run.one(T.secret), "arn"),
+        secretId: arnOf(run.one(T.secret)),
       }),
-    });
-    const settings = loadSettings(variables);
+    );
+    const settings = loadSettings(env);
     expect(settings.imburseBaseUrl).toBe(DEFAULTS.imburseBaseUrl);
     // The relay hands records back before Lambda's timeout: an Imburse call and the margin must fit.
     const timeoutMs = (submitLambda().inputs.timeout as number) * 1000;
     expect(settings.imburseTimeoutMs + settings.remainingTimeMarginMs).toBeLessThan(timeoutMs);
   });
 
+  it("the health probe gets the secret id only, and fits a token exchange and a GET in its timeout", () => {
+    const env = variables(RESOURCE_NAMES.healthProbeFunction);
+    expect(env).toEqual(expectedEnvironment({ secretId: arnOf(run.one(T.secret)) }));
+    const settings = loadSettings(env, REQUIRED_SETTINGS.healthProbe);
+    const timeoutMs = (lambda(RESOURCE_NAMES.healthProbeFunction).inputs.timeout as number) * 1000;
+    expect(2 * settings.imburseTimeoutMs).toBeLessThan(timeoutMs);
+  });
+
+  it("the circuit breaker gets the UUIDs of both of the submit function's mappings", () => {
+    const env = variables(RESOURCE_NAMES.circuitBreakerFunction);
+    expect(env).toEqual(expectedEnvironment({ eventSourceMappingIds: mappingUuids().join(",") }));
+    expect(loadSettings(env, REQUIRED_SETTINGS.circuitBreaker).eventSourceMappingIds).toEqual(mappingUuids());
+    expect(new Set(mappingUuids()).size).toBe(2);
+  });
+
   it.each([
     [RESOURCE_NAMES.ordersQueue, config.ordersSubscription],
     [RESOURCE_NAMES.retryQueue, config.retrySubscription],
-  ])("consumes %s with partial batch responses, batching and maximum concurrency", (name, subscription) => {
-    expect(mappingOf(name).inputs).toMatchObject({
-      functionName: state(submitLambda(), "arn"),
-      functionResponseTypes: ["ReportBatchItemFailures"],
-      batchSize: subscription.batchSize,
-      maximumBatchingWindowInSeconds: subscription.batchingWindowSeconds,
-      scalingConfig: { maximumConcurrency: subscription.maximumConcurrency },
+  ])(
+    "submit consumes %s with partial batch responses, batching and maximum concurrency",
+    (name, subscription) => {
+      expect(mappingOf(name).inputs).toMatchObject({
+        functionName: arnOf(submitLambda()),
+        functionResponseTypes: ["ReportBatchItemFailures"],
+        batchSize: subscription.batchSize,
+        maximumBatchingWindowInSeconds: subscription.batchingWindowSeconds,
+        scalingConfig: { maximumConcurrency: subscription.maximumConcurrency },
+      });
+      expect(run.all(T.mapping)).toHaveLength(2);
+    },
+  );
+});
+
+describe("schedules", () => {
+  it("runs the health probe on schedules.healthProbe, in UTC, without Scheduler retries", () => {
+    const schedule = run.one(T.schedule, `${RESOURCE_NAMES.healthProbeFunction}CronSchedule`);
+    expect(schedule.inputs).toMatchObject({
+      scheduleExpression: config.schedules.healthProbe,
+      scheduleExpressionTimezone: "UTC",
+      state: "ENABLED",
+      target: {
+        arn: arnOf(lambda(RESOURCE_NAMES.healthProbeFunction)),
+        retryPolicy: { maximumRetryAttempts: 0 },
+      },
     });
-    expect(run.all(T.mapping)).toHaveLength(2);
+    // The Scheduler's role may invoke the probe and nothing else.
+    const role = run
+      .all(T.role)
+      .find((r) => arnOf(r) === (schedule.inputs.target as { roleArn: string }).roleArn);
+    expect(trustOf(role!)).toEqual([[{ Service: "scheduler.amazonaws.com" }, "sts:AssumeRole"]]);
+    expect(policyStatements(role!).map((s) => [s.actions, s.resources])).toEqual([
+      [["lambda:InvokeFunction"], [arnOf(lambda(RESOURCE_NAMES.healthProbeFunction))]],
+    ]);
+  });
+
+  it("deploys no DLQ redrive by default (schedules.redrive.enabled is false)", () => {
+    expect(config.schedules.redrive.enabled).toBe(false);
+    expect(run.all(T.lambda, `${RESOURCE_NAMES.redriveFunction}Function`)).toEqual([]);
+    expect(run.all(T.schedule)).toHaveLength(1);
+    expect(run.builds.map((b) => b.handler)).not.toContain("functions/redrive.handler");
   });
 });
 
 describe("least privilege", () => {
-  const arnOf = (resource: RecordedResource) => state(resource, "arn");
-
-  it("sends only to the Retry queue and the DLQ", () => {
-    expect(resourcesFor("sqs:SendMessage").sort()).toEqual(
+  it("submit sends only to the Retry queue and the DLQ", () => {
+    expect(resourcesFor(RESOURCE_NAMES.submitFunction, "sqs:SendMessage").sort()).toEqual(
       [queue(RESOURCE_NAMES.retryQueue), queue(RESOURCE_NAMES.deadLetterQueue)].map(arnOf).sort(),
     );
   });
@@ -189,27 +309,47 @@ describe("least privilege", () => {
     "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibility",
     "sqs:GetQueueAttributes",
-  ])("%s only on Orders and Retry (what the event source mappings need)", (action) => {
-    expect(resourcesFor(action).sort()).toEqual(
+  ])("submit: %s only on Orders and Retry (what the event source mappings need)", (action) => {
+    expect(resourcesFor(RESOURCE_NAMES.submitFunction, action).sort()).toEqual(
       [queue(RESOURCE_NAMES.ordersQueue), queue(RESOURCE_NAMES.retryQueue)].map(arnOf).sort(),
     );
   });
 
-  it("reads only the credentials secret", () => {
-    expect(resourcesFor("secretsmanager:GetSecretValue")).toEqual([arnOf(run.one(T.secret))]);
+  it("submit and the health probe read only the credentials secret", () => {
+    for (const name of [RESOURCE_NAMES.submitFunction, RESOURCE_NAMES.healthProbeFunction]) {
+      expect(resourcesFor(name, "secretsmanager:GetSecretValue"), name).toEqual([arnOf(run.one(T.secret))]);
+    }
   });
 
   it.each(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"])(
-    "%s only on the idempotency table",
+    "submit: %s only on the idempotency table",
     (action) => {
-      expect(resourcesFor(action)).toEqual([arnOf(run.one(T.table))]);
+      expect(resourcesFor(RESOURCE_NAMES.submitFunction, action)).toEqual([arnOf(run.one(T.table))]);
     },
   );
 
-  it("grants nothing else: no wildcard action, `*` resources only for X-Ray", () => {
-    const granted = statements().flatMap((s) => s.actions);
-    expect(new Set(granted)).toEqual(
-      new Set([
+  it.each(["lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping"])(
+    "circuit breaker: %s only on the submit function's two mappings, by exact ARN",
+    (action) => {
+      const granted = resourcesFor(RESOURCE_NAMES.circuitBreakerFunction, action);
+      expect(granted.sort()).toEqual(
+        [RESOURCE_NAMES.ordersQueue, RESOURCE_NAMES.retryQueue].map((name) => arnOf(mappingOf(name))).sort(),
+      );
+      for (const uuid of mappingUuids()) {
+        expect(granted).toContainEqual(
+          expect.stringMatching(
+            new RegExp(`^arn:aws:lambda:[a-z0-9-]+:\\d{12}:event-source-mapping:${uuid}$`),
+          ),
+        );
+      }
+    },
+  );
+
+  const XRAY = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"];
+  it.each([
+    [
+      RESOURCE_NAMES.submitFunction,
+      [
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility",
@@ -220,28 +360,34 @@ describe("least privilege", () => {
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
-        "xray:PutTraceSegments",
-        "xray:PutTelemetryRecords",
-      ]),
-    );
-    expect(statements().every((s) => s.effect === "Allow")).toBe(true);
-    for (const s of statements().filter((s) => s.resources.includes("*"))) {
-      expect(s.actions.every((a) => a.startsWith("xray:"))).toBe(true);
+        ...XRAY,
+      ],
+    ],
+    [RESOURCE_NAMES.healthProbeFunction, ["secretsmanager:GetSecretValue", ...XRAY]],
+    [
+      RESOURCE_NAMES.circuitBreakerFunction,
+      ["lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping", ...XRAY],
+    ],
+  ])("%s is granted nothing else: no wildcard action, `*` resources only for X-Ray", (name, actions) => {
+    expect(new Set(statements(name).flatMap((s) => s.actions))).toEqual(new Set(actions));
+    expect(statements(name).every((s) => s.effect === "Allow")).toBe(true);
+    for (const s of statements(name).filter((s) => s.resources.some((r) => r.includes("*")))) {
+      expect(
+        s.actions.every((a) => a.startsWith("xray:")),
+        s.actions.join(),
+      ).toBe(true);
     }
-    expect(run.one(T.role).inputs.managedPolicyArns).toEqual([
+    expect(roleOf(name).inputs.managedPolicyArns).toEqual([
       "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
     ]);
-    expect(submitLambda().inputs.role).toBe(arnOf(run.one(T.role)));
   });
 
-  it("lets only Lambda assume the function's role", () => {
-    const trust = run.one(T.role).inputs.assumeRolePolicy;
-    const policy = (typeof trust === "string" ? JSON.parse(trust) : trust) as {
-      Statement: { Principal: Record<string, string>; Action: string }[];
-    };
-    expect(policy.Statement.map((s) => [s.Principal, s.Action])).toEqual([
-      [{ Service: "lambda.amazonaws.com" }, "sts:AssumeRole"],
-    ]);
+  it.each([
+    RESOURCE_NAMES.submitFunction,
+    RESOURCE_NAMES.healthProbeFunction,
+    RESOURCE_NAMES.circuitBreakerFunction,
+  ])("lets only Lambda assume the role of %s", (name) => {
+    expect(trustOf(roleOf(name))).toEqual([[{ Service: "lambda.amazonaws.com" }, "sts:AssumeRole"]]);
   });
 });
 
@@ -267,11 +413,12 @@ describe("idempotency table and credentials secret", () => {
 
 describe("alarms", () => {
   const alarm = (name: string) => run.one(T.alarm, name);
-  const topicArn = () => state(run.one(T.topic), "arn");
-  const { alarms } = config;
+  const { alarms, breaker } = config;
+  const operatorAlarms = () =>
+    run.all(T.alarm).filter((a) => !Object.values<string>(AVAILABILITY).includes(a.name));
 
-  it("all notify the one topic, on alarm and on recovery, and ignore missing data", () => {
-    const all = run.all(T.alarm);
+  it("operator alarms all notify the one topic, on alarm and on recovery, and ignore missing data", () => {
+    const all = operatorAlarms();
     expect(all).toHaveLength(7);
     for (const a of all) {
       expect(a.inputs).toMatchObject({
@@ -315,12 +462,7 @@ describe("alarms", () => {
   it("watches the Retry queue's waiting messages: visible plus delayed", () => {
     const { inputs } = alarm(`${RESOURCE_NAMES.retryQueue}Depth`);
     expect(inputs.threshold).toBe(alarms.retryQueueDepth);
-    const queries = inputs.metricQueries as {
-      id: string;
-      expression?: string;
-      returnData?: boolean;
-      metric?: { metricName: string; dimensions: Record<string, string>; stat: string; period: number };
-    }[];
+    const queries = inputs.metricQueries as MetricQuery[];
     const metrics = Object.fromEntries(queries.filter((q) => q.metric).map((q) => [q.id, q.metric]));
     expect(
       Object.values(metrics)
@@ -372,6 +514,103 @@ describe("alarms", () => {
       threshold,
     });
   });
+
+  it("the probe alarm fires when ProbeHealthy's Minimum is below 1 for probeUnhealthyPeriods periods", () => {
+    expect(alarm(AVAILABILITY.probe).inputs).toMatchObject({
+      namespace: METRICS.namespace,
+      metricName: METRICS.probeHealthy,
+      dimensions: { service: SERVICE_NAME },
+      statistic: "Minimum",
+      period: breaker.periodSeconds,
+      comparisonOperator: "LessThanThreshold",
+      threshold: 1,
+      evaluationPeriods: breaker.probeUnhealthyPeriods,
+    });
+  });
+
+  it("a probe that stops running is reported, without counting as unhealthy", () => {
+    expect(alarm(AVAILABILITY.probe).inputs).toMatchObject({
+      treatMissingData: "missing",
+      insufficientDataActions: [topicArn()],
+    });
+  });
+
+  it("the error-rate alarm divides ImburseError Sum by ImburseLatency SampleCount, 0 below minimumCalls", () => {
+    const { inputs } = alarm(AVAILABILITY.errorRate);
+    expect(inputs).toMatchObject({
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      threshold: breaker.errorRateThreshold,
+      evaluationPeriods: 1,
+      treatMissingData: "notBreaching",
+    });
+    expect(inputs.metricName).toBeUndefined();
+    const queries = inputs.metricQueries as MetricQuery[];
+    const idOf = (metricName: string, stat: string) => {
+      const found = queries.filter((q) => q.metric?.metricName === metricName);
+      expect(found, metricName).toHaveLength(1);
+      expect(found[0]?.metric).toEqual({
+        namespace: METRICS.namespace,
+        metricName,
+        dimensions: { service: SERVICE_NAME },
+        stat,
+        period: breaker.periodSeconds,
+      });
+      expect(found[0]?.returnData).toBe(false);
+      return found[0]!.id;
+    };
+    const errors = idOf(METRICS.imburseError, "Sum");
+    const calls = idOf(METRICS.imburseLatency, "SampleCount");
+    const returned = queries.filter((q) => q.returnData !== false);
+    expect(returned).toHaveLength(1);
+    expect(returned[0]?.expression).toBe(
+      `IF(${calls} >= ${breaker.minimumCalls}, FILL(${errors}, 0) / ${calls}, 0)`,
+    );
+  });
+
+  it("the composite alarm is ALARM(probe) OR ALARM(error rate)", () => {
+    const composite = run.one(T.compositeAlarm);
+    const name = (logical: string) => state(alarm(logical), "name");
+    expect(composite.inputs.alarmRule).toBe(
+      `ALARM("${name(AVAILABILITY.probe)}") OR ALARM("${name(AVAILABILITY.errorRate)}")`,
+    );
+    expect(composite.inputs.alarmName).toBe(`${run.app.name}-${STAGE}-${AVAILABILITY.unavailable}`);
+  });
+
+  it("the availability alarms notify the topic too, on alarm and on recovery", () => {
+    for (const a of [alarm(AVAILABILITY.probe), alarm(AVAILABILITY.errorRate), run.one(T.compositeAlarm)]) {
+      expect(a.inputs, a.name).toMatchObject({ alarmActions: [topicArn()], okActions: [topicArn()] });
+    }
+  });
+});
+
+describe("circuit breaker trigger", () => {
+  const rule = () => run.one(T.rule);
+
+  it("matches exactly the composite alarm's state changes", () => {
+    expect(JSON.parse(rule().inputs.eventPattern as string)).toEqual({
+      source: ["aws.cloudwatch"],
+      "detail-type": ["CloudWatch Alarm State Change"],
+      resources: [arnOf(run.one(T.compositeAlarm))],
+    });
+  });
+
+  it("targets the breaker function, which only EventBridge from that rule may invoke", () => {
+    const targets = run.all(T.target);
+    expect(targets).toHaveLength(1);
+    expect(targets[0]?.inputs).toMatchObject({
+      rule: state(rule(), "name"),
+      arn: arnOf(lambda(RESOURCE_NAMES.circuitBreakerFunction)),
+    });
+    const permissions = run.all(T.permission);
+    expect(permissions.map((p) => p.inputs)).toEqual([
+      {
+        action: "lambda:InvokeFunction",
+        function: state(lambda(RESOURCE_NAMES.circuitBreakerFunction), "name"),
+        principal: "events.amazonaws.com",
+        sourceArn: arnOf(rule()),
+      },
+    ]);
+  });
 });
 
 describe("dashboard", () => {
@@ -381,26 +620,28 @@ describe("dashboard", () => {
       .widgets;
   const lines = (): Line[] =>
     widgets().flatMap((w) => ("metrics" in w.properties ? (w.properties.metrics as Line[]) : []));
-  const has = (namespace: string, metricName: string, dimension: [string, string], stat: string) =>
+  const has = (namespace: string, metricName: string, dimensions: [string, string][], stat: string) =>
     lines().some(
       (l) =>
         l[0] === namespace &&
         l[1] === metricName &&
-        l[2] === dimension[0] &&
-        l[3] === dimension[1] &&
+        JSON.stringify(l.slice(2, -1)) === JSON.stringify(dimensions.flat()) &&
         (l.at(-1) as Record<string, string>).stat === stat,
     );
+  const service: [string, string] = ["service", SERVICE_NAME];
+  const alarmWidgets = () =>
+    widgets().flatMap((w) => ("alarms" in w.properties ? [w.properties as { alarms: string[] }] : []));
 
   it.each([METRICS.received, METRICS.submitted, METRICS.retried, METRICS.deadLettered])(
     "shows the flow: %s",
     (metricName) => {
-      expect(has(METRICS.namespace, metricName, ["service", SERVICE_NAME], "Sum")).toBe(true);
+      expect(has(METRICS.namespace, metricName, [service], "Sum")).toBe(true);
     },
   );
 
   it("shows Imburse latency p50 and p99", () => {
     for (const stat of ["p50", "p99"]) {
-      expect(has(METRICS.namespace, METRICS.imburseLatency, ["service", SERVICE_NAME], stat)).toBe(true);
+      expect(has(METRICS.namespace, METRICS.imburseLatency, [service], stat)).toBe(true);
     }
   });
 
@@ -408,19 +649,29 @@ describe("dashboard", () => {
     "shows %s depth and oldest-message age",
     (name) => {
       const dimension: [string, string] = ["QueueName", state(queue(name), "name")];
-      expect(has("AWS/SQS", "ApproximateNumberOfMessagesVisible", dimension, "Maximum")).toBe(true);
-      expect(has("AWS/SQS", "ApproximateAgeOfOldestMessage", dimension, "Maximum")).toBe(true);
+      expect(has("AWS/SQS", "ApproximateNumberOfMessagesVisible", [dimension], "Maximum")).toBe(true);
+      expect(has("AWS/SQS", "ApproximateAgeOfOldestMessage", [dimension], "Maximum")).toBe(true);
     },
   );
 
-  it("shows every alarm", () => {
-    const alarmWidget = widgets().find((w) => "alarms" in w.properties)!;
-    expect((alarmWidget.properties as { alarms: string[] }).alarms.sort()).toEqual(
-      run
-        .all(T.alarm)
-        .map((a) => state(a, "arn"))
-        .sort(),
-    );
+  it("shows the probe's health (the alarm's statistic) and latency", () => {
+    expect(has(METRICS.namespace, METRICS.probeHealthy, [service], "Minimum")).toBe(true);
+    expect(has(METRICS.namespace, METRICS.probeLatency, [service], "Maximum")).toBe(true);
+  });
+
+  it("shows the breaker's transitions to open and to closed", () => {
+    for (const breakerState of ["open", "closed"]) {
+      expect(
+        has(METRICS.namespace, METRICS.breakerTransition, [service, ["state", breakerState]], "Sum"),
+        breakerState,
+      ).toBe(true);
+    }
+  });
+
+  it("shows every alarm, and the composite alarm's state on its own", () => {
+    const shown = alarmWidgets().flatMap((w) => w.alarms);
+    expect(shown.sort()).toEqual([...run.all(T.alarm), run.one(T.compositeAlarm)].map(arnOf).sort());
+    expect(alarmWidgets().map((w) => w.alarms)).toContainEqual([arnOf(run.one(T.compositeAlarm))]);
   });
 });
 
@@ -431,13 +682,17 @@ it("exports the URLs, names and ARNs an operator needs", () => {
     retryQueueUrl: state(queue(RESOURCE_NAMES.retryQueue), "url"),
     deadLetterQueueUrl: state(queue(RESOURCE_NAMES.deadLetterQueue), "url"),
     idempotencyTableName: state(run.one(T.table), "name"),
-    credentialsSecretArn: state(run.one(T.secret), "arn"),
-    alarmTopicArn: state(run.one(T.topic), "arn"),
+    credentialsSecretArn: arnOf(run.one(T.secret)),
+    alarmTopicArn: topicArn(),
     dashboardUrl: expect.stringMatching(
       new RegExp(
         `^https://[a-z0-9-]+\\.console\\.aws\\.amazon\\.com/cloudwatch/.*${dashboard.inputs.dashboardName}$`,
       ),
     ),
+    imburseUnavailableAlarmName: run.one(T.compositeAlarm).inputs.alarmName,
+    submitEventSourceMappingIds: mappingUuids().join(","),
+    healthProbeFunctionName: state(lambda(RESOURCE_NAMES.healthProbeFunction), "name"),
+    circuitBreakerFunctionName: state(lambda(RESOURCE_NAMES.circuitBreakerFunction), "name"),
     _protect: false,
   });
 });

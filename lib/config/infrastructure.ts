@@ -1,7 +1,8 @@
 /**
- * Tunables of the AWS infrastructure (`stacks/`): batching, concurrency, redrive, function size and alarm
- * thresholds. Names live in `names.ts` and relay settings in `settings.ts`; this module holds the numbers
- * the stacks need, typed, with the stage-specific overrides in {@link STAGE_OVERRIDES} (the one place).
+ * Tunables of the AWS infrastructure (`stacks/`): batching, concurrency, redrive, function sizes, alarm
+ * thresholds, the circuit breaker's alarm rules and the schedules. Names live in `names.ts` and relay
+ * settings in `settings.ts`; this module holds the numbers the stacks need, typed, with the stage-specific
+ * overrides in {@link STAGE_OVERRIDES} (the one place).
  */
 import { SQS_MAX_RETENTION_SECONDS } from "./names.ts";
 import type { SettingName } from "./settings.ts";
@@ -42,9 +43,9 @@ export interface QueuesConfig {
   deadLetterRetentionSeconds: number;
 }
 
-/** The submit Lambda function. */
-export interface SubmitFunctionConfig {
-  /** Function timeout. Must fit the Imburse timeout plus the remaining-time margin of the relay. */
+/** Size of one Lambda function. */
+export interface FunctionConfig {
+  /** Function timeout, at most 900. */
   timeoutSeconds: number;
   /** Memory, which also sets the CPU share. */
   memoryMb: number;
@@ -74,24 +75,101 @@ export interface AlarmsConfig {
   imburseErrors: number;
 }
 
+/**
+ * When Imburse counts as unavailable, the condition the circuit breaker reacts to. Two alarms, combined by
+ * the composite alarm "Imburse unavailable" (ALARM when either is in ALARM), whose ALARM pauses the submit
+ * function's event source mappings and whose OK resumes them. Local mode evaluates the same rules over its
+ * local metrics with these numbers.
+ *
+ * Once the breaker has paused the mappings, the submit function makes no calls, so the error-rate alarm
+ * returns to OK after a period and the breaker closes again: a trial of live traffic every period, unless
+ * the probe still fails (the probe keeps the breaker open until Imburse answers).
+ */
+export interface BreakerConfig {
+  /** Period of both alarms, in seconds (a multiple of 60, and at least the probe's interval). */
+  periodSeconds: number;
+  /**
+   * Consecutive periods whose probe failed (`ProbeHealthy` Minimum < 1) before the probe alarm fires.
+   * Missing probe datapoints: see {@link PROBE_ALARM_MISSING_DATA}.
+   */
+  probeUnhealthyPeriods: number;
+  /**
+   * Fraction (0–1) of Imburse calls of one period that failed (`ImburseError` Sum / `ImburseLatency`
+   * SampleCount) at which the error-rate alarm fires.
+   */
+  errorRateThreshold: number;
+  /** Periods with fewer Imburse calls never trip the error-rate alarm: two failures of three are noise. */
+  minimumCalls: number;
+}
+
+/** An EventBridge Scheduler expression for a recurring schedule (times are UTC). */
+export type ScheduleExpression = `rate(${string})` | `cron(${string})`;
+
+/** The scheduled DLQ redrive. */
+export interface RedriveScheduleConfig {
+  /**
+   * Off by default: moving dead letters back is an operator's decision until the relay's transient
+   * failures are understood. When off, the redrive function is not deployed at all.
+   */
+  enabled: boolean;
+  /** How often it runs; each run moves at most `RELAY_REDRIVE_MAX_MESSAGES` (settings.ts). */
+  expression: ScheduleExpression;
+}
+
+/** The scheduled functions. */
+export interface SchedulesConfig {
+  /** How often the health probe runs. Keep it at most {@link BreakerConfig.periodSeconds}. */
+  healthProbe: ScheduleExpression;
+  redrive: RedriveScheduleConfig;
+}
+
 /** Everything the stacks read. */
 export interface InfrastructureConfig {
   queues: QueuesConfig;
   ordersSubscription: SubscriptionConfig;
   retrySubscription: SubscriptionConfig;
-  submitFunction: SubmitFunctionConfig;
+  /** Must fit the Imburse timeout plus the remaining-time margin of the relay. */
+  submitFunction: FunctionConfig;
+  /** Must fit a token exchange and a GET, each up to the Imburse timeout. */
+  healthProbeFunction: FunctionConfig;
+  /** Must fit one run: up to `RELAY_REDRIVE_MAX_MESSAGES` dead letters received, sent and deleted. */
+  redriveFunction: FunctionConfig;
+  /** Must fit one Get and one Update of each event source mapping. */
+  circuitBreakerFunction: FunctionConfig;
   alarms: AlarmsConfig;
+  breaker: BreakerConfig;
+  schedules: SchedulesConfig;
   /**
-   * Relay settings written onto the submit function on top of `DEFAULTS` (settings.ts). Resource ids
-   * (queue URLs, table, secret) are added by the stacks and cannot be set here.
+   * Relay settings written onto every function on top of `DEFAULTS` (settings.ts). Resource ids (queue
+   * URLs, table, secret, mapping ids) are added by the stacks, each function only its own, and cannot be
+   * set here.
    */
   settings: Partial<Record<SettingName, string | number>>;
 }
 
-/** Per-stage overrides: each section is merged key by key over {@link BASE_CONFIG}. */
+/**
+ * Per-stage overrides: each section is merged key by key over {@link BASE_CONFIG}, and `schedules.redrive`
+ * one level deeper (a stage may switch the redrive on and keep the base expression).
+ */
 export type StageOverrides = {
-  [Section in keyof InfrastructureConfig]?: Partial<InfrastructureConfig[Section]>;
+  [Section in Exclude<keyof InfrastructureConfig, "schedules">]?: Partial<InfrastructureConfig[Section]>;
+} & {
+  schedules?: Partial<Omit<SchedulesConfig, "redrive">> & { redrive?: Partial<RedriveScheduleConfig> };
 };
+
+/**
+ * How the probe alarm treats a period without a `ProbeHealthy` datapoint: as `missing`, with the alarm
+ * topic also notified on INSUFFICIENT_DATA (stacks/availability.ts).
+ *
+ * - Not `breaching`: a missed run (a Scheduler hiccup, a cold start past the period) is no evidence that
+ *   Imburse is down, and would open the breaker by itself, holding every order back.
+ * - Not `notBreaching` or `ignore`: a probe that stops running (deleted schedule, crashing handler) would
+ *   then look healthy, or keep its last state, silently. With `missing`, an evaluation range without any
+ *   datapoint moves the alarm to INSUFFICIENT_DATA, which tells the operator; the composite alarm counts
+ *   only ALARM, so the breaker stays closed (or closes): without a probe, orders keep flowing and the
+ *   error-rate alarm still guards them.
+ */
+export const PROBE_ALARM_MISSING_DATA = "missing";
 
 /** The configuration of every stage without an override. */
 export const BASE_CONFIG: InfrastructureConfig = {
@@ -104,6 +182,11 @@ export const BASE_CONFIG: InfrastructureConfig = {
   // Retries are the orders Imburse already failed: fewer at a time so a struggling Imburse recovers.
   retrySubscription: { batchSize: 10, batchingWindowSeconds: 2, maximumConcurrency: 2 },
   submitFunction: { timeoutSeconds: 60, memoryMb: 512 },
+  // Token exchange + GET at the 10 s Imburse timeout each, plus a margin.
+  healthProbeFunction: { timeoutSeconds: 30, memoryMb: 256 },
+  // 50 dead letters per run with room to spare; a run short of time stops and leaves the rest for the next.
+  redriveFunction: { timeoutSeconds: 300, memoryMb: 256 },
+  circuitBreakerFunction: { timeoutSeconds: 30, memoryMb: 256 },
   alarms: {
     periodSeconds: 300,
     evaluationPeriods: 1,
@@ -114,6 +197,9 @@ export const BASE_CONFIG: InfrastructureConfig = {
     deadLetteredOrders: 5,
     imburseErrors: 10,
   },
+  // Open after 10 minutes of failed probes, or one 5-minute period with half of at least 20 calls failing.
+  breaker: { periodSeconds: 300, probeUnhealthyPeriods: 2, errorRateThreshold: 0.5, minimumCalls: 20 },
+  schedules: { healthProbe: "rate(5 minutes)", redrive: { enabled: false, expression: "rate(1 hour)" } },
   settings: {},
 };
 
@@ -134,7 +220,16 @@ export function infrastructureConfig(
     ordersSubscription: { ...BASE_CONFIG.ordersSubscription, ...override.ordersSubscription },
     retrySubscription: { ...BASE_CONFIG.retrySubscription, ...override.retrySubscription },
     submitFunction: { ...BASE_CONFIG.submitFunction, ...override.submitFunction },
+    healthProbeFunction: { ...BASE_CONFIG.healthProbeFunction, ...override.healthProbeFunction },
+    redriveFunction: { ...BASE_CONFIG.redriveFunction, ...override.redriveFunction },
+    circuitBreakerFunction: { ...BASE_CONFIG.circuitBreakerFunction, ...override.circuitBreakerFunction },
     alarms: { ...BASE_CONFIG.alarms, ...override.alarms },
+    breaker: { ...BASE_CONFIG.breaker, ...override.breaker },
+    schedules: {
+      ...BASE_CONFIG.schedules,
+      ...override.schedules,
+      redrive: { ...BASE_CONFIG.schedules.redrive, ...override.schedules?.redrive },
+    },
     settings: { ...BASE_CONFIG.settings, ...override.settings },
   };
 }

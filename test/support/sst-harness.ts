@@ -13,6 +13,7 @@
  * Pulumi mocks and the `$`-globals are per process: call {@link runSstConfig} once per test file (the
  * infra vitest project runs files in separate forks).
  */
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -54,6 +55,7 @@ const REGION = "eu-west-1";
 const LAMBDA_FUNCTION_TYPE = "aws:lambda/function:Function";
 const STACK_TYPE = "pulumi:pulumi:Stack";
 const SQS_QUEUE_TYPE = "aws:sqs/queue:Queue";
+const EVENT_SOURCE_MAPPING_TYPE = "aws:lambda/eventSourceMapping:EventSourceMapping";
 /** Event-loop turns {@link settle} waits for the recording to stop changing before giving up. */
 const MAX_SETTLE_TURNS = 500;
 
@@ -63,7 +65,10 @@ export interface RecordedResource {
   name: string;
   /** Resolved inputs, as the provider would receive them. */
   inputs: Record<string, unknown>;
-  /** The mocked provider state: the inputs plus `name`, a realistic `arn` and, for queues, `url`. */
+  /**
+   * The mocked provider state: the inputs plus `name`, a realistic `arn` and, for queues, `url`, for event
+   * source mappings, `uuid` (stable per resource name).
+   */
   state: Record<string, unknown>;
   /** `retainOnDelete` after every stack transformation (SST's removal policy, the stacks' own). */
   retainOnDelete: boolean;
@@ -310,6 +315,13 @@ function mockArn(type: string, name: string): string {
   }
 }
 
+/** An event source mapping's `uuid` (derived from its resource name: stable, distinct) and its `arn`. */
+function mockEventSourceMapping(resourceName: string): { uuid: string; arn: string } {
+  const hex = createHash("sha256").update(resourceName).digest("hex");
+  const uuid = hex.slice(0, 32).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, "$1-$2-$3-$4-$5");
+  return { uuid, arn: `arn:aws:lambda:${REGION}:${ACCOUNT}:event-source-mapping:${uuid}` };
+}
+
 /** Records constructions (stack transformation), registrations (mocks) and fake RPCs, and awaits them. */
 class Recorder {
   readonly builds: HandlerBuild[] = [];
@@ -334,6 +346,7 @@ class Recorder {
           ...(args.type === SQS_QUEUE_TYPE
             ? { url: `https://sqs.${REGION}.amazonaws.com/${ACCOUNT}/${name}` }
             : {}),
+          ...(args.type === EVENT_SOURCE_MAPPING_TYPE ? mockEventSourceMapping(args.name) : {}),
         };
         if (args.type !== STACK_TYPE)
           this.registered.push({ type: args.type, name: args.name, inputs, state });
