@@ -62,6 +62,7 @@ describe("classifyFailure", () => {
     [api(403), { action: "retry", reason: "auth", status: 403 }],
     [token(400, ["SIGNATURE_IS_INVALID"]), { action: "retry", reason: "auth", status: 400 }],
     [token(429), { action: "retry", reason: "throttled", status: 429 }],
+    [token(503), { action: "retry", reason: "server-error", status: 503 }],
     [api(400, ["AMOUNT_OUT_OF_RANGE"]), { action: "reject", status: 400, imburseCorrelationId: "IMB-1" }],
     [api(402), { action: "reject", status: 402 }],
     [api(404), { action: "reject", status: 404 }],

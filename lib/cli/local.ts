@@ -3,7 +3,12 @@ import { dirname, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import type { ImburseCredentials } from "../imburse/credentials.ts";
 import { DEMO_FAULTS, demoLines } from "../local/demo.ts";
-import { LOCAL_RELAY_DEFAULTS, type LocalImburse, runLocal } from "../local/run-local.ts";
+import {
+  LOCAL_OPERATIONS_DEFAULTS,
+  LOCAL_RELAY_DEFAULTS,
+  type LocalImburse,
+  runLocal,
+} from "../local/run-local.ts";
 import { OrdersFileError, readOrdersFile } from "../ops/orders-file.ts";
 import { FaultSpecError, parseFaultSpec } from "../simulator/index.ts";
 import { UsageError } from "./errors.ts";
@@ -50,6 +55,9 @@ interface LocalFlags {
   maxAttempts: number;
   concurrency: number;
   logLevel: string;
+  probeEvery: number;
+  alarmPeriod: number;
+  redriveEvery?: number;
 }
 
 /** `imburse-relay local`: the relay on local stand-ins (what `npm start` runs). */
@@ -99,6 +107,23 @@ export function registerLocalCommand(program: Command, io: CliIo, setExitCode: (
       "records of one batch processed at once",
       integer(1, 100),
       LOCAL_RELAY_DEFAULTS.concurrency,
+    )
+    .option(
+      "--probe-every <seconds>",
+      "run the health probe this often",
+      positiveSeconds,
+      LOCAL_OPERATIONS_DEFAULTS.probeEverySeconds,
+    )
+    .option(
+      "--alarm-period <seconds>",
+      "evaluate the breaker's alarms over periods this long",
+      positiveSeconds,
+      LOCAL_OPERATIONS_DEFAULTS.alarmPeriodSeconds,
+    )
+    .option(
+      "--redrive-every <seconds>",
+      "run the scheduled DLQ redrive this often (default: off)",
+      positiveSeconds,
     )
     .addOption(
       new Option("--log-level <level>", "relay log level (Powertools JSON on stdout)")
@@ -157,6 +182,11 @@ async function local(flags: LocalFlags, io: CliIo): Promise<number> {
       retryCapSeconds: flags.retryCapSeconds,
       maxAttempts: flags.maxAttempts,
       concurrency: flags.concurrency,
+    },
+    operations: {
+      probeEverySeconds: flags.probeEvery,
+      alarmPeriodSeconds: flags.alarmPeriod,
+      ...(flags.redriveEvery ? { redriveEverySeconds: flags.redriveEvery } : {}),
     },
     logLevel: flags.logLevel,
     untilDrained: flags.untilDrained === true,

@@ -9,6 +9,7 @@ import { publishOrders } from "../ops/publish.ts";
 import { type RecordEvent, recordEvents } from "../relay/telemetry.ts";
 import { DEMO_CREDENTIALS, type SignalSource, type Simulator, startSimulator } from "../simulator/index.ts";
 import { type LocalEnvironment, localResourceName, startLocalEnvironment } from "./environment.ts";
+import { type LocalOperations, startLocalOperations } from "./operations.ts";
 import { type LineOutcome, OutcomeTracker, type ReportEntry, totals } from "./outcomes.ts";
 import { createProgress } from "./progress.ts";
 import { SequencedPublisher } from "./publisher.ts";
@@ -56,6 +57,22 @@ export function localRelayProfile(
   };
 }
 
+/** How often local mode runs its operations (the stacks run them every few minutes). */
+export interface LocalOperationsTiming {
+  /** The health probe's interval. */
+  probeEverySeconds: number;
+  /** The alarm period: probe and error-rate alarms are evaluated, and the breaker driven, at its end. */
+  alarmPeriodSeconds: number;
+  /** The scheduled DLQ redrive's interval; off when undefined, as in the stacks. */
+  redriveEverySeconds?: number;
+}
+
+/** Local operations every few seconds, so a demo shows the breaker act. */
+export const LOCAL_OPERATIONS_DEFAULTS: Readonly<LocalOperationsTiming> = Object.freeze({
+  probeEverySeconds: 5,
+  alarmPeriodSeconds: 5,
+});
+
 /** Where the local relay sends orders: the built-in simulator, or a real Imburse API. */
 export type LocalImburse =
   | { simulator: { faults: string; seed?: number } }
@@ -73,6 +90,7 @@ export interface LocalRunOptions {
   source: string;
   imburse: LocalImburse;
   relay: LocalRelayOptions;
+  operations?: LocalOperationsTiming;
   /** Powertools log level of the relay (`silent` keeps its JSON logs out of the progress). */
   logLevel: string;
   /** End once every line has its outcome and the queues are empty; otherwise run until SIGINT/SIGTERM. */
@@ -119,6 +137,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   let simulator: Simulator | undefined;
   let local: LocalEnvironment | undefined;
   let stopRunner: (() => Promise<void>) | undefined;
+  let operations: LocalOperations | undefined;
   const progress = createProgress({ stream: options.stream, interactive: options.interactive, clock });
   let ended: (how: "drained" | "interrupted" | Error) => void = () => undefined;
   const end = new Promise<"drained" | "interrupted" | Error>((resolve) => {
@@ -242,6 +261,31 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       onError: (error) => progress.note(`SQS error in the event source runner: ${error.message}`),
     });
     stopRunner = () => runner.stop();
+    const timing = options.operations ?? LOCAL_OPERATIONS_DEFAULTS;
+    operations = await startLocalOperations({
+      environment,
+      runner,
+      region: environment.env.AWS_REGION ?? "us-east-1",
+      breaker: config.breaker,
+      periodMs: timing.alarmPeriodSeconds * 1000,
+      probeIntervalMs: timing.probeEverySeconds * 1000,
+      ...(timing.redriveEverySeconds ? { redriveIntervalMs: timing.redriveEverySeconds * 1000 } : {}),
+      observer: {
+        breaker: (state) =>
+          progress.note(
+            state === "open"
+              ? "Circuit breaker open: Imburse is unavailable; orders wait in their queues."
+              : "Circuit breaker closed: orders flow again.",
+          ),
+        probe: (result) => {
+          if (!result.healthy)
+            progress.note(`Health probe: Imburse unhealthy (${result.failure?.reason ?? "unknown"}).`);
+        },
+        redrive: (summary) => progress.note(`Scheduled redrive: ${JSON.stringify(summary)}`),
+        error: (what, error) =>
+          progress.note(`${what} failed: ${error instanceof Error ? error.message : String(error)}`),
+      },
+    });
 
     printHeader(print, options, environment, simulator, profile.functionTimeoutSeconds);
     progress.start(options.lines.length);
@@ -266,6 +310,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     for (const signal of ["SIGINT", "SIGTERM"] as const) signals.off(signal, onSignal);
     recordEvents.off("record", onRecord);
     progress.stop();
+    await operations?.stop();
     await stopRunner?.();
     await local?.stop();
     await simulator?.close();

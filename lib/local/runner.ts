@@ -1,4 +1,4 @@
-import type { Message, SQSClient } from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityBatchCommand, type Message, type SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { Consumer } from "sqs-consumer";
 import type { LocalQueue } from "./environment.ts";
@@ -44,9 +44,10 @@ export interface EventSourceRunnerOptions {
 export interface EventSourceRunner {
   /**
    * Enables or disables the mapping of one queue, as `UpdateEventSourceMapping({ Enabled })` does: a
-   * disabled mapping stops receiving (an invocation in flight finishes); its messages wait in the queue.
+   * disabled mapping stops receiving and its messages wait in the queue. Resolves once the change holds:
+   * for a disable, when the invocation in flight (if any) has finished and been acknowledged.
    */
-  setEnabled(queueArn: string, enabled: boolean): void;
+  setEnabled(queueArn: string, enabled: boolean): Promise<void>;
   /** Stops polling, waits for invocations in flight (and their deletes), then aborts the idle long polls. */
   stop(): Promise<void>;
 }
@@ -79,6 +80,7 @@ export function messagesToDelete(
 export function startEventSourceRunner(options: EventSourceRunnerOptions): EventSourceRunner {
   let stopping = false;
   const pollers = options.sources.map((source) => {
+    const state = { enabled: true };
     let settle: (() => void) | undefined;
     let inFlight: Promise<void> | undefined;
     let pending: InvocationReport | undefined;
@@ -92,6 +94,22 @@ export function startEventSourceRunner(options: EventSourceRunnerOptions): Event
       handleMessageBatch: async (messages) => {
         // A receive that completes while stopping is left alone: its messages come back after the timeout.
         if (stopping) return undefined;
+        // One that completes after the mapping was disabled hands its messages straight back to the queue.
+        if (!state.enabled) {
+          await options.sqs
+            .send(
+              new ChangeMessageVisibilityBatchCommand({
+                QueueUrl: source.queue.url,
+                Entries: messages.map((m, i) => ({
+                  Id: String(i),
+                  ReceiptHandle: m.ReceiptHandle,
+                  VisibilityTimeout: 0,
+                })),
+              }),
+            )
+            .catch((error: unknown) => options.onError?.(error as Error));
+          return [];
+        }
         inFlight = new Promise<void>((resolve) => {
           settle = resolve;
         });
@@ -133,17 +151,26 @@ export function startEventSourceRunner(options: EventSourceRunnerOptions): Event
       if (!stopping) options.onError?.(error);
     });
     consumer.start();
-    return { source, consumer, idle: () => inFlight ?? Promise.resolve() };
+    return { source, state, consumer, idle: () => inFlight ?? Promise.resolve() };
   });
 
   return {
-    setEnabled(queueArn, enabled) {
-      for (const { source, consumer } of pollers) {
-        if (source.queue.arn !== queueArn || stopping) continue;
-        if (enabled && !consumer.status.isRunning) consumer.start();
-        // No abort: an invocation in flight finishes and deletes what it acknowledged.
-        if (!enabled && consumer.status.isRunning) consumer.stop();
-      }
+    async setEnabled(queueArn, enabled) {
+      await Promise.all(
+        pollers
+          .filter((poller) => poller.source.queue.arn === queueArn && !stopping)
+          .map(async ({ state, consumer, idle }) => {
+            state.enabled = enabled;
+            if (enabled) {
+              if (!consumer.status.isRunning) consumer.start();
+              return;
+            }
+            // Not aborted: a long poll that returns messages now hands them back (above) rather than leaving
+            // them invisible; an invocation in flight finishes and acknowledges its records.
+            consumer.stop();
+            await idle();
+          }),
+      );
     },
     async stop() {
       stopping = true;

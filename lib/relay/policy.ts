@@ -72,8 +72,10 @@ export function classifyFailure(error: unknown): FailureClassification {
   if (error.status === 409 || (error.status === 400 && error.hasErrorCode("ORDER_ALREADY_EXISTS"))) {
     return { action: "reconcile" };
   }
+  // A refused key or role, or a token exchange refused with a 4xx (bad signature, skewed clock, reused nonce).
+  const tokenRefused = error.path === TOKEN_PATH && error.status >= 400 && error.status < 500;
   const authFailure =
-    error.status === 401 || error.status === 403 || (error.path === TOKEN_PATH && error.status !== 429);
+    error.status === 401 || error.status === 403 || (tokenRefused && ![408, 429].includes(error.status));
   if (authFailure || error.status === 408 || error.status === 429 || error.status >= 500) {
     return {
       action: "retry",
