@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MESSAGE_ATTRIBUTES } from "../lib/config/names.ts";
 import { order, type RelayHarness, startRelayHarness } from "./support/relay-harness.ts";
 
 let relay: RelayHarness;
 
 beforeAll(async () => {
   // maxAge 0: every record reads the secret, so an outage is met on the next record.
-  relay = await startRelayHarness({ settings: { secretMaxAgeSeconds: 0 } });
+  relay = await startRelayHarness({
+    settings: { secretMaxAgeSeconds: 0, imburseTimeoutMs: 10_000, remainingTimeMarginMs: 1_000 },
+  });
 });
 afterAll(async () => relay?.stop());
 
@@ -19,6 +22,24 @@ describe("failures around the submission", () => {
     expect(response.batchItemFailures).toEqual([]);
     expect(relay.simulator.orders().map((o) => o.orderRef)).toContain("STALE-1");
     expect(relay.logs().some((l) => String(l.message).includes("last good value"))).toBe(true);
+  });
+
+  it("cuts an Imburse call short to fit the invocation's remaining time, and retries it", async () => {
+    // 3 s of latency fits the 10 s Imburse timeout, but not an invocation with 5 s left (3 s kept to send the outcome).
+    relay.simulator.faults.enqueue({
+      route: "create",
+      kind: "latency",
+      latencyMs: 3_000,
+      orderRef: "SLOW-1",
+    });
+    await relay.publish(order("SLOW-1"), "corr-slow");
+    const { response } = await relay.deliver(relay.local.queues.orders, { remainingMs: 5_000 });
+    expect(response.batchItemFailures).toEqual([]);
+    const [retried] = relay.queued(relay.local.queues.retry);
+    expect(retried?.attributes[MESSAGE_ATTRIBUTES.unknownOutcome]).toBe("true");
+    const call = relay.logs().find((l) => l.message === "Imburse call" && l.order_ref === "SLOW-1");
+    expect(call?.status).toBeUndefined();
+    expect(Number(call?.duration_ms)).toBeLessThan(3_000);
   });
 
   it("hands the record back to SQS when its retry message cannot be sent: nothing is lost", async () => {

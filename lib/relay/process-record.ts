@@ -105,6 +105,9 @@ export async function processRecord(
       const { result, replayed } = await deps.submit(parsed.order, tenantId, {
         correlationId: envelope.correlationId,
         unknownOutcome: envelope.unknownOutcome,
+        ...(remainingMs
+          ? { callTimeoutMs: () => callTimeoutMs(deps.settings.imburseTimeoutMs, remainingMs()) }
+          : {}),
       });
       return route.succeeded(replayed ? "duplicate" : result.outcome);
     } catch (error) {
