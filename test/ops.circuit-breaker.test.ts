@@ -26,12 +26,19 @@ const ORDERS_UUID = "11111111-1111-4111-8111-111111111111";
 const RETRY_UUID = "22222222-2222-4222-8222-222222222222";
 const UNKNOWN_UUID = "99999999-9999-4999-8999-999999999999";
 
-function alarmEvent(current: AlarmState, previous: AlarmState = current === "ALARM" ? "OK" : "ALARM") {
+/** Alarm changes happen after the mappings were created, each later than the last. */
+let alarmClock = Date.now() + 60_000;
+
+function alarmEvent(
+  current: AlarmState,
+  previous: AlarmState = current === "ALARM" ? "OK" : "ALARM",
+  time = new Date((alarmClock += 1000)),
+) {
   return alarmStateChangeEvent({
     alarmName: "imburse-relay-local-ImburseUnavailable",
     previous,
     current,
-    time: new Date("2024-05-01T12:00:00Z"),
+    time,
     region: REGION,
     account: "000000000000",
   });
@@ -68,13 +75,38 @@ describe("breakerAction", () => {
     expect(decision.reason).toContain("imburse-relay-local-ImburseUnavailable");
   });
 
-  it("names the alarm and its state on a pause or resume", () => {
-    expect(breakerAction(alarmEvent("OK"))).toEqual({
+  it("names the alarm, its state and when it changed on a pause or resume", () => {
+    const time = new Date("2026-05-01T12:00:00.000Z");
+    expect(breakerAction(alarmEvent("OK", "ALARM", time))).toEqual({
       action: "resume",
       alarmName: "imburse-relay-local-ImburseUnavailable",
       state: "OK",
       reason: "imburse-relay-local-ImburseUnavailable is OK",
+      changedAt: time,
     });
+  });
+
+  it("leaves a mapping alone when the alarm event is older than the mapping's last change", async () => {
+    let now = Date.parse("2026-05-01T12:00:00Z");
+    const api = await standInWithMappings({ clock: () => now });
+    const lambda = clientFor(api);
+    try {
+      const alarmedAt = new Date((now += 60_000));
+      now += 1_000;
+      await applyBreaker(lambda, [ORDERS_UUID], "pause", alarmedAt);
+      now += 60_000;
+      await applyBreaker(lambda, [ORDERS_UUID], "resume", new Date(now - 1_000));
+      now += 1_000;
+      // The ALARM delivered again after the OK: EventBridge keeps no order.
+      const late = await applyBreaker(lambda, [ORDERS_UUID], "pause", alarmedAt);
+      expect(late).toEqual([
+        { uuid: ORDERS_UUID, before: "Enabled", after: "Enabled", changed: false, stale: true },
+      ]);
+      expect(api.mapping(ORDERS_UUID)?.enabled).toBe(true);
+    } finally {
+      lambda.destroy();
+      await api.close();
+    }
   });
 
   it.each([

@@ -83,7 +83,12 @@ export function createCircuitBreakerHandler(
       mappings: settings.eventSourceMappingIds,
     });
     try {
-      const results = await applyBreaker(lambda, settings.eventSourceMappingIds, decision.action);
+      const results = await applyBreaker(
+        lambda,
+        settings.eventSourceMappingIds,
+        decision.action,
+        decision.changedAt,
+      );
       record(decision.action, results);
       return { action: decision.action, results };
     } catch (error) {

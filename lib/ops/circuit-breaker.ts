@@ -12,7 +12,14 @@ export type BreakerAction = "pause" | "resume";
 
 /** The decision for one alarm state change event, with the reason (logged). */
 export type BreakerDecision =
-  | { action: BreakerAction; alarmName: string; state: "ALARM" | "OK"; reason: string }
+  | {
+      action: BreakerAction;
+      alarmName: string;
+      state: "ALARM" | "OK";
+      reason: string;
+      /** When the alarm entered this state (`detail.state.timestamp`, else the event's `time`). */
+      changedAt: Date | undefined;
+    }
   | { action: "ignore"; reason: string; alarmName?: string; state?: string };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -44,11 +51,13 @@ export function breakerAction(event: unknown): BreakerDecision {
     typeof detail.alarmName === "string" && detail.alarmName !== "" ? detail.alarmName : undefined;
   if (!alarmName) return { action: "ignore", reason: "detail.alarmName is missing" };
   const state = isRecord(detail.state) ? detail.state.value : undefined;
+  const changedAt =
+    parseTime(isRecord(detail.state) ? detail.state.timestamp : undefined) ?? parseTime(event.time);
   switch (state) {
     case "ALARM":
-      return { action: "pause", alarmName, state, reason: `${alarmName} is in ALARM` };
+      return { action: "pause", alarmName, state, reason: `${alarmName} is in ALARM`, changedAt };
     case "OK":
-      return { action: "resume", alarmName, state, reason: `${alarmName} is OK` };
+      return { action: "resume", alarmName, state, reason: `${alarmName} is OK`, changedAt };
     case "INSUFFICIENT_DATA":
       return {
         action: "ignore",
@@ -65,6 +74,12 @@ export function breakerAction(event: unknown): BreakerDecision {
   }
 }
 
+function parseTime(value: unknown): Date | undefined {
+  if (typeof value !== "string") return undefined;
+  const time = Date.parse(value);
+  return Number.isNaN(time) ? undefined : new Date(time);
+}
+
 /** The breaker state a transition leads to, as the `state` dimension of `BreakerTransition`. */
 export function breakerState(action: BreakerAction): "open" | "closed" {
   return action === "pause" ? "open" : "closed";
@@ -78,6 +93,8 @@ export interface MappingResult {
   /** Its `State` after: the Update answer when changed (often Enabling/Disabling), else `before`. */
   after: string | undefined;
   changed: boolean;
+  /** Left alone because the mapping changed after the alarm did: the event is older than what it acts on. */
+  stale?: boolean;
 }
 
 /** One mapping the breaker could not read or update. */
@@ -120,10 +137,20 @@ const SETTLED: Record<BreakerAction, ReadonlySet<string>> = {
   resume: new Set(["Enabled", "Enabling"]),
 };
 
-async function applyOne(lambda: LambdaClient, uuid: string, action: BreakerAction): Promise<MappingResult> {
-  const { State: before } = await lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }));
+async function applyOne(
+  lambda: LambdaClient,
+  uuid: string,
+  action: BreakerAction,
+  changedAt: Date | undefined,
+): Promise<MappingResult> {
+  const { State: before, LastModified } = await lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }));
   if (before !== undefined && SETTLED[action].has(before))
     return { uuid, before, after: before, changed: false };
+  // EventBridge does not keep order: an ALARM retried or delayed past the OK that followed it must not
+  // pause the relay again. A mapping changed after the alarm's change is newer than the event.
+  if (changedAt && LastModified && LastModified.getTime() > changedAt.getTime()) {
+    return { uuid, before, after: before, changed: false, stale: true };
+  }
   const { State: after } = await lambda.send(
     new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: action === "resume" }),
   );
@@ -149,8 +176,11 @@ export async function applyBreaker(
   lambda: LambdaClient,
   mappingIds: readonly string[],
   action: BreakerAction,
+  changedAt?: Date,
 ): Promise<MappingResult[]> {
-  const settled = await Promise.allSettled(mappingIds.map((uuid) => applyOne(lambda, uuid, action)));
+  const settled = await Promise.allSettled(
+    mappingIds.map((uuid) => applyOne(lambda, uuid, action, changedAt)),
+  );
   const results: MappingResult[] = [];
   const failures: MappingFailure[] = [];
   settled.forEach((outcome, index) => {
