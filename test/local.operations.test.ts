@@ -41,7 +41,8 @@ beforeAll(async () => {
       retryBaseSeconds: 1,
       retryCapSeconds: 1,
       maxAttempts: 50,
-      imburseTimeoutMs: 1000,
+      // Loopback answers in milliseconds; the margin is for a CI machine busy bundling in parallel.
+      imburseTimeoutMs: 3000,
       remainingTimeMarginMs: 1500,
     },
     functionTimeoutSeconds: 5,

@@ -79,7 +79,8 @@ export async function startRelayHarness(
       retryBaseSeconds: 2,
       retryCapSeconds: 60,
       maxAttempts: 3,
-      imburseTimeoutMs: 500,
+      // Loopback answers in milliseconds; the margin is for a CI machine busy bundling in parallel.
+      imburseTimeoutMs: 2_000,
       ...options.settings,
     },
   });
