@@ -28,11 +28,15 @@ const UNKNOWN_UUID = "99999999-9999-4999-8999-999999999999";
 
 /** Alarm changes happen after the mappings were created, each later than the last. */
 let alarmClock = Date.now() + 60_000;
+function nextAlarmTime(): Date {
+  alarmClock += 1000;
+  return new Date(alarmClock);
+}
 
 function alarmEvent(
   current: AlarmState,
   previous: AlarmState = current === "ALARM" ? "OK" : "ALARM",
-  time = new Date((alarmClock += 1000)),
+  time = nextAlarmTime(),
 ) {
   return alarmStateChangeEvent({
     alarmName: "imburse-relay-local-ImburseUnavailable",
@@ -91,7 +95,8 @@ describe("breakerAction", () => {
     const api = await standInWithMappings({ clock: () => now });
     const lambda = clientFor(api);
     try {
-      const alarmedAt = new Date((now += 60_000));
+      now += 60_000;
+      const alarmedAt = new Date(now);
       now += 1_000;
       await applyBreaker(lambda, [ORDERS_UUID], "pause", alarmedAt);
       now += 60_000;
