@@ -1,3 +1,4 @@
+import { PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MESSAGE_ATTRIBUTES } from "../lib/config/names.ts";
 import { order, type RelayHarness, startRelayHarness } from "./support/relay-harness.ts";
@@ -40,6 +41,21 @@ describe("failures around the submission", () => {
     const call = relay.logs().find((l) => l.message === "Imburse call" && l.order_ref === "SLOW-1");
     expect(call?.status).toBeUndefined();
     expect(Number(call?.duration_ms)).toBeLessThan(3_000);
+  });
+
+  it("keeps a malformed secret's text out of the logs while it serves the last good value", async () => {
+    const sm = new SecretsManagerClient({});
+    // A rotation with a typo: V8's JSON error would quote the text around it, part of the private key.
+    const broken = '{"publicKey":"p","privateKey":c2VjcmV0LWZyYWdtZW50,"accountId":"a","tenantId":"t"}';
+    await sm.send(new PutSecretValueCommand({ SecretId: relay.local.secretId, SecretString: broken }));
+    sm.destroy();
+    await relay.publish(order("TYPO-1"), "corr-typo");
+    const { response } = await relay.deliver(relay.local.queues.orders);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(relay.simulator.orders().map((o) => o.orderRef)).toContain("TYPO-1");
+    const logs = JSON.stringify(relay.logs());
+    expect(logs).toContain("the secret is not valid JSON");
+    expect(logs).not.toContain("c2VjcmV0");
   });
 
   it("hands the record back to SQS when its retry message cannot be sent: nothing is lost", async () => {

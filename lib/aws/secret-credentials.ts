@@ -17,8 +17,8 @@ export interface SecretCredentialsOptions {
   secretId: string;
   /** Cache lifetime in seconds (Powertools Parameters `maxAge`). */
   maxAgeSeconds: number;
-  /** Told when a refresh failed and the last good value is served instead. */
-  onStale?: (error: unknown) => void;
+  /** Told, with a description safe to log, when a refresh failed and the last good value is served instead. */
+  onStale?: (problem: string) => void;
 }
 
 /**
@@ -39,15 +39,14 @@ export function secretCredentials(options: SecretCredentialsOptions): Credential
         forceFetch,
       });
     } catch (error) {
+      const problem = describeFetchError(error);
       if (lastGood) {
-        options.onStale?.(error);
+        options.onStale?.(problem);
         return lastGood;
       }
+      // No `cause`: its message may quote the secret (a JSON parse error shows the text around the fault).
       throw new CredentialsUnavailableError(
-        `could not read the Imburse credentials secret ${options.secretId}`,
-        {
-          cause: error,
-        },
+        `could not read the Imburse credentials secret ${options.secretId}: ${problem}`,
       );
     }
     const parsed = imburseCredentialsSchema.safeParse(value);
@@ -66,4 +65,18 @@ export function secretCredentials(options: SecretCredentialsOptions): Credential
   };
 
   return { get: () => load(false), refresh: () => load(true) };
+}
+
+/**
+ * What went wrong reading the secret, without any of its text: Powertools' JSON transform error embeds
+ * V8's message, which quotes the characters around the syntax error (part of a private key).
+ */
+export function describeFetchError(error: unknown): string {
+  if (!(error instanceof Error)) return "unknown error";
+  const cause = error.cause instanceof Error ? error.cause : undefined;
+  if (error.name === "TransformParameterError" || cause instanceof SyntaxError)
+    return "the secret is not valid JSON";
+  const status = (cause as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata
+    ?.httpStatusCode;
+  return `${cause?.name ?? error.name}${status ? ` (HTTP ${status})` : ""}`;
 }

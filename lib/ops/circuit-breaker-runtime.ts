@@ -1,15 +1,12 @@
-import { Logger } from "@aws-lambda-powertools/logger";
+import type { Logger } from "@aws-lambda-powertools/logger";
 import { correlationPaths, search } from "@aws-lambda-powertools/logger/correlationId";
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
-import { Tracer } from "@aws-lambda-powertools/tracer";
-import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
-import middy from "@middy/core";
+import type middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { lambdaClient } from "../aws/clients.ts";
-import { METRICS, SERVICE_NAME } from "../config/names.ts";
+import { powertools, withPowertools } from "../aws/powertools.ts";
+import { METRICS } from "../config/names.ts";
 import { loadSettings, REQUIRED_SETTINGS } from "../config/settings.ts";
 import {
   applyBreaker,
@@ -47,11 +44,8 @@ export function createCircuitBreakerHandler(
 ): middy.MiddyfiedHandler<unknown, CircuitBreakerOutcome, Error, Context> {
   const env = overrides.env ?? process.env;
   const settings = loadSettings(env, REQUIRED_SETTINGS.circuitBreaker);
-  const logger = overrides.logger ?? new Logger({ serviceName: SERVICE_NAME, correlationIdSearchFn: search });
-  const tracer = new Tracer({ serviceName: SERVICE_NAME });
-  // Metrics' own warnings (no metric in an invocation that changed nothing) become structured log lines.
-  const metrics =
-    overrides.metrics ?? new Metrics({ namespace: METRICS.namespace, serviceName: SERVICE_NAME, logger });
+  const tools = powertools(overrides, { correlationIdSearchFn: search });
+  const { logger, tracer, metrics } = tools;
   const lambda = overrides.lambda ?? tracer.captureAWSv3Client(lambdaClient());
 
   const record = (action: BreakerAction, results: readonly MappingResult[]) => {
@@ -103,8 +97,5 @@ export function createCircuitBreakerHandler(
     }
   };
 
-  return middy(handler)
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger, { correlationIdPath: correlationPaths.EVENT_BRIDGE, resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+  return withPowertools(handler, tools, { correlationIdPath: correlationPaths.EVENT_BRIDGE });
 }

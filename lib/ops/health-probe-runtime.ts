@@ -1,16 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { Logger } from "@aws-lambda-powertools/logger";
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
-import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
-import { Tracer } from "@aws-lambda-powertools/tracer";
-import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
-import middy from "@middy/core";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import { secretsManagerClient } from "../aws/clients.ts";
-import { secretCredentials } from "../aws/secret-credentials.ts";
-import { METRICS, SERVICE_NAME } from "../config/names.ts";
+import { imburseCredentials, powertools, withPowertools } from "../aws/powertools.ts";
+import { METRICS } from "../config/names.ts";
 import { loadSettings, REQUIRED_SETTINGS } from "../config/settings.ts";
 import { ImburseClient, validateBaseUrl } from "../imburse/client.ts";
 import { TokenCache } from "../imburse/token.ts";
@@ -39,23 +33,12 @@ export function createHealthProbeHandler(
   const env = overrides.env ?? process.env;
   const settings = loadSettings(env, REQUIRED_SETTINGS.healthProbe);
   const baseUrl = validateBaseUrl(settings.imburseBaseUrl);
-  const logger = overrides.logger ?? new Logger({ serviceName: SERVICE_NAME });
-  const tracer = new Tracer({ serviceName: SERVICE_NAME });
-  const metrics =
-    overrides.metrics ?? new Metrics({ namespace: METRICS.namespace, serviceName: SERVICE_NAME });
+  const tools = powertools(overrides);
+  const { logger, tracer, metrics } = tools;
   const clock = overrides.clock ?? Date.now;
   const newCorrelationId = overrides.correlationId ?? randomUUID;
 
-  const secrets = new SecretsProvider({ awsSdkV3Client: tracer.captureAWSv3Client(secretsManagerClient()) });
-  const credentials = secretCredentials({
-    provider: secrets,
-    secretId: settings.secretId,
-    maxAgeSeconds: settings.secretMaxAgeSeconds,
-    onStale: (error) =>
-      logger.warn("Could not refresh the Imburse credentials; using the last good value", {
-        error: String(error),
-      }),
-  });
+  const credentials = imburseCredentials(settings, tools);
 
   const probe = async (): Promise<ProbeResult> => {
     const correlationId = newCorrelationId();
@@ -90,8 +73,5 @@ export function createHealthProbeHandler(
     return result;
   };
 
-  return middy(probe)
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+  return withPowertools(probe, tools);
 }

@@ -1,13 +1,10 @@
-import { Logger } from "@aws-lambda-powertools/logger";
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
-import { Tracer } from "@aws-lambda-powertools/tracer";
-import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
-import middy from "@middy/core";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { sqsClient } from "../aws/clients.ts";
-import { METRICS, SERVICE_NAME } from "../config/names.ts";
+import { powertools, withPowertools } from "../aws/powertools.ts";
+import { METRICS } from "../config/names.ts";
 import { loadSettings, REQUIRED_SETTINGS } from "../config/settings.ts";
 import { type RedriveSummary, redriveDeadLetters } from "./dlq.ts";
 import { lastFailureWasTransient } from "./redrive.ts";
@@ -38,10 +35,8 @@ export function createRedriveHandler(
 ): middy.MiddyfiedHandler<unknown, RedriveSummary, Error, Context> {
   const env = overrides.env ?? process.env;
   const settings = loadSettings(env, REQUIRED_SETTINGS.redrive);
-  const logger = overrides.logger ?? new Logger({ serviceName: SERVICE_NAME });
-  const tracer = new Tracer({ serviceName: SERVICE_NAME });
-  const metrics =
-    overrides.metrics ?? new Metrics({ namespace: METRICS.namespace, serviceName: SERVICE_NAME });
+  const tools = powertools(overrides);
+  const { logger, tracer, metrics } = tools;
   const sqs = tracer.captureAWSv3Client(sqsClient(env));
 
   const redrive = async (_event: unknown, context: Context): Promise<RedriveSummary> => {
@@ -79,8 +74,5 @@ export function createRedriveHandler(
     return summary;
   };
 
-  return middy(redrive)
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+  return withPowertools(redrive, tools);
 }

@@ -1,16 +1,10 @@
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
-import { Logger } from "@aws-lambda-powertools/logger";
-import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { Metrics } from "@aws-lambda-powertools/metrics";
-import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
-import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
-import { Tracer } from "@aws-lambda-powertools/tracer";
-import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
-import middy from "@middy/core";
+import type { Logger } from "@aws-lambda-powertools/logger";
+import type { Metrics } from "@aws-lambda-powertools/metrics";
+import type middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { dynamoDbClient, secretsManagerClient, sqsClient } from "../aws/clients.ts";
-import { secretCredentials } from "../aws/secret-credentials.ts";
-import { METRICS, SERVICE_NAME } from "../config/names.ts";
+import { dynamoDbClient, sqsClient } from "../aws/clients.ts";
+import { imburseCredentials, powertools, withPowertools } from "../aws/powertools.ts";
 import { loadSettings } from "../config/settings.ts";
 import { ImburseClient } from "../imburse/client.ts";
 import { createBatchHandler } from "./batch.ts";
@@ -39,22 +33,10 @@ export function createSubmitHandler(
 ): middy.MiddyfiedHandler<SQSEvent, SQSBatchResponse, Error, Context> {
   const env = overrides.env ?? process.env;
   const settings = loadSettings(env);
-  const logger = overrides.logger ?? new Logger({ serviceName: SERVICE_NAME });
-  const tracer = new Tracer({ serviceName: SERVICE_NAME });
-  const metrics =
-    overrides.metrics ?? new Metrics({ namespace: METRICS.namespace, serviceName: SERVICE_NAME });
+  const tools = powertools(overrides);
+  const { logger, tracer, metrics } = tools;
   const relayMetrics = powertoolsRelayMetrics(metrics);
-
-  const secrets = new SecretsProvider({ awsSdkV3Client: tracer.captureAWSv3Client(secretsManagerClient()) });
-  const credentials = secretCredentials({
-    provider: secrets,
-    secretId: settings.secretId,
-    maxAgeSeconds: settings.secretMaxAgeSeconds,
-    onStale: (error) =>
-      logger.warn("Could not refresh the Imburse credentials; using the last good value", {
-        error: String(error),
-      }),
-  });
+  const credentials = imburseCredentials(settings, tools);
   const client = new ImburseClient({
     baseUrl: settings.imburseBaseUrl,
     credentials,
@@ -95,8 +77,5 @@ export function createSubmitHandler(
       tracer,
     },
   );
-  return middy(batch)
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+  return withPowertools(batch, tools);
 }

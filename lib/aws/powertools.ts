@@ -1,0 +1,69 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import type { ConstructorOptions as LoggerOptions } from "@aws-lambda-powertools/logger/types";
+import { Metrics } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
+import { Tracer } from "@aws-lambda-powertools/tracer";
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import middy from "@middy/core";
+import type { Context } from "aws-lambda";
+import { METRICS, SERVICE_NAME } from "../config/names.ts";
+import type { CommonSettings } from "../config/settings.ts";
+import type { CredentialsProvider } from "../imburse/credentials.ts";
+import { secretsManagerClient } from "./clients.ts";
+import { secretCredentials } from "./secret-credentials.ts";
+
+/** The Powertools utilities every function of the relay uses. */
+export interface Powertools {
+  logger: Logger;
+  tracer: Tracer;
+  metrics: Metrics;
+}
+
+/**
+ * Logger, Tracer and Metrics for one function (service {@link SERVICE_NAME}, namespace `ImburseRelay`).
+ * Metrics' own warnings go through the logger, so they are structured and carry the correlation id.
+ */
+export function powertools(
+  overrides: { logger?: Logger | undefined; metrics?: Metrics | undefined } = {},
+  loggerOptions: LoggerOptions = {},
+): Powertools {
+  const logger = overrides.logger ?? new Logger({ serviceName: SERVICE_NAME, ...loggerOptions });
+  return {
+    logger,
+    tracer: new Tracer({ serviceName: SERVICE_NAME }),
+    metrics:
+      overrides.metrics ?? new Metrics({ namespace: METRICS.namespace, serviceName: SERVICE_NAME, logger }),
+  };
+}
+
+/**
+ * Wraps a handler in middy with the Powertools middlewares: a traced handler, the Lambda context in every
+ * log line (keys reset per invocation; a correlation id from `correlationIdPath` when given) and metrics
+ * flushed with the cold start.
+ */
+export function withPowertools<E, R>(
+  handler: (event: E, context: Context) => Promise<R>,
+  { logger, tracer, metrics }: Powertools,
+  options: { correlationIdPath?: string } = {},
+): middy.MiddyfiedHandler<E, R, Error, Context> {
+  return middy(handler)
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger, { resetKeys: true, ...options }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}
+
+/** The Imburse credentials from the relay's secret, read through a traced Secrets Manager client. */
+export function imburseCredentials(
+  settings: Pick<CommonSettings, "secretMaxAgeSeconds"> & { secretId: string },
+  { logger, tracer }: Powertools,
+): CredentialsProvider {
+  return secretCredentials({
+    provider: new SecretsProvider({ awsSdkV3Client: tracer.captureAWSv3Client(secretsManagerClient()) }),
+    secretId: settings.secretId,
+    maxAgeSeconds: settings.secretMaxAgeSeconds,
+    onStale: (problem) =>
+      logger.warn("Could not refresh the Imburse credentials; using the last good value", { problem }),
+  });
+}
