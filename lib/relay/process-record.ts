@@ -122,12 +122,17 @@ export async function processRecord(
         return route.deadLetter({
           kind: "conflict",
           detail: "Imburse already holds this orderRef with different content",
-          differences: error.differences,
+          differences: error.differences.slice(0, MAX_REASON_ISSUES),
         });
       }
       if (error instanceof RejectedSubmitError) {
         const { status, errors, imburseCorrelationId } = error.classification;
-        return route.deadLetter({ kind: "rejected", status, errors: [...errors], imburseCorrelationId });
+        return route.deadLetter({
+          kind: "rejected",
+          status,
+          errors: errors.slice(0, MAX_REASON_ISSUES),
+          imburseCorrelationId,
+        });
       }
       if (error instanceof RetryableSubmitError) return route.retry(error);
       throw error;

@@ -42,7 +42,7 @@ export type DeadLetterReason = DeadLetterCause & {
   deadLetteredAt: string;
 };
 
-/** SQS caps a message with its attributes at 256 KiB; a reason lists at most this many validation issues. */
+/** SQS caps a message with its attributes at 256 KiB; a reason lists at most this many issues, errors or differences. */
 export const MAX_REASON_ISSUES = 50;
 
 /** Reads a dead-letter reason back; undefined when the attribute is missing or not one of ours. */

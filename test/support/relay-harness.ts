@@ -99,7 +99,8 @@ export async function startRelayHarness(
     });
   }
   const clock = { now: Date.now() };
-  const handler = createSubmitHandler({ ...options.overrides, clock: () => clock.now });
+  // No jitter: a retry waits exactly max(Retry-After, 0), so tests can assert the delay.
+  const handler = createSubmitHandler({ random: () => 0, ...options.overrides, clock: () => clock.now });
   const sqs = sqsClient(process.env);
 
   const queued = (queue: LocalQueue): QueuedMessage[] => {
