@@ -91,7 +91,11 @@ function subscribe(
         partialResponses: true,
       },
       transform: {
-        eventSourceMapping: { scalingConfig: { maximumConcurrency: subscription.maximumConcurrency } },
+        eventSourceMapping: (args: { scalingConfig?: unknown }, opts: { ignoreChanges?: string[] }) => {
+          args.scalingConfig = { maximumConcurrency: subscription.maximumConcurrency };
+          // The circuit breaker owns `enabled` at run time: a deploy during an outage must not resume the relay.
+          opts.ignoreChanges = [...(opts.ignoreChanges ?? []), "enabled"];
+        },
       },
     })
     .apply(({ nodes }: QueueSubscriber) => nodes.eventSourceMapping.uuid);

@@ -265,6 +265,12 @@ describe("functions", () => {
       expect(run.all(T.mapping)).toHaveLength(2);
     },
   );
+
+  it("leaves each mapping's enabled state to the circuit breaker on later deploys", () => {
+    for (const name of [RESOURCE_NAMES.ordersQueue, RESOURCE_NAMES.retryQueue]) {
+      expect(mappingOf(name).ignoreChanges).toContain("enabled");
+    }
+  });
 });
 
 describe("schedules", () => {

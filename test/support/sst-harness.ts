@@ -72,6 +72,8 @@ export interface RecordedResource {
   state: Record<string, unknown>;
   /** `retainOnDelete` after every stack transformation (SST's removal policy, the stacks' own). */
   retainOnDelete: boolean;
+  /** `ignoreChanges`: the properties a deploy leaves as they are. */
+  ignoreChanges: string[];
 }
 
 /** One `Runtime.Build` call: a handler bundled with esbuild. */
@@ -327,7 +329,7 @@ class Recorder {
   readonly builds: HandlerBuild[] = [];
   /** Called when the run cannot complete; {@link runSstConfig} then fails at once. */
   onFailure: (error: Error) => void = () => {};
-  private readonly registered: Omit<RecordedResource, "retainOnDelete">[] = [];
+  private readonly registered: Omit<RecordedResource, "retainOnDelete" | "ignoreChanges">[] = [];
   private readonly options = new Map<string, pulumi.ResourceOptions>();
   private constructions = 0;
   private readonly inflight = new Set<Promise<unknown>>();
@@ -424,6 +426,7 @@ class Recorder {
     return this.registered.map((r) => ({
       ...r,
       retainOnDelete: this.options.get(`${r.type}::${r.name}`)?.retainOnDelete === true,
+      ignoreChanges: this.options.get(`${r.type}::${r.name}`)?.ignoreChanges ?? [],
     }));
   }
 }
