@@ -17,6 +17,7 @@ import {
 import { lambdaContext } from "../lib/local/lambda-event.ts";
 import { type AlarmState, alarmStateChangeEvent } from "../lib/ops/alarm.ts";
 import { applyBreaker, BreakerUpdateError, breakerAction } from "../lib/ops/circuit-breaker.ts";
+import { captureJsonOutput } from "./support/json-output.ts";
 
 const REGION = "us-east-1";
 const FUNCTION_ARN = `arn:aws:lambda:${REGION}:000000000000:function:imburse-relay-local-Submit`;
@@ -348,14 +349,7 @@ describe("the circuit breaker handler", () => {
     })) {
       vi.stubEnv(name, value);
     }
-    output = [];
-    for (const stream of [process.stdout, process.stderr]) {
-      vi.spyOn(stream, "write").mockImplementation((chunk: string | Uint8Array) => {
-        const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-        for (const line of text.split("\n")) if (line.startsWith("{")) output.push(JSON.parse(line));
-        return true;
-      });
-    }
+    output = captureJsonOutput();
     vi.resetModules();
   });
   afterEach(async () => {

@@ -9,6 +9,7 @@ import { lambdaContext } from "../lib/local/lambda-event.ts";
 import { type ProbeOutcome, probeImburse, probeVerdict } from "../lib/ops/health-probe.ts";
 import { createHealthProbeHandler } from "../lib/ops/health-probe-runtime.ts";
 import { DEMO_CREDENTIALS, type Simulator, startSimulator } from "../lib/simulator/index.ts";
+import { captureJsonOutput } from "./support/json-output.ts";
 import { order } from "./support/relay-harness.ts";
 
 const PROBE_REF = "imburse-relay-health-probe";
@@ -221,14 +222,7 @@ describe("health probe handler", () => {
   beforeEach(() => {
     for (const [name, value] of Object.entries(local.env)) vi.stubEnv(name, value);
     vi.stubEnv("POWERTOOLS_METRICS_DISABLED", "false");
-    lines = [];
-    for (const stream of [process.stdout, process.stderr]) {
-      vi.spyOn(stream, "write").mockImplementation((chunk: string | Uint8Array) => {
-        const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-        for (const line of text.split("\n")) if (line.startsWith("{")) lines.push(JSON.parse(line));
-        return true;
-      });
-    }
+    lines = captureJsonOutput();
   });
   afterEach(() => {
     vi.restoreAllMocks();

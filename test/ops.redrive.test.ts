@@ -8,6 +8,7 @@ import { lastFailureWasTransient } from "../lib/ops/redrive.ts";
 import { createRedriveHandler } from "../lib/ops/scheduled-redrive.ts";
 import type { DeadLetterCause, DeadLetterReason } from "../lib/relay/reasons.ts";
 import { DEMO_CREDENTIALS } from "../lib/simulator/index.ts";
+import { captureJsonOutput } from "./support/json-output.ts";
 
 const str = (value: string): MessageAttributeValue => ({ DataType: "String", StringValue: value });
 
@@ -90,14 +91,7 @@ describe("scheduled redrive handler", () => {
     local.fauxqs.reset();
     for (const [name, value] of Object.entries(local.env)) vi.stubEnv(name, value);
     vi.stubEnv("POWERTOOLS_METRICS_DISABLED", "false");
-    lines = [];
-    for (const stream of [process.stdout, process.stderr]) {
-      vi.spyOn(stream, "write").mockImplementation((chunk: string | Uint8Array) => {
-        const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-        for (const line of text.split("\n")) if (line.startsWith("{")) lines.push(JSON.parse(line));
-        return true;
-      });
-    }
+    lines = captureJsonOutput();
   });
   afterEach(() => {
     vi.restoreAllMocks();

@@ -2,24 +2,14 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { METRICS } from "../lib/config/names.ts";
 import { powertoolsRelayMetrics } from "../lib/relay/telemetry.ts";
+import { captureJsonOutput } from "./support/json-output.ts";
 
 afterEach(() => vi.restoreAllMocks());
-
-/** The EMF blobs Powertools Metrics writes to stdout. */
-function captureEmf(): Array<Record<string, unknown>> {
-  const blobs: Array<Record<string, unknown>> = [];
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-    for (const line of text.split("\n")) if (line.includes('"_aws"')) blobs.push(JSON.parse(line));
-    return true;
-  });
-  return blobs;
-}
 
 describe("relay metrics (EMF)", () => {
   it("counts outcomes and dimensions retries by reason and dead letters by kind", () => {
     vi.stubEnv("POWERTOOLS_METRICS_DISABLED", "false");
-    const blobs = captureEmf();
+    const output = captureJsonOutput();
     const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: "test" });
     const relay = powertoolsRelayMetrics(metrics);
     relay.submitted();
@@ -42,6 +32,7 @@ describe("relay metrics (EMF)", () => {
       imburseCorrelationId: undefined,
     });
     metrics.publishStoredMetrics();
+    const blobs = output.filter((line) => "_aws" in line);
 
     const byReason = blobs.find((b) => b.reason === "throttled");
     expect(byReason?.[METRICS.retried]).toBe(1);

@@ -27,6 +27,7 @@ import {
   type SimulatorOptions,
   startSimulator,
 } from "../../lib/simulator/index.ts";
+import { captureJsonOutput } from "./json-output.ts";
 
 const REGION = "us-east-1";
 
@@ -88,16 +89,7 @@ export async function startRelayHarness(
     POWERTOOLS_LOG_LEVEL: "DEBUG",
     POWERTOOLS_METRICS_DISABLED: "true",
   });
-  const lines: string[] = [];
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream) as (chunk: string | Uint8Array, ...rest: unknown[]) => boolean;
-    vi.spyOn(stream, "write").mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-      if (!text.startsWith("{")) return write(chunk, ...rest);
-      lines.push(...text.split("\n").filter((line) => line.trim() !== ""));
-      return true;
-    });
-  }
+  const lines = captureJsonOutput();
   const clock = { now: Date.now() };
   // No jitter: a retry waits exactly max(Retry-After, 0), so tests can assert the delay.
   const handler = createSubmitHandler({ random: () => 0, ...options.overrides, clock: () => clock.now });
@@ -131,7 +123,7 @@ export async function startRelayHarness(
     local,
     sqs,
     handler: (event, context) => handler(event, context),
-    logs: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
+    logs: () => lines,
     clock,
     async publish(body, correlationId, extra = {}) {
       const sent = await sqs.send(
