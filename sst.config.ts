@@ -1,9 +1,9 @@
 /// <reference path="./.sst/platform/config.d.ts" />
 
 /**
- * imburse-relay on AWS: Orders → submit Lambda → Imburse, with a Retry queue, a DLQ, an idempotency
+ * imburse-relay on AWS: Orders → submit Lambda → Imburse, with a Retry queue, a DLQ, the order ledger
  * table, the credentials secret, alarms and a dashboard; a scheduled health probe, an alarm-driven circuit
- * breaker and an optional scheduled DLQ redrive. Tunables: lib/config/infrastructure.ts.
+ * breaker, a scheduled stuck-order check and an optional scheduled DLQ redrive. Tunables: lib/config/infrastructure.ts.
  */
 export default $config({
   app(input) {
@@ -20,7 +20,8 @@ export default $config({
     const { alarmEmails, infrastructureConfig } = await import("./lib/config/infrastructure.ts");
     const { retainStatefulResources } = await import("./stacks/retention.ts");
     const { createQueues } = await import("./stacks/queues.ts");
-    const { createIdempotencyTable } = await import("./stacks/idempotency.ts");
+    const { createLedgerTable } = await import("./stacks/ledger.ts");
+    const { createLedgerCheck } = await import("./stacks/ledger-check.ts");
     const { createCredentialsSecret } = await import("./stacks/credentials.ts");
     const { createSubmitFunction } = await import("./stacks/submit.ts");
     const { createAlarms } = await import("./stacks/alarms.ts");
@@ -33,7 +34,7 @@ export default $config({
     const config = infrastructureConfig($app.stage);
     retainStatefulResources();
     const queues = createQueues(config);
-    const table = createIdempotencyTable();
+    const table = createLedgerTable();
     const secret = createCredentialsSecret();
     const submit = createSubmitFunction({ config, queues, table, secret });
     const { topic, alarms } = createAlarms({
@@ -49,6 +50,7 @@ export default $config({
       eventSourceMappingIds: submit.eventSourceMappingIds,
     });
     const probe = createHealthProbe({ config, secret });
+    const ledgerCheck = createLedgerCheck({ config, table });
     const redrive = createRedrive({ config, queues });
     const dashboard = createDashboard({
       queues,
@@ -62,7 +64,7 @@ export default $config({
       ordersQueueUrl: queues.orders.url,
       retryQueueUrl: queues.retry.url,
       deadLetterQueueUrl: queues.deadLetter.url,
-      idempotencyTableName: table.name,
+      ledgerTableName: table.name,
       credentialsSecretArn: secret.arn,
       alarmTopicArn: topic.arn,
       dashboardUrl: dashboard.url,
@@ -71,6 +73,7 @@ export default $config({
       // `aws lambda get-event-source-mapping --uuid <id>`: State Enabled or Disabled.
       submitEventSourceMappingIds: $resolve(submit.eventSourceMappingIds).apply((ids) => ids.join(",")),
       healthProbeFunctionName: probe.function.name,
+      ledgerCheckFunctionName: ledgerCheck.function.name,
       circuitBreakerFunctionName: breaker.function.name,
       ...(redrive ? { redriveFunctionName: redrive.function.name } : {}),
     };

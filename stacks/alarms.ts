@@ -58,11 +58,11 @@ export function createAlarms({ config, queues, submit, emails }: AlarmsInputs): 
     statistic: "Sum",
     period,
   });
-  const relayMetric = (metricName: string): AlarmMetric => ({
+  const relayMetric = (metricName: string, statistic = "Sum"): AlarmMetric => ({
     namespace: METRICS.namespace,
     metricName,
     dimensions: { ...RELAY_METRIC_DIMENSIONS },
-    statistic: "Sum",
+    statistic,
     period,
   });
   const retryQueueName = queues.retry.nodes.queue.name;
@@ -137,6 +137,18 @@ export function createAlarms({ config, queues, submit, emails }: AlarmsInputs): 
       "Imburse calls are failing.",
       config.imburseErrors,
       relayMetric(METRICS.imburseError),
+    ),
+    alarm(
+      METRICS.ledgerUnavailable,
+      "The order ledger (DynamoDB) failed: orders wait on the retry queue, and nothing is posted without a claim.",
+      config.ledgerUnavailable,
+      relayMetric(METRICS.ledgerUnavailable),
+    ),
+    alarm(
+      METRICS.stuckOrders,
+      "Orders are stuck in the ledger (a claim whose lease ended, or may exist in Imburse): run `imburse-relay ledger stuck`, then `ledger settle`.",
+      config.stuckOrders,
+      relayMetric(METRICS.stuckOrders, "Maximum"),
     ),
   ];
   return { topic, alarms };

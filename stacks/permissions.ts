@@ -8,6 +8,8 @@
  * Scheduled functions get theirs through `createScheduledFunction` (scheduled.ts), the alarm-driven
  * circuit breaker through `createCircuitBreaker` (circuit-breaker.ts).
  */
+import { LEDGER_OPEN_INDEX } from "../lib/config/names.ts";
+
 /** One IAM statement in the shape `sst.aws.Function` takes in `permissions`. */
 export type Permission = sst.aws.FunctionPermissionArgs;
 
@@ -41,11 +43,22 @@ export function readSecret(secretArn: $util.Input<string>): Permission {
   return { actions: ["secretsmanager:GetSecretValue"], resources: [secretArn] };
 }
 
-/** The item operations Powertools Idempotency's DynamoDB persistence layer performs, on one table. */
-export function useIdempotencyTable(tableArn: $util.Input<string>): Permission {
+/**
+ * What the submit function does with the order ledger: claim (UpdateItem, and GetItem where DynamoDB does
+ * not return the refusing item), record states (PutItem, BatchWriteItem). Nothing is ever deleted.
+ */
+export function useLedgerTable(tableArn: $util.Input<string>): Permission {
   return {
-    actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+    actions: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:BatchWriteItem"],
     resources: [tableArn],
+  };
+}
+
+/** Query the ledger's sparse index of open orders, and nothing else. */
+export function queryOpenOrders(tableArn: $util.Input<string>): Permission {
+  return {
+    actions: ["dynamodb:Query"],
+    resources: [$interpolate`${tableArn}/index/${LEDGER_OPEN_INDEX}`],
   };
 }
 

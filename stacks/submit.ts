@@ -4,7 +4,7 @@
  */
 import type { InfrastructureConfig, SubscriptionConfig } from "../lib/config/infrastructure.ts";
 import { RESOURCE_NAMES } from "../lib/config/names.ts";
-import { consumeQueues, readSecret, sendToQueues, useIdempotencyTable, writeTraces } from "./permissions.ts";
+import { consumeQueues, readSecret, sendToQueues, useLedgerTable, writeTraces } from "./permissions.ts";
 import type { RelayQueues } from "./queues.ts";
 import { relayFunctionArgs } from "./relay-function.ts";
 
@@ -43,18 +43,26 @@ export function createSubmitFunction({
       description: "Submits Imburse orders from the Orders and Retry queues",
       handler: SUBMIT_HANDLER,
       size: config.submitFunction,
-      settings: config.settings,
+      // A claim lasts the function's timeout: no invocation holding it can outlive it.
+      settings: {
+        ...config.settings,
+        leaseSeconds: Math.max(
+          Number(config.settings.leaseSeconds ?? 0),
+          config.submitFunction.timeoutSeconds,
+        ),
+      },
       resources: {
+        ordersQueueUrl: queues.orders.url,
         retryQueueUrl: queues.retry.url,
         deadLetterQueueUrl: queues.deadLetter.url,
-        idempotencyTable: table.name,
+        ledgerTable: table.name,
         secretId: secret.arn,
       },
       permissions: [
         consumeQueues([queues.orders.arn, queues.retry.arn]),
         sendToQueues([queues.retry.arn, queues.deadLetter.arn]),
         readSecret(secret.arn),
-        useIdempotencyTable(table.arn),
+        useLedgerTable(table.arn),
         writeTraces(),
       ],
     }),

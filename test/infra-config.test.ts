@@ -46,6 +46,7 @@ describe("infrastructureConfig", () => {
     expect(config.breaker).toEqual({ ...BASE_CONFIG.breaker, minimumCalls: 100 });
     expect(config.schedules).toEqual({
       healthProbe: "rate(1 minute)",
+      ledgerCheck: BASE_CONFIG.schedules.ledgerCheck,
       redrive: { enabled: true, expression: BASE_CONFIG.schedules.redrive.expression },
     });
     expect(config.healthProbeFunction).toEqual({ ...BASE_CONFIG.healthProbeFunction, memoryMb: 512 });

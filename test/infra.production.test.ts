@@ -28,7 +28,7 @@ describe("production", () => {
     const retained = run.resources.filter((r) => r.retainOnDelete).map((r) => `${r.type} ${r.name}`);
     expect(retained.sort()).toEqual(
       [
-        `aws:dynamodb/table:Table ${RESOURCE_NAMES.idempotencyTable}Table`,
+        `aws:dynamodb/table:Table ${RESOURCE_NAMES.ledgerTable}Table`,
         `aws:secretsmanager/secret:Secret ${RESOURCE_NAMES.credentialsSecret}`,
         ...[RESOURCE_NAMES.ordersQueue, RESOURCE_NAMES.retryQueue, RESOURCE_NAMES.deadLetterQueue].map(
           (name) => `aws:sqs/queue:Queue ${name}Queue`,

@@ -179,11 +179,13 @@ describe("functions", () => {
     [RESOURCE_NAMES.submitFunction]: "functions/submit.handler",
     [RESOURCE_NAMES.healthProbeFunction]: "functions/health-probe.handler",
     [RESOURCE_NAMES.circuitBreakerFunction]: "functions/circuit-breaker.handler",
+    [RESOURCE_NAMES.ledgerCheckFunction]: "functions/ledger-check.handler",
   };
   const sizes: Record<string, FunctionConfig> = {
     [RESOURCE_NAMES.submitFunction]: config.submitFunction,
     [RESOURCE_NAMES.healthProbeFunction]: config.healthProbeFunction,
     [RESOURCE_NAMES.circuitBreakerFunction]: config.circuitBreakerFunction,
+    [RESOURCE_NAMES.ledgerCheckFunction]: config.ledgerCheckFunction,
   };
 
   it("bundles every handler, and each handler exports what its function names", () => {
@@ -221,13 +223,17 @@ describe("functions", () => {
     const env = variables(RESOURCE_NAMES.submitFunction);
     expect(env).toEqual(
       expectedEnvironment({
+        ordersQueueUrl: state(queue(RESOURCE_NAMES.ordersQueue), "url"),
         retryQueueUrl: state(queue(RESOURCE_NAMES.retryQueue), "url"),
         deadLetterQueueUrl: state(queue(RESOURCE_NAMES.deadLetterQueue), "url"),
-        idempotencyTable: state(run.one(T.table), "name"),
+        ledgerTable: state(run.one(T.table), "name"),
         secretId: arnOf(run.one(T.secret)),
+        leaseSeconds: config.submitFunction.timeoutSeconds,
       }),
     );
     const settings = loadSettings(env);
+    // A claim outlives any invocation that holds it.
+    expect(settings.leaseSeconds).toBeGreaterThanOrEqual(submitLambda().inputs.timeout as number);
     expect(settings.imburseBaseUrl).toBe(DEFAULTS.imburseBaseUrl);
     // The relay hands records back before Lambda's timeout: an Imburse call and the margin must fit.
     const timeoutMs = (submitLambda().inputs.timeout as number) * 1000;
@@ -240,6 +246,14 @@ describe("functions", () => {
     const settings = loadSettings(env, REQUIRED_SETTINGS.healthProbe);
     const timeoutMs = (lambda(RESOURCE_NAMES.healthProbeFunction).inputs.timeout as number) * 1000;
     expect(2 * settings.imburseTimeoutMs).toBeLessThan(timeoutMs);
+  });
+
+  it("the ledger check gets the ledger table only", () => {
+    const env = variables(RESOURCE_NAMES.ledgerCheckFunction);
+    expect(env).toEqual(expectedEnvironment({ ledgerTable: state(run.one(T.table), "name") }));
+    expect(loadSettings(env, REQUIRED_SETTINGS.ledgerCheck).ledgerTable).toBe(
+      `${SERVICE_NAME}-${STAGE}-Ledger`,
+    );
   });
 
   it("the circuit breaker gets the UUIDs of both of the submit function's mappings", () => {
@@ -295,10 +309,22 @@ describe("schedules", () => {
     ]);
   });
 
+  it("runs the stuck-order check on schedules.ledgerCheck, in UTC, without Scheduler retries", () => {
+    const schedule = run.one(T.schedule, `${RESOURCE_NAMES.ledgerCheckFunction}CronSchedule`);
+    expect(schedule.inputs).toMatchObject({
+      scheduleExpression: config.schedules.ledgerCheck,
+      scheduleExpressionTimezone: "UTC",
+      target: {
+        arn: arnOf(lambda(RESOURCE_NAMES.ledgerCheckFunction)),
+        retryPolicy: { maximumRetryAttempts: 0 },
+      },
+    });
+  });
+
   it("deploys no DLQ redrive by default (schedules.redrive.enabled is false)", () => {
     expect(config.schedules.redrive.enabled).toBe(false);
     expect(run.all(T.lambda, `${RESOURCE_NAMES.redriveFunction}Function`)).toEqual([]);
-    expect(run.all(T.schedule)).toHaveLength(1);
+    expect(run.all(T.schedule)).toHaveLength(2);
     expect(run.builds.map((b) => b.handler)).not.toContain("functions/redrive.handler");
   });
 });
@@ -327,12 +353,18 @@ describe("least privilege", () => {
     }
   });
 
-  it.each(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"])(
-    "submit: %s only on the idempotency table",
+  it.each(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"])(
+    "submit: %s only on the ledger table",
     (action) => {
       expect(resourcesFor(RESOURCE_NAMES.submitFunction, action)).toEqual([arnOf(run.one(T.table))]);
     },
   );
+
+  it("the ledger check may only query the ledger's open-orders index", () => {
+    expect(resourcesFor(RESOURCE_NAMES.ledgerCheckFunction, "dynamodb:Query")).toEqual([
+      `${arnOf(run.one(T.table))}/index/Open`,
+    ]);
+  });
 
   it.each(["lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping"])(
     "circuit breaker: %s only on the submit function's two mappings, by exact ARN",
@@ -363,12 +395,13 @@ describe("least privilege", () => {
         "sqs:SendMessage",
         "secretsmanager:GetSecretValue",
         "dynamodb:GetItem",
-        "dynamodb:PutItem",
         "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
+        "dynamodb:BatchWriteItem",
         ...XRAY,
       ],
     ],
+    [RESOURCE_NAMES.ledgerCheckFunction, ["dynamodb:Query", ...XRAY]],
     [RESOURCE_NAMES.healthProbeFunction, ["secretsmanager:GetSecretValue", ...XRAY]],
     [
       RESOURCE_NAMES.circuitBreakerFunction,
@@ -392,21 +425,34 @@ describe("least privilege", () => {
     RESOURCE_NAMES.submitFunction,
     RESOURCE_NAMES.healthProbeFunction,
     RESOURCE_NAMES.circuitBreakerFunction,
+    RESOURCE_NAMES.ledgerCheckFunction,
   ])("lets only Lambda assume the role of %s", (name) => {
     expect(trustOf(roleOf(name))).toEqual([[{ Service: "lambda.amazonaws.com" }, "sts:AssumeRole"]]);
   });
 });
 
-describe("idempotency table and credentials secret", () => {
-  it("has the shape Powertools Idempotency expects, on demand, with TTL and PITR", () => {
-    expect(run.one(T.table).inputs).toMatchObject({
-      hashKey: "id",
-      attributes: [{ name: "id", type: "S" }],
+describe("order ledger table and credentials secret", () => {
+  it("keys the ledger by orderRef and tenant, on demand, with TTL, PITR and a sparse index of open orders", () => {
+    const { inputs } = run.one(T.table);
+    expect(inputs).toMatchObject({
+      name: `${SERVICE_NAME}-${STAGE}-Ledger`,
+      hashKey: "orderRef",
+      rangeKey: "tenantId",
       billingMode: "PAY_PER_REQUEST",
-      ttl: { attributeName: "expiration", enabled: true },
+      ttl: { attributeName: "expiresAt", enabled: true },
       pointInTimeRecovery: { enabled: true },
+      globalSecondaryIndexes: [
+        { name: "Open", hashKey: "openShard", rangeKey: "lastAttemptAt", projectionType: "ALL" },
+      ],
     });
-    expect(run.one(T.table).inputs.rangeKey).toBeUndefined();
+    expect(inputs.attributes).toEqual(
+      expect.arrayContaining([
+        { name: "orderRef", type: "S" },
+        { name: "tenantId", type: "S" },
+        { name: "openShard", type: "S" },
+        { name: "lastAttemptAt", type: "N" },
+      ]),
+    );
   });
 
   it("creates the secret with no value: the operator puts it", () => {
@@ -425,7 +471,7 @@ describe("alarms", () => {
 
   it("operator alarms all notify the one topic, on alarm and on recovery, and ignore missing data", () => {
     const all = operatorAlarms();
-    expect(all).toHaveLength(7);
+    expect(all).toHaveLength(9);
     for (const a of all) {
       expect(a.inputs).toMatchObject({
         alarmActions: [topicArn()],
@@ -507,15 +553,17 @@ describe("alarms", () => {
   });
 
   it.each([
-    [METRICS.deadLettered, alarms.deadLetteredOrders],
-    [METRICS.imburseError, alarms.imburseErrors],
-  ])("watches the relay metric %s (Sum, service dimension) at %s", (metricName, threshold) => {
+    [METRICS.deadLettered, alarms.deadLetteredOrders, "Sum"],
+    [METRICS.imburseError, alarms.imburseErrors, "Sum"],
+    [METRICS.ledgerUnavailable, alarms.ledgerUnavailable, "Sum"],
+    [METRICS.stuckOrders, alarms.stuckOrders, "Maximum"],
+  ])("watches the relay metric %s (service dimension) at %s, %s", (metricName, threshold, statistic) => {
     const matching = run.all(T.alarm).filter((a) => a.inputs.metricName === metricName);
     expect(matching).toHaveLength(1);
     expect(matching[0]?.inputs).toMatchObject({
       namespace: METRICS.namespace,
       dimensions: { service: SERVICE_NAME },
-      statistic: "Sum",
+      statistic,
       period: alarms.periodSeconds,
       threshold,
     });
@@ -687,7 +735,7 @@ it("exports the URLs, names and ARNs an operator needs", () => {
     ordersQueueUrl: state(queue(RESOURCE_NAMES.ordersQueue), "url"),
     retryQueueUrl: state(queue(RESOURCE_NAMES.retryQueue), "url"),
     deadLetterQueueUrl: state(queue(RESOURCE_NAMES.deadLetterQueue), "url"),
-    idempotencyTableName: state(run.one(T.table), "name"),
+    ledgerTableName: state(run.one(T.table), "name"),
     credentialsSecretArn: arnOf(run.one(T.secret)),
     alarmTopicArn: topicArn(),
     dashboardUrl: expect.stringMatching(
@@ -698,6 +746,7 @@ it("exports the URLs, names and ARNs an operator needs", () => {
     imburseUnavailableAlarmName: run.one(T.compositeAlarm).inputs.alarmName,
     submitEventSourceMappingIds: mappingUuids().join(","),
     healthProbeFunctionName: state(lambda(RESOURCE_NAMES.healthProbeFunction), "name"),
+    ledgerCheckFunctionName: state(lambda(RESOURCE_NAMES.ledgerCheckFunction), "name"),
     circuitBreakerFunctionName: state(lambda(RESOURCE_NAMES.circuitBreakerFunction), "name"),
     _protect: false,
   });

@@ -4,7 +4,7 @@ import { MESSAGE_ATTRIBUTES } from "../lib/config/names.ts";
 import { ImburseClient } from "../lib/imburse/client.ts";
 import { staticCredentials } from "../lib/imburse/credentials.ts";
 import { TokenCache } from "../lib/imburse/token.ts";
-import { createIdempotencyTable } from "../lib/local/environment.ts";
+import { createLedgerTable } from "../lib/local/environment.ts";
 import { DEMO_CREDENTIALS } from "../lib/simulator/index.ts";
 import { order, type RelayHarness, startRelayHarness } from "./support/relay-harness.ts";
 
@@ -160,12 +160,12 @@ describe("submit Lambda against fauxqs, dynalite, the Secrets Manager stand-in a
     await relay.publish(order("EXISTS-SAME"), "pre-1");
     await relay.publish(order("EXISTS-OTHER"), "pre-2");
     await relay.deliver(queue(orders));
-    // A fresh idempotency store would send them again: emulate it by changing the tenant-scoped key space.
+    // A fresh ledger (a new deployment) would send them again: emulate it with an empty table.
     await relay.local.fauxqs.reset();
     const table = relay.local.tableName;
     const ddb = new DynamoDBClient({});
     await ddb.send(new DeleteTableCommand({ TableName: table }));
-    await createIdempotencyTable(ddb, table);
+    await createLedgerTable(ddb, table);
     ddb.destroy();
     await relay.publish(order("EXISTS-SAME"), "again-1");
     const changed = order("EXISTS-OTHER");

@@ -8,9 +8,10 @@ import {
 } from "../lib/config/settings.ts";
 
 const submitEnv = settingsToEnv({
+  ordersQueueUrl: "https://sqs/orders",
   retryQueueUrl: "https://sqs/retry",
   deadLetterQueueUrl: "https://sqs/dlq",
-  idempotencyTable: "table",
+  ledgerTable: "table",
   secretId: "secret",
 });
 
@@ -32,7 +33,8 @@ describe("loadSettings", () => {
     for (const variable of [
       "RELAY_RETRY_QUEUE_URL",
       "RELAY_DLQ_URL",
-      "RELAY_IDEMPOTENCY_TABLE",
+      "RELAY_ORDERS_QUEUE_URL",
+      "RELAY_LEDGER_TABLE",
       "RELAY_IMBURSE_SECRET_ID",
       "RELAY_IMBURSE_BASE_URL",
       "RELAY_MAX_ATTEMPTS",
@@ -53,5 +55,7 @@ describe("loadSettings", () => {
       loadSettings({ RELAY_EVENT_SOURCE_MAPPING_IDS: " , " }, REQUIRED_SETTINGS.circuitBreaker),
     ).toThrow(/RELAY_EVENT_SOURCE_MAPPING_IDS/);
     expect(() => loadSettings({}, REQUIRED_SETTINGS.redrive)).toThrow(/RELAY_ORDERS_QUEUE_URL/);
+    expect(loadSettings({ RELAY_LEDGER_TABLE: "t" }, REQUIRED_SETTINGS.ledgerCheck).ledgerTable).toBe("t");
+    expect(() => loadSettings({}, REQUIRED_SETTINGS.ledgerCheck)).toThrow(/RELAY_LEDGER_TABLE/);
   });
 });

@@ -73,6 +73,10 @@ export interface AlarmsConfig {
   deadLetteredOrders: number;
   /** Relay metric `ImburseError` (Sum). */
   imburseErrors: number;
+  /** Relay metric `LedgerUnavailable` (Sum): records that met a ledger it could not read or write. */
+  ledgerUnavailable: number;
+  /** Relay metric `StuckOrders` (Maximum), from the scheduled ledger check. */
+  stuckOrders: number;
 }
 
 /**
@@ -120,6 +124,8 @@ export interface RedriveScheduleConfig {
 export interface SchedulesConfig {
   /** How often the health probe runs. Keep it at most {@link BreakerConfig.periodSeconds}. */
   healthProbe: ScheduleExpression;
+  /** How often the stuck-order check runs. */
+  ledgerCheck: ScheduleExpression;
   redrive: RedriveScheduleConfig;
 }
 
@@ -136,6 +142,8 @@ export interface InfrastructureConfig {
   redriveFunction: FunctionConfig;
   /** Must fit one Get and one Update of each event source mapping. */
   circuitBreakerFunction: FunctionConfig;
+  /** Must fit one query of every shard of the ledger's open-orders index. */
+  ledgerCheckFunction: FunctionConfig;
   alarms: AlarmsConfig;
   breaker: BreakerConfig;
   schedules: SchedulesConfig;
@@ -187,6 +195,7 @@ export const BASE_CONFIG: InfrastructureConfig = {
   // 50 dead letters per run with room to spare; a run short of time stops and leaves the rest for the next.
   redriveFunction: { timeoutSeconds: 300, memoryMb: 256 },
   circuitBreakerFunction: { timeoutSeconds: 30, memoryMb: 256 },
+  ledgerCheckFunction: { timeoutSeconds: 60, memoryMb: 256 },
   alarms: {
     periodSeconds: 300,
     evaluationPeriods: 1,
@@ -196,10 +205,16 @@ export const BASE_CONFIG: InfrastructureConfig = {
     functionThrottles: 1,
     deadLetteredOrders: 5,
     imburseErrors: 10,
+    ledgerUnavailable: 1,
+    stuckOrders: 1,
   },
   // Open after 10 minutes of failed probes, or one 5-minute period with half of at least 20 calls failing.
   breaker: { periodSeconds: 300, probeUnhealthyPeriods: 2, errorRateThreshold: 0.5, minimumCalls: 20 },
-  schedules: { healthProbe: "rate(5 minutes)", redrive: { enabled: false, expression: "rate(1 hour)" } },
+  schedules: {
+    healthProbe: "rate(5 minutes)",
+    ledgerCheck: "rate(5 minutes)",
+    redrive: { enabled: false, expression: "rate(1 hour)" },
+  },
   settings: {},
 };
 
@@ -223,6 +238,7 @@ export function infrastructureConfig(
     healthProbeFunction: { ...BASE_CONFIG.healthProbeFunction, ...override.healthProbeFunction },
     redriveFunction: { ...BASE_CONFIG.redriveFunction, ...override.redriveFunction },
     circuitBreakerFunction: { ...BASE_CONFIG.circuitBreakerFunction, ...override.circuitBreakerFunction },
+    ledgerCheckFunction: { ...BASE_CONFIG.ledgerCheckFunction, ...override.ledgerCheckFunction },
     alarms: { ...BASE_CONFIG.alarms, ...override.alarms },
     breaker: { ...BASE_CONFIG.breaker, ...override.breaker },
     schedules: {

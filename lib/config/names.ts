@@ -8,7 +8,7 @@ export const RESOURCE_NAMES = {
   ordersQueue: "Orders",
   retryQueue: "Retry",
   deadLetterQueue: "DeadLetter",
-  idempotencyTable: "Idempotency",
+  ledgerTable: "Ledger",
   credentialsSecret: "ImburseCredentials",
   alarmTopic: "Alarms",
   dashboard: "Flow",
@@ -16,7 +16,30 @@ export const RESOURCE_NAMES = {
   healthProbeFunction: "HealthProbe",
   redriveFunction: "Redrive",
   circuitBreakerFunction: "CircuitBreaker",
+  ledgerCheckFunction: "LedgerCheck",
 } as const;
+
+/**
+ * The ledger table's key schema, shared by the stacks and local mode: one item per orderRef and tenant,
+ * TTL on `expiresAt`, and a sparse index of the orders that are not complete (only they carry `openShard`).
+ */
+export const LEDGER_TABLE = {
+  partitionKey: "orderRef",
+  sortKey: "tenantId",
+  ttl: "expiresAt",
+  openIndex: { name: "Open", partitionKey: "openShard", sortKey: "lastAttemptAt" },
+} as const;
+
+/** The ledger's sparse index of open orders. */
+export const LEDGER_OPEN_INDEX = LEDGER_TABLE.openIndex.name;
+
+/**
+ * The ledger table's physical name in a stage: set explicitly by the stacks (not generated), so that
+ * `imburse-relay status --stage NAME` finds it and local mode uses the same rule.
+ */
+export function ledgerTableName(stage: string): string {
+  return `${SERVICE_NAME}-${stage}-${RESOURCE_NAMES.ledgerTable}`;
+}
 
 /**
  * SQS message attribute names. SQS allows at most 10 attributes per message, so the relay owns
@@ -64,6 +87,9 @@ export const METRICS = {
   probeLatency: "ProbeLatency",
   breakerTransition: "BreakerTransition",
   redriven: "Redriven",
+  ledgerUnavailable: "LedgerUnavailable",
+  stuckOrders: "StuckOrders",
+  handedBack: "RecordHandedBack",
 } as const;
 
 /** The service name used by Powertools (logs, traces, metrics dimension). */

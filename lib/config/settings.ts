@@ -9,7 +9,7 @@ export const SETTINGS = {
   ordersQueueUrl: { env: "RELAY_ORDERS_QUEUE_URL", doc: "URL of the orders queue (publishers send here)." },
   retryQueueUrl: { env: "RELAY_RETRY_QUEUE_URL", doc: "URL of the delayed retry queue." },
   deadLetterQueueUrl: { env: "RELAY_DLQ_URL", doc: "URL of the dead-letter queue." },
-  idempotencyTable: { env: "RELAY_IDEMPOTENCY_TABLE", doc: "DynamoDB table for Powertools Idempotency." },
+  ledgerTable: { env: "RELAY_LEDGER_TABLE", doc: "DynamoDB table of the order ledger (one item per order)." },
   secretId: {
     env: "RELAY_IMBURSE_SECRET_ID",
     doc: "Secrets Manager id or ARN of the Imburse credentials JSON.",
@@ -34,9 +34,17 @@ export const SETTINGS = {
     env: "RELAY_SECRET_MAX_AGE_SECONDS",
     doc: "How long fetched credentials are cached.",
   },
-  idempotencyTtlSeconds: {
-    env: "RELAY_IDEMPOTENCY_TTL_SECONDS",
-    doc: "How long a completed order is remembered.",
+  ledgerTtlSeconds: {
+    env: "RELAY_LEDGER_TTL_SECONDS",
+    doc: "How long the ledger remembers an order after its last write (14 days, SQS's longest retention).",
+  },
+  leaseSeconds: {
+    env: "RELAY_LEASE_SECONDS",
+    doc: "How long a delivery's claim on an order lasts; the stacks set the submit function's timeout.",
+  },
+  stuckAfterSeconds: {
+    env: "RELAY_STUCK_AFTER_SECONDS",
+    doc: "An order claimed with an ended lease, or that may exist in Imburse, this long counts as stuck.",
   },
   metadataMaxKeys: { env: "RELAY_METADATA_MAX_KEYS", doc: "Order/instruction metadata: most keys." },
   metadataMaxKeyLength: { env: "RELAY_METADATA_MAX_KEY_LENGTH", doc: "Metadata key length limit." },
@@ -67,7 +75,9 @@ export const DEFAULTS = {
   recordConcurrency: 5,
   remainingTimeMarginMs: 25_000,
   secretMaxAgeSeconds: 300,
-  idempotencyTtlSeconds: 1_209_600,
+  ledgerTtlSeconds: 1_209_600,
+  leaseSeconds: 60,
+  stuckAfterSeconds: 900,
   metadataMaxKeys: 50,
   metadataMaxKeyLength: 40,
   metadataMaxValueLength: 500,
@@ -83,7 +93,7 @@ const settingsSchema = z.object({
   ordersQueueUrl: resourceId,
   retryQueueUrl: resourceId,
   deadLetterQueueUrl: resourceId,
-  idempotencyTable: resourceId,
+  ledgerTable: resourceId,
   secretId: resourceId,
   eventSourceMappingIds: z
     .string()
@@ -102,7 +112,9 @@ const settingsSchema = z.object({
   recordConcurrency: positiveInt.max(100).default(DEFAULTS.recordConcurrency),
   remainingTimeMarginMs: z.coerce.number().int().nonnegative().default(DEFAULTS.remainingTimeMarginMs),
   secretMaxAgeSeconds: z.coerce.number().nonnegative().default(DEFAULTS.secretMaxAgeSeconds),
-  idempotencyTtlSeconds: positiveInt.default(DEFAULTS.idempotencyTtlSeconds),
+  ledgerTtlSeconds: positiveInt.default(DEFAULTS.ledgerTtlSeconds),
+  leaseSeconds: positiveInt.default(DEFAULTS.leaseSeconds),
+  stuckAfterSeconds: positiveInt.default(DEFAULTS.stuckAfterSeconds),
   metadataMaxKeys: positiveInt.default(DEFAULTS.metadataMaxKeys),
   metadataMaxKeyLength: positiveInt.default(DEFAULTS.metadataMaxKeyLength),
   metadataMaxValueLength: positiveInt.default(DEFAULTS.metadataMaxValueLength),
@@ -121,7 +133,7 @@ type ResourceSetting =
   | "ordersQueueUrl"
   | "retryQueueUrl"
   | "deadLetterQueueUrl"
-  | "idempotencyTable"
+  | "ledgerTable"
   | "secretId"
   | "eventSourceMappingIds";
 
@@ -133,7 +145,8 @@ export type SettingsWith<R extends ResourceSetting> = CommonSettings & Pick<AllS
 
 /** The resource ids each function of the relay requires. */
 export const REQUIRED_SETTINGS = {
-  submit: ["retryQueueUrl", "deadLetterQueueUrl", "idempotencyTable", "secretId"],
+  submit: ["ordersQueueUrl", "retryQueueUrl", "deadLetterQueueUrl", "ledgerTable", "secretId"],
+  ledgerCheck: ["ledgerTable"],
   healthProbe: ["secretId"],
   circuitBreaker: ["eventSourceMappingIds"],
   redrive: ["deadLetterQueueUrl", "ordersQueueUrl"],

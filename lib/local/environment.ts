@@ -4,7 +4,7 @@ import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secre
 import dynalite from "dynalite";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
 import { infrastructureConfig, visibilityTimeoutSeconds } from "../config/infrastructure.ts";
-import { RESOURCE_NAMES, SERVICE_NAME } from "../config/names.ts";
+import { LEDGER_TABLE, ledgerTableName, RESOURCE_NAMES, SERVICE_NAME } from "../config/names.ts";
 import { type SettingName, settingsToEnv } from "../config/settings.ts";
 import type { ImburseCredentials } from "../imburse/credentials.ts";
 import { type SecretsManagerStandIn, startSecretsManagerStandIn } from "./secrets-manager.ts";
@@ -21,7 +21,11 @@ export interface LocalEnvironment {
   /** Environment variables that point the relay and the AWS SDK at the stand-ins. */
   env: Record<string, string>;
   queues: { orders: LocalQueue; retry: LocalQueue; deadLetter: LocalQueue };
+  /** The order ledger's table. */
   tableName: string;
+  dynamoEndpoint: string;
+  /** HTTP requests that have reached the DynamoDB stand-in so far. */
+  dynamoRequests(): number;
   secretId: string;
   sqsEndpoint: string;
   fauxqs: FauxqsServer;
@@ -52,14 +56,15 @@ export function localResourceName(logicalName: string): string {
 
 /**
  * Boots fauxqs (SQS), dynalite (DynamoDB) and the Secrets Manager stand-in on loopback, and creates
- * the queues, the idempotency table and the credentials secret with the names and redrive settings
+ * the queues, the order ledger table and the credentials secret with the names and redrive settings
  * the stacks use.
  */
 export async function startLocalEnvironment(options: LocalEnvironmentOptions): Promise<LocalEnvironment> {
   const region = options.region ?? "us-east-1";
   const config = infrastructureConfig(LOCAL_STAGE);
+  const functionTimeoutSeconds = options.functionTimeoutSeconds ?? 5;
   const visibility = visibilityTimeoutSeconds(
-    options.functionTimeoutSeconds ?? 5,
+    functionTimeoutSeconds,
     config.ordersSubscription.batchingWindowSeconds,
   );
 
@@ -95,9 +100,13 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => dynamo.listen(0, "127.0.0.1", () => resolve()));
   const dynamoEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
-  const tableName = localResourceName(RESOURCE_NAMES.idempotencyTable);
+  let dynamoRequests = 0;
+  dynamo.on("request", () => {
+    dynamoRequests++;
+  });
+  const tableName = ledgerTableName(LOCAL_STAGE);
   const ddb = new DynamoDBClient({ endpoint: dynamoEndpoint, region, credentials: toSdkCredentials() });
-  await createIdempotencyTable(ddb, tableName);
+  await createLedgerTable(ddb, tableName);
   ddb.destroy();
 
   const secretsManager = await startSecretsManagerStandIn({ region });
@@ -120,11 +129,13 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
     AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
     ...settingsToEnv({
+      // As the stacks do: a claim lasts the function timeout.
+      leaseSeconds: functionTimeoutSeconds,
       ...options.settings,
       ordersQueueUrl: orders.queueUrl,
       retryQueueUrl: retry.queueUrl,
       deadLetterQueueUrl: deadLetter.queueUrl,
-      idempotencyTable: tableName,
+      ledgerTable: tableName,
       secretId,
       imburseBaseUrl: options.imburseBaseUrl,
     }),
@@ -138,6 +149,8 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
     env,
     queues: { orders: queue(orders), retry: queue(retry), deadLetter: queue(deadLetter) },
     tableName,
+    dynamoEndpoint,
+    dynamoRequests: () => dynamoRequests,
     secretId,
     sqsEndpoint,
     fauxqs,
@@ -154,15 +167,34 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
 }
 
 /**
- * Creates the idempotency table in the shape Powertools expects, as the stacks do. dynalite has no TTL
- * (UpdateTimeToLive), which is harmless: Powertools checks expiry itself.
+ * Creates the order ledger table with the stacks' key schema and open-orders index. dynalite has no TTL
+ * (UpdateTimeToLive), which is harmless: the ledger treats an item past its expiry as absent.
  */
-export async function createIdempotencyTable(ddb: DynamoDBClient, tableName: string): Promise<void> {
+export async function createLedgerTable(ddb: DynamoDBClient, tableName: string): Promise<void> {
+  const { partitionKey, sortKey, openIndex } = LEDGER_TABLE;
   await ddb.send(
     new CreateTableCommand({
       TableName: tableName,
-      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
-      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+      AttributeDefinitions: [
+        { AttributeName: partitionKey, AttributeType: "S" },
+        { AttributeName: sortKey, AttributeType: "S" },
+        { AttributeName: openIndex.partitionKey, AttributeType: "S" },
+        { AttributeName: openIndex.sortKey, AttributeType: "N" },
+      ],
+      KeySchema: [
+        { AttributeName: partitionKey, KeyType: "HASH" },
+        { AttributeName: sortKey, KeyType: "RANGE" },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: openIndex.name,
+          KeySchema: [
+            { AttributeName: openIndex.partitionKey, KeyType: "HASH" },
+            { AttributeName: openIndex.sortKey, KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "ALL" },
+        },
+      ],
       BillingMode: "PAY_PER_REQUEST",
     }),
   );

@@ -2,12 +2,9 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import type { Tracer } from "@aws-lambda-powertools/tracer";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import pLimit from "p-limit";
+import { LedgerBatchWriter } from "../ledger/index.ts";
+import { HandBackError, NotStartedError } from "./errors.ts";
 import { processRecord, type RecordDependencies } from "./process-record.ts";
-
-/** Raised for records left unstarted because the invocation is about to time out; SQS delivers them again. */
-export class NotStartedError extends Error {
-  override readonly name = "NotStartedError";
-}
 
 /** Options of {@link createBatchHandler}. */
 export interface BatchHandlerOptions {
@@ -15,38 +12,65 @@ export interface BatchHandlerOptions {
   concurrency: number;
   /** Records not started while less than this remains are handed back. */
   remainingTimeMarginMs: number;
-  /** Called once per invocation before any record, e.g. to register the context with Idempotency. */
-  onInvocation?: (context: Context) => void;
+  /** The URLs of the queues the function consumes, to hand a record back to the queue it came from. */
+  sourceQueueUrls: readonly string[];
   tracer?: Tracer;
 }
 
+/** A record not started for lack of time comes back after this many seconds, not the visibility timeout. */
+export const NOT_STARTED_VISIBLE_IN_SECONDS = 5;
+
 /**
  * The SQS batch handler: Powertools batch processing with partial batch responses, at most
- * `concurrency` records in flight, and a remaining-time guard.
+ * `concurrency` records in flight, a remaining-time guard, hand-backs timed to when a record is worth
+ * trying again, and the batch's completed ledger states written together at the end.
  */
 export function createBatchHandler(
   deps: RecordDependencies,
   options: BatchHandlerOptions,
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+  const handBack = async (record: SQSRecord, seconds: number, why: string) => {
+    deps.metrics.handedBack();
+    deps.logger.info("Record handed back to SQS: it comes back later", {
+      message_id: record.messageId,
+      why,
+      visible_in_seconds: seconds,
+    });
+    const queueUrl = queueUrlOf(record.eventSourceARN, options.sourceQueueUrls);
+    if (!queueUrl) return;
+    try {
+      await deps.sender.changeVisibility(queueUrl, record.receiptHandle, seconds);
+    } catch (error) {
+      // It still comes back, after the queue's visibility timeout.
+      deps.logger.warn("Could not shorten the handed-back record's visibility timeout", {
+        message_id: record.messageId,
+        error: error instanceof Error ? error.name : String(error),
+      });
+    }
+  };
+
   return async (event, context) => {
-    options.onInvocation?.(context);
     const limit = pLimit(options.concurrency);
     const processor = new BatchProcessor(EventType.SQS);
+    const ledgerWrites = new LedgerBatchWriter(deps.ledger, deps.clock);
+    const remainingMs = () => context.getRemainingTimeInMillis();
     const recordHandler = (record: SQSRecord) =>
       limit(async () => {
-        if (context.getRemainingTimeInMillis() < options.remainingTimeMarginMs) {
-          deps.logger.warn("Record handed back unstarted: the invocation is about to time out", {
-            message_id: record.messageId,
-          });
+        if (remainingMs() < options.remainingTimeMarginMs) {
+          await handBack(record, NOT_STARTED_VISIBLE_IN_SECONDS, "the invocation is about to time out");
           throw new NotStartedError(`record ${record.messageId} not started: too little time left`);
         }
         try {
           return await traced(options.tracer, (annotate) =>
-            processRecord(record, deps, annotate, () => context.getRemainingTimeInMillis()),
+            processRecord(record, deps, { ledgerWrites, remainingMs, annotate }),
           );
         } catch (error) {
-          // Handed back to SQS: redelivered after the visibility timeout, dead-lettered by the queue after
-          // maxReceiveCount. Say so, or such a record would bounce in silence.
+          if (error instanceof HandBackError) {
+            await handBack(record, error.visibleInSeconds, error.message);
+            throw error;
+          }
+          // Redelivered after the visibility timeout, dead-lettered by the queue after maxReceiveCount. Say
+          // so, or such a record would bounce in silence.
           deps.logger.error("Record handed back to SQS for redelivery", {
             message_id: record.messageId,
             error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
@@ -56,11 +80,30 @@ export function createBatchHandler(
       });
     // Report a batch where every record failed as item failures too: SQS redelivers them all the same, and
     // the function's Errors metric keeps meaning "the relay crashed" rather than "Imburse is down".
-    return processPartialResponse(event, recordHandler, processor, {
+    const response = await processPartialResponse(event, recordHandler, processor, {
       context,
       throwOnFullBatchFailure: false,
     });
+    const flushed = await ledgerWrites.flush();
+    if (flushed.failed.length > 0) {
+      for (const _ of flushed.failed) deps.metrics.ledgerUnavailable();
+      deps.logger.error("Could not record completed orders in the ledger; their claims stand", {
+        order_refs: flushed.failed.map((item) => item.orderRef),
+      });
+    }
+    if (flushed.superseded.length > 0) {
+      deps.logger.warn("Completed orders were taken over by another delivery after their lease ended", {
+        order_refs: flushed.superseded.map((item) => item.orderRef),
+      });
+    }
+    return response;
   };
+}
+
+/** The URL of the queue an event source ARN names (`arn:aws:sqs:region:account:name`), by queue name. */
+export function queueUrlOf(eventSourceArn: string, queueUrls: readonly string[]): string | undefined {
+  const name = eventSourceArn.split(":").pop();
+  return name ? queueUrls.find((url) => url.split("/").pop() === name) : undefined;
 }
 
 /** One X-Ray subsegment per record for its annotations (parallel-safe: the shared segment is never switched). */

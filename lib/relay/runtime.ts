@@ -1,14 +1,15 @@
-import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
+import { randomUUID } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { dynamoDbClient, sqsClient } from "../aws/clients.ts";
 import { imburseCredentials, powertools, withPowertools } from "../aws/powertools.ts";
 import { loadSettings } from "../config/settings.ts";
 import { ImburseClient } from "../imburse/client.ts";
+import { dynamoDbLedger } from "../ledger/index.ts";
 import { createBatchHandler } from "./batch.ts";
-import { idempotentSubmitter } from "./idempotency.ts";
 import { currentRecordScope } from "./scope.ts";
 import { type MessageSender, sqsMessageSender } from "./sender.ts";
 import { powertoolsRelayMetrics, recordEvents } from "./telemetry.ts";
@@ -19,13 +20,15 @@ export interface SubmitHandlerOverrides {
   logger?: Logger;
   metrics?: Metrics;
   sender?: MessageSender;
+  /** The DynamoDB client of the order ledger (default: one from the SDK's environment). */
+  dynamoDb?: DynamoDBClient;
   clock?: () => number;
   random?: () => number;
 }
 
 /**
  * Assembles the order submission Lambda from environment variables: AWS clients, credentials,
- * the Imburse client, idempotency, Powertools logger/tracer/metrics and the middy middlewares.
+ * the Imburse client, the order ledger, Powertools logger/tracer/metrics and the middy middlewares.
  * Runs once per container (module scope of `functions/submit.ts`).
  */
 export function createSubmitHandler(
@@ -52,28 +55,27 @@ export function createSubmitHandler(
       });
     },
   });
-  const { submit, config } = idempotentSubmitter(client, {
-    persistenceStore: new DynamoDBPersistenceLayer({
-      tableName: settings.idempotencyTable,
-      awsSdkV3Client: tracer.captureAWSv3Client(dynamoDbClient()),
-    }),
-    expiresAfterSeconds: settings.idempotencyTtlSeconds,
-  });
+  const ledger = dynamoDbLedger(
+    tracer.captureAWSv3Client(overrides.dynamoDb ?? dynamoDbClient()),
+    settings.ledgerTable,
+  );
   const batch = createBatchHandler(
     {
       settings,
-      submit,
+      api: client,
+      ledger,
       tenantId: async () => (await credentials.get()).tenantId,
       sender: overrides.sender ?? sqsMessageSender(tracer.captureAWSv3Client(sqsClient(env))),
       logger,
       metrics: relayMetrics,
       clock: overrides.clock ?? Date.now,
       random: overrides.random ?? Math.random,
+      newLeaseOwner: randomUUID,
     },
     {
       concurrency: settings.recordConcurrency,
       remainingTimeMarginMs: settings.remainingTimeMarginMs,
-      onInvocation: (context) => config.registerLambdaContext(context),
+      sourceQueueUrls: [settings.ordersQueueUrl, settings.retryQueueUrl],
       tracer,
     },
   );

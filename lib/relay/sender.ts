@@ -1,4 +1,9 @@
-import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import {
+  ChangeMessageVisibilityCommand,
+  type MessageAttributeValue,
+  SendMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 
 /** One message the relay sends to its retry queue or DLQ. */
 export interface OutgoingMessage {
@@ -8,9 +13,11 @@ export interface OutgoingMessage {
   delaySeconds?: number;
 }
 
-/** Sends messages; the seam between the relay and SQS. */
+/** Sends messages and hands received ones back; the seam between the relay and SQS. */
 export interface MessageSender {
   send(message: OutgoingMessage): Promise<void>;
+  /** Makes a received message visible again after `seconds` (0–43,200). */
+  changeVisibility(queueUrl: string, receiptHandle: string, seconds: number): Promise<void>;
 }
 
 /** A {@link MessageSender} on the AWS SDK's SQS client. */
@@ -23,6 +30,15 @@ export function sqsMessageSender(client: SQSClient): MessageSender {
           MessageBody: message.body,
           MessageAttributes: message.attributes,
           ...(message.delaySeconds ? { DelaySeconds: message.delaySeconds } : {}),
+        }),
+      );
+    },
+    async changeVisibility(queueUrl, receiptHandle, seconds) {
+      await client.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: queueUrl,
+          ReceiptHandle: receiptHandle,
+          VisibilityTimeout: seconds,
         }),
       );
     },

@@ -14,6 +14,10 @@ export interface RelayMetrics {
   retried(reason: RetryReason): void;
   deadLettered(kind: DeadLetterKind): void;
   imburseCall(event: ImburseCallEvent): void;
+  /** A record met a ledger that could not be read or written. */
+  ledgerUnavailable(): void;
+  /** A record was handed back to SQS to come back later (another delivery held the order, or no time). */
+  handedBack(): void;
 }
 
 /** {@link RelayMetrics} as CloudWatch EMF through Powertools Metrics; dimensioned counts are single metrics. */
@@ -37,6 +41,8 @@ export function powertoolsRelayMetrics(metrics: Metrics): RelayMetrics {
       count(METRICS.deadLettered);
       countBy(METRICS.deadLettered, "kind", kind);
     },
+    ledgerUnavailable: () => count(METRICS.ledgerUnavailable),
+    handedBack: () => count(METRICS.handedBack),
     imburseCall: (event) => {
       metrics.addMetric(METRICS.imburseLatency, MetricUnit.Milliseconds, event.durationMs);
       if (isImburseFailure(event.status)) count(METRICS.imburseError);

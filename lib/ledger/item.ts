@@ -1,0 +1,217 @@
+import { createHash } from "node:crypto";
+import canonicalize from "canonicalize";
+
+/**
+ * Where an order stands. `claimed`: a delivery holds the lease and may be calling Imburse. `waiting`: an
+ * attempt ended without a final answer and a retry is scheduled. `submitted` and `already-existed` are
+ * complete (Imburse holds the order with this content). `dead-lettered`: in the DLQ, `deadLetterKind` says why.
+ */
+export type LedgerState = "claimed" | "waiting" | "submitted" | "already-existed" | "dead-lettered";
+
+/** The dead-letter kinds the ledger records (invalid orders never reach a claim). */
+export type LedgerDeadLetterKind = "rejected" | "conflict" | "retries-exhausted";
+
+/** What the last attempt learned from Imburse, for a person reading the ledger. */
+export interface LastOutcome {
+  /** `submitted`, `already-existed`, a retry reason (`throttled`, `server-error`, `network`, …) or a dead-letter kind. */
+  result: string;
+  status?: number;
+  errorCodes?: string[];
+  imburseCorrelationId?: string;
+}
+
+/** One order's durable record: one item per tenant and orderRef. */
+export interface LedgerItem {
+  orderRef: string;
+  tenantId: string;
+  state: LedgerState;
+  deadLetterKind?: LedgerDeadLetterKind;
+  /**
+   * A try may have reached Imburse without an answer: every later attempt reads the order before it posts.
+   * Only a confirmed outcome (submitted, already-existed) clears it.
+   */
+  mayExist: boolean;
+  /** SHA-256 of the normalised order in RFC 8785 canonical JSON. */
+  fingerprint: string;
+  correlationId: string;
+  /** The attempt the last delivery made (1 for the first). */
+  attempts: number;
+  /** Epoch milliseconds. */
+  firstReceivedAt: number;
+  /** Epoch milliseconds. */
+  lastAttemptAt: number;
+  /** While `claimed`: the delivery holding the lease, and when the lease ends (epoch milliseconds). */
+  leaseOwner?: string;
+  leaseExpiresAt?: number;
+  lastOutcome?: LastOutcome;
+  /** Incremented by every claim and every settle. */
+  version: number;
+  /** Epoch seconds (the table's TTL attribute). Readers treat an item past it as absent. */
+  expiresAt: number;
+  /** Set while the order is not complete: the sparse index `ledger stuck` and the stuck check query. */
+  openShard?: string;
+}
+
+/** A delivery's request to work on an order. */
+export interface Claim {
+  orderRef: string;
+  tenantId: string;
+  fingerprint: string;
+  correlationId: string;
+  attempt: number;
+  /** Epoch milliseconds. */
+  firstReceivedAt: number;
+  /** Unique per delivery of a record. */
+  owner: string;
+  /** Epoch milliseconds. */
+  now: number;
+  /** How long the lease lasts: at least the function timeout. */
+  leaseMs: number;
+  /** How long the item lives after its last write. */
+  ttlSeconds: number;
+}
+
+/** What a claim meets in the ledger. */
+export type ClaimVerdict =
+  /** Free to work on. `readFirst`: a previous try may have reached Imburse, so GET before POST. */
+  | { kind: "claimable"; readFirst: boolean }
+  /** Complete with the same content: acknowledge without calling Imburse. */
+  | { kind: "duplicate"; item: LedgerItem }
+  /** Complete with other content: the same orderRef was submitted with different content. */
+  | { kind: "conflict"; item: LedgerItem }
+  /** Another delivery holds a live lease: try again when it ends. */
+  | { kind: "busy"; item: LedgerItem; until: number };
+
+/** Sparse-index shards: spread the open orders over a few partitions of the index. */
+export const OPEN_SHARDS = 4;
+
+/** The shard of an order in the open-orders index. */
+export function openShardOf(orderRef: string): string {
+  let sum = 0;
+  for (const char of orderRef) sum = (sum + (char.codePointAt(0) ?? 0)) % OPEN_SHARDS;
+  return String(sum);
+}
+
+/** The fingerprint of a normalised order: SHA-256 (hex) of its RFC 8785 canonical JSON. */
+export function fingerprintOf(order: unknown): string {
+  return createHash("sha256")
+    .update(canonicalize(order) ?? "")
+    .digest("hex");
+}
+
+/** Whether an item is past its expiry (its TTL): readers treat it as absent. */
+export function isExpired(item: Pick<LedgerItem, "expiresAt">, now: number): boolean {
+  return item.expiresAt <= Math.floor(now / 1000);
+}
+
+/** Whether the order is complete: Imburse holds it with this content. */
+export function isComplete(item: Pick<LedgerItem, "state">): boolean {
+  return item.state === "submitted" || item.state === "already-existed";
+}
+
+/**
+ * What a claim on `existing` meets. The claim's conditional write in the store says the same thing as the
+ * `claimable` case here; when the write is refused, this reads the item that refused it.
+ */
+export function judgeClaim(existing: LedgerItem | undefined, fingerprint: string, now: number): ClaimVerdict {
+  if (!existing) return { kind: "claimable", readFirst: false };
+  // An item past its expiry counts as absent, but its may-exist mark still costs one GET: that is cheap.
+  const readFirst = existing.mayExist || existing.state === "claimed";
+  if (isExpired(existing, now)) return { kind: "claimable", readFirst };
+  if (isComplete(existing)) {
+    return existing.fingerprint === fingerprint
+      ? { kind: "duplicate", item: existing }
+      : { kind: "conflict", item: existing };
+  }
+  if (existing.state === "claimed" && (existing.leaseExpiresAt ?? 0) > now) {
+    return { kind: "busy", item: existing, until: existing.leaseExpiresAt ?? now };
+  }
+  return { kind: "claimable", readFirst };
+}
+
+/** The item as the claim's write leaves it, from the item it replaced (what DynamoDB returns as ALL_OLD). */
+export function claimedItem(previous: LedgerItem | undefined, claim: Claim): LedgerItem {
+  return {
+    orderRef: claim.orderRef,
+    tenantId: claim.tenantId,
+    state: "claimed",
+    mayExist: previous?.mayExist ?? false,
+    fingerprint: claim.fingerprint,
+    correlationId: claim.correlationId,
+    attempts: claim.attempt,
+    firstReceivedAt: claim.firstReceivedAt,
+    lastAttemptAt: claim.now,
+    leaseOwner: claim.owner,
+    leaseExpiresAt: claim.now + claim.leaseMs,
+    ...(previous?.lastOutcome ? { lastOutcome: previous.lastOutcome } : {}),
+    version: (previous?.version ?? 0) + 1,
+    expiresAt: Math.floor(claim.now / 1000) + claim.ttlSeconds,
+    openShard: openShardOf(claim.orderRef),
+  };
+}
+
+/** How an attempt ended, as the ledger records it. */
+export type AttemptResult =
+  | { state: "submitted" | "already-existed"; lastOutcome: LastOutcome }
+  | {
+      state: "waiting";
+      /** This attempt itself may have reached Imburse unanswered. */
+      mayHaveReached: boolean;
+      lastOutcome: LastOutcome;
+    }
+  | {
+      state: "dead-lettered";
+      kind: LedgerDeadLetterKind;
+      mayHaveReached: boolean;
+      lastOutcome: LastOutcome;
+    };
+
+/**
+ * The item after an attempt that held the claim `claimed`. The lease is released; the may-exist mark
+ * stays until a confirmed outcome: it is set when this attempt read first (a previous try may have
+ * reached Imburse and nothing has confirmed it since) or may itself have reached Imburse unanswered.
+ */
+export function settledItem(
+  claimed: LedgerItem,
+  result: AttemptResult,
+  readFirst: boolean,
+  now: number,
+): LedgerItem {
+  const { leaseOwner: _owner, leaseExpiresAt: _lease, openShard, deadLetterKind: _kind, ...rest } = claimed;
+  const complete = result.state === "submitted" || result.state === "already-existed";
+  const mayHaveReached = "mayHaveReached" in result && result.mayHaveReached;
+  return {
+    ...rest,
+    state: result.state,
+    ...(result.state === "dead-lettered" ? { deadLetterKind: result.kind } : {}),
+    mayExist: !complete && (claimed.mayExist || readFirst || mayHaveReached),
+    lastOutcome: result.lastOutcome,
+    lastAttemptAt: Math.max(claimed.lastAttemptAt, now),
+    ...(complete ? {} : { openShard: openShard ?? openShardOf(claimed.orderRef) }),
+  };
+}
+
+/** A stuck order: claimed with a lease that ended, or may exist in Imburse unconfirmed. */
+export function isStuck(item: LedgerItem, now: number, olderThanMs: number): boolean {
+  if (isComplete(item) || isExpired(item, now)) return false;
+  if (item.state === "claimed") return (item.leaseExpiresAt ?? 0) + olderThanMs <= now;
+  return item.mayExist && item.lastAttemptAt + olderThanMs <= now;
+}
+
+/**
+ * How a person reads an item's state: `may-exist` is an order waiting for a retry after a try that may
+ * have reached Imburse; `claimed (lease ended)` one whose delivery ended without a word.
+ */
+export function describeState(item: LedgerItem, now: number): string {
+  if (isExpired(item, now)) return `${item.state} (expired: treated as absent)`;
+  switch (item.state) {
+    case "claimed":
+      return (item.leaseExpiresAt ?? 0) > now ? "claimed" : "claimed (lease ended: may exist in Imburse)";
+    case "waiting":
+      return item.mayExist ? "may-exist (retry scheduled)" : "retry-waiting";
+    case "dead-lettered":
+      return `dead-lettered (${item.deadLetterKind ?? "unknown"}${item.mayExist ? ", may exist in Imburse" : ""})`;
+    default:
+      return item.state;
+  }
+}

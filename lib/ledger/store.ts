@@ -1,0 +1,255 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { LEDGER_OPEN_INDEX } from "../config/names.ts";
+import {
+  type Claim,
+  type ClaimVerdict,
+  claimedItem,
+  isStuck,
+  judgeClaim,
+  type LedgerItem,
+  OPEN_SHARDS,
+} from "./item.ts";
+
+/** The ledger could not be read or written (throttling, an error, a timeout): nothing may be posted. */
+export class LedgerUnavailableError extends Error {
+  override readonly name = "LedgerUnavailableError";
+}
+
+/** A claim that was granted: the item as it now stands, and whether to read the order before posting it. */
+export type ClaimOutcome =
+  | { kind: "claimed"; item: LedgerItem; readFirst: boolean }
+  | Exclude<ClaimVerdict, { kind: "claimable" }>;
+
+/** The order ledger: every operation the relay and the operator commands perform on it. */
+export interface OrderLedger {
+  /** Claims an order before any call to Imburse. Throws {@link LedgerUnavailableError} when it cannot tell. */
+  claim(claim: Claim): Promise<ClaimOutcome>;
+  /** Writes an item while `owner` still holds its lease; false when another delivery has taken it over. */
+  putIfOwner(item: LedgerItem, owner: string): Promise<boolean>;
+  /** Writes the items as plain puts (BatchWriteItem: no conditions); returns those it could not write. */
+  putAll(items: LedgerItem[]): Promise<LedgerItem[]>;
+  /** Writes an item if it is still at `version` (a settle by an operator); false when it moved on. */
+  putIfVersion(item: LedgerItem, version: number): Promise<boolean>;
+  /** Every tenant's item for an orderRef (strongly consistent). */
+  find(orderRef: string): Promise<LedgerItem[]>;
+  /** Orders claimed with a lease that ended, or that may exist, for longer than `olderThanMs`. */
+  stuck(now: number, olderThanMs: number): Promise<LedgerItem[]>;
+}
+
+/** BatchWriteItem's limit. */
+const BATCH_WRITE_MAX = 25;
+/** Rounds of BatchWriteItem for items DynamoDB left unprocessed (throttling) before giving up on them. */
+const UNPROCESSED_ROUNDS = 3;
+
+/** How long a claim that kept racing another delivery waits before it is tried again. */
+const RACE_BACKOFF_MS = 2_000;
+
+/** The claim's condition: exactly the `claimable` case of `judgeClaim`. */
+const CLAIMABLE =
+  "attribute_not_exists(orderRef) OR expiresAt <= :nowSeconds OR #state IN (:waiting, :deadLettered) " +
+  "OR (#state = :claimed AND leaseExpiresAt <= :now)";
+
+/** {@link OrderLedger} on one DynamoDB table (keys `orderRef`, `tenantId`; TTL on `expiresAt`). */
+export function dynamoDbLedger(client: DynamoDBClient, tableName: string): OrderLedger {
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const key = (item: Pick<LedgerItem, "orderRef" | "tenantId">) => ({
+    orderRef: item.orderRef,
+    tenantId: item.tenantId,
+  });
+
+  const unavailable = (operation: string, error: unknown): LedgerUnavailableError => {
+    const name = error instanceof Error ? error.name : "unknown error";
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    return new LedgerUnavailableError(
+      `the order ledger could not ${operation} (${name}${status ? `, HTTP ${status}` : ""})`,
+      { cause: error },
+    );
+  };
+
+  /**
+   * One conditional claim write: the claimed item, or the verdict on the item that refused it; `moved` when
+   * that item changed between the refused write and the read (it is claimable again).
+   */
+  const tryClaim = async (claim: Claim): Promise<ClaimOutcome | "moved"> => {
+    try {
+      const written = await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: key(claim),
+          UpdateExpression:
+            "SET #state = :claimed, fingerprint = :fingerprint, correlationId = :correlationId, " +
+            "attempts = :attempts, firstReceivedAt = :firstReceivedAt, lastAttemptAt = :now, " +
+            "leaseOwner = :owner, leaseExpiresAt = :leaseExpiresAt, expiresAt = :expiresAt, " +
+            "openShard = :openShard, mayExist = if_not_exists(mayExist, :false), " +
+            "version = if_not_exists(version, :zero) + :one REMOVE deadLetterKind",
+          ConditionExpression: CLAIMABLE,
+          ExpressionAttributeNames: { "#state": "state" },
+          ExpressionAttributeValues: claimValues(claim),
+          ReturnValues: "ALL_OLD",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      const previous = written.Attributes as LedgerItem | undefined;
+      const verdict = judgeClaim(previous, claim.fingerprint, claim.now);
+      return {
+        kind: "claimed",
+        item: claimedItem(previous, claim),
+        readFirst: verdict.kind === "claimable" && verdict.readFirst,
+      };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw unavailable("claim the order", error);
+      // DynamoDB returns the item that refused the write; stand-ins such as dynalite do not: read it.
+      const current = error.Item
+        ? (unmarshall(error.Item) as LedgerItem)
+        : await getItem(claim).catch((cause: unknown) => {
+            throw unavailable("read the order", cause);
+          });
+      const verdict = judgeClaim(current, claim.fingerprint, claim.now);
+      return verdict.kind === "claimable" ? "moved" : verdict;
+    }
+  };
+
+  const getItem = async (claim: Pick<Claim, "orderRef" | "tenantId">): Promise<LedgerItem | undefined> => {
+    const read = await doc.send(
+      new GetCommand({ TableName: tableName, Key: key(claim), ConsistentRead: true }),
+    );
+    return read.Item as LedgerItem | undefined;
+  };
+
+  const conditionalPut = async (
+    item: LedgerItem,
+    condition: string,
+    values: Record<string, unknown>,
+  ): Promise<boolean> => {
+    try {
+      await doc.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: item,
+          ConditionExpression: condition,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw unavailable("record the order's state", error);
+    }
+  };
+
+  return {
+    async claim(claim) {
+      const first = await tryClaim(claim);
+      if (first !== "moved") return first;
+      const second = await tryClaim(claim);
+      // Still changing under us: another delivery is busy with it; look again shortly.
+      if (second !== "moved") return second;
+      const item = claimedItem(undefined, claim);
+      return { kind: "busy", item, until: claim.now + RACE_BACKOFF_MS };
+    },
+
+    putIfOwner: (item, owner) => conditionalPut(item, "leaseOwner = :owner", { ":owner": owner }),
+
+    putIfVersion: (item, version) => conditionalPut(item, "version = :version", { ":version": version }),
+
+    async putAll(items) {
+      let pending = items;
+      const failed: LedgerItem[] = [];
+      for (let round = 0; round < UNPROCESSED_ROUNDS && pending.length > 0; round++) {
+        const next: LedgerItem[] = [];
+        for (let start = 0; start < pending.length; start += BATCH_WRITE_MAX) {
+          const chunk = pending.slice(start, start + BATCH_WRITE_MAX);
+          try {
+            const written = await doc.send(
+              new BatchWriteCommand({
+                RequestItems: { [tableName]: chunk.map((item) => ({ PutRequest: { Item: item } })) },
+              }),
+            );
+            for (const request of written.UnprocessedItems?.[tableName] ?? []) {
+              if (request.PutRequest?.Item) next.push(request.PutRequest.Item as LedgerItem);
+            }
+          } catch {
+            failed.push(...chunk);
+          }
+        }
+        pending = next;
+      }
+      return [...failed, ...pending];
+    },
+
+    async find(orderRef) {
+      try {
+        const read = await doc.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: "orderRef = :orderRef",
+            ExpressionAttributeValues: { ":orderRef": orderRef },
+            ConsistentRead: true,
+          }),
+        );
+        return (read.Items ?? []) as LedgerItem[];
+      } catch (error) {
+        throw unavailable("read the order", error);
+      }
+    },
+
+    async stuck(now, olderThanMs) {
+      const cutoff = now - olderThanMs;
+      const found: LedgerItem[] = [];
+      try {
+        for (let shard = 0; shard < OPEN_SHARDS; shard++) {
+          let startKey: Record<string, unknown> | undefined;
+          do {
+            const page = await doc.send(
+              new QueryCommand({
+                TableName: tableName,
+                IndexName: LEDGER_OPEN_INDEX,
+                KeyConditionExpression: "openShard = :shard AND lastAttemptAt <= :cutoff",
+                ExpressionAttributeValues: { ":shard": String(shard), ":cutoff": cutoff },
+                ExclusiveStartKey: startKey,
+              }),
+            );
+            found.push(...((page.Items ?? []) as LedgerItem[]));
+            startKey = page.LastEvaluatedKey;
+          } while (startKey);
+        }
+      } catch (error) {
+        throw unavailable("list open orders", error);
+      }
+      return found
+        .filter((item) => isStuck(item, now, olderThanMs))
+        .sort((a, b) => a.lastAttemptAt - b.lastAttemptAt);
+    },
+  };
+}
+
+function claimValues(claim: Claim): Record<string, unknown> {
+  const claimed = claimedItem(undefined, claim);
+  return {
+    ":claimed": "claimed",
+    ":waiting": "waiting",
+    ":deadLettered": "dead-lettered",
+    ":fingerprint": claimed.fingerprint,
+    ":correlationId": claimed.correlationId,
+    ":attempts": claimed.attempts,
+    ":firstReceivedAt": claimed.firstReceivedAt,
+    ":now": claim.now,
+    ":nowSeconds": Math.floor(claim.now / 1000),
+    ":owner": claimed.leaseOwner,
+    ":leaseExpiresAt": claimed.leaseExpiresAt,
+    ":expiresAt": claimed.expiresAt,
+    ":openShard": claimed.openShard,
+    ":false": false,
+    ":zero": 0,
+    ":one": 1,
+  };
+}
