@@ -1,33 +1,37 @@
 import type { z } from "zod";
 import { maskPersonalData } from "./personal-data.ts";
 
-/** Stable machine codes of {@link ValidationIssue}. Publishers and dashboards may match on them. */
-export type IssueCode =
-  | "invalid_json"
-  | "invalid_type"
-  | "required"
-  | "unknown_field"
-  | "reserved_key"
-  | "too_short"
-  | "too_long"
-  | "too_many"
-  | "invalid_characters"
-  | "invalid_value"
-  | "invalid_format"
-  | "invalid_date"
-  | "invalid_amount"
-  | "amount_not_positive"
-  | "amount_too_precise"
-  | "amount_too_large"
-  | "duplicate_instruction_ref"
-  | "card_number_in_metadata"
-  | "email_in_metadata"
-  | "card_number_in_ref"
-  | "email_in_ref"
-  | "duplicate_key"
-  | "too_deep"
-  | "sns_envelope"
-  | "invalid";
+/** Stable machine codes of {@link ValidationIssue}, each explained in docs/orders.md. Publishers and dashboards may match on them. */
+export const ISSUE_CODES = [
+  "invalid_json",
+  "invalid_type",
+  "required",
+  "unknown_field",
+  "reserved_key",
+  "too_short",
+  "too_long",
+  "too_many",
+  "invalid_characters",
+  "invalid_value",
+  "invalid_format",
+  "invalid_date",
+  "invalid_amount",
+  "amount_not_positive",
+  "amount_too_precise",
+  "amount_too_large",
+  "duplicate_instruction_ref",
+  "card_number_in_metadata",
+  "email_in_metadata",
+  "card_number_in_ref",
+  "email_in_ref",
+  "duplicate_key",
+  "too_deep",
+  "sns_envelope",
+  "invalid",
+] as const;
+
+/** One of {@link ISSUE_CODES}. */
+export type IssueCode = (typeof ISSUE_CODES)[number];
 
 /**
  * One problem with an order message. `path` locates the field (`instructions[2].amount`,
