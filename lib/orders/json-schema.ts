@@ -12,8 +12,7 @@ const AMOUNT_INTEGER_DIGITS = (MAX_AMOUNT_MINOR_UNITS / 100n).toString().length;
  * A positive plain decimal with at most two fraction digits and at most {@link AMOUNT_INTEGER_DIGITS}
  * significant integer digits (leading zeros are allowed, as `parseAmount` allows them).
  */
-const AMOUNT_PATTERN =
-  `^(?:0*[1-9][0-9]{0,${AMOUNT_INTEGER_DIGITS - 1}}(?:\\.[0-9]{1,2})?` + `|0+\\.(?:0[1-9]|[1-9][0-9]?))$`;
+const AMOUNT_PATTERN = `^(?:0*[1-9][0-9]{0,${AMOUNT_INTEGER_DIGITS - 1}}(?:\\.[0-9]{1,2})?|0+\\.(?:0[1-9]|[1-9][0-9]?))$`;
 
 /** `YYYY-MM-DD` with a month of 01 to 12 and a day of 01 to 31; days past a month's end are not caught. */
 const DATE_PATTERN = "^[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$";
