@@ -211,7 +211,7 @@ describe("imburse-relay local", () => {
       { line: 6, orderRef: "FINE-6", outcome: "submitted" },
     ]);
     const codes = (line: number) =>
-      (report.orders[line - 1]?.reason as { errors: { path: string; code: string }[] }).errors;
+      (report.orders[line - 1]!.reason as { errors: { path: string; code: string }[] }).errors;
     expect(codes(2)).toEqual([
       expect.objectContaining({ path: `metadata.k${"[0]".repeat(30)}`, code: "too_deep" }),
     ]);

@@ -70,7 +70,7 @@ const creates = (orderRef: string) =>
 describe.each([
   ["raw message delivery", true],
   ["SNS envelopes (raw delivery off)", false],
-])("orders fanned in through SNS with %s", (mode, raw) => {
+])("orders fanned in through SNS with %s", (_, raw) => {
   const ref = raw ? "SNS-RAW" : "SNS-ENV";
 
   it("submits the order once with the publisher's correlation id", async () => {
