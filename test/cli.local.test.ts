@@ -178,6 +178,54 @@ describe("imburse-relay local", () => {
     expect(run.stdout).toContain(`Report written to ${reportPath}.`);
   });
 
+  it("judges hostile lines one by one: deep nesting, repeated keys and personal data in refs, never echoed", {
+    timeout: 60_000,
+  }, async () => {
+    const card = "4012888888881881";
+    const deep = `${"[".repeat(5000)}${"]".repeat(5000)}`;
+    const lines = [
+      JSON.stringify({ body: order("FINE-1"), correlationId: "corr-fine" }), // 1
+      `{"body":{"orderRef":"DEEP-2","metadata":{"k":${deep}}},"correlationId":"corr-deep"}`, // 2
+      JSON.stringify({ body: order("TWICE-3") }).replace(
+        '"amount":"25.00"',
+        '"amount":"1.00","amount":"1000.00"',
+      ), // 3
+      JSON.stringify({ body: order("jane.doe@example.com") }), // 4
+      JSON.stringify({ body: order(card) }), // 5
+      JSON.stringify({ body: order("FINE-6") }), // 6
+    ];
+    const ordersPath = join(dir, "hostile.jsonl");
+    const reportPath = join(dir, "hostile-report.json");
+    await writeFile(ordersPath, lines.join("\n"));
+    const run = await runCli(["local", "--orders", ordersPath, "--until-drained", "--report", reportPath]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const reportText = await readFile(reportPath, "utf8");
+    const report = JSON.parse(reportText) as { orders: Array<Record<string, unknown>> };
+    expect(report.orders.map(({ line, orderRef, outcome }) => ({ line, orderRef, outcome }))).toEqual([
+      { line: 1, orderRef: "FINE-1", outcome: "submitted" },
+      { line: 2, orderRef: "DEEP-2", outcome: "invalid" },
+      { line: 3, orderRef: "TWICE-3", outcome: "invalid" },
+      { line: 4, orderRef: "j…@… (e-mail address)", outcome: "invalid" },
+      { line: 5, orderRef: "4012…1881 (card number)", outcome: "invalid" },
+      { line: 6, orderRef: "FINE-6", outcome: "submitted" },
+    ]);
+    const codes = (line: number) =>
+      (report.orders[line - 1]!.reason as { errors: { path: string; code: string }[] }).errors;
+    expect(codes(2)).toEqual([
+      expect.objectContaining({ path: `metadata.k${"[0]".repeat(30)}`, code: "too_deep" }),
+    ]);
+    expect(codes(3)).toEqual([
+      expect.objectContaining({ path: "instructions[0].amount", code: "duplicate_key" }),
+    ]);
+    expect(codes(5).map((issue) => issue.code)).toEqual(["card_number_in_ref", "card_number_in_ref"]);
+    for (const text of [reportText, run.stdout]) {
+      expect(text).not.toContain("jane");
+      expect(text).not.toContain("888888");
+    }
+    expect(run.stdout).toContain("line 5 4012…1881 (card number): invalid");
+  });
+
   it("npm start runs the demo set to its summary and exits 0", { timeout: 60_000 }, async () => {
     const run = await runProcess("npm", ["start", "--silent"]);
     expect(run.code).toBe(0);

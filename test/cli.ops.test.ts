@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { regionOfQueueUrl } from "../lib/cli/options.ts";
 import { MESSAGE_ATTRIBUTES } from "../lib/config/names.ts";
 import { describeDeadLetter } from "../lib/ops/describe.ts";
-import { bodyOrderRef, parseOrdersFile } from "../lib/ops/orders-file.ts";
+import { bodyOrderRef, parseOrdersFile, parseOrdersLine } from "../lib/ops/orders-file.ts";
 import { messageBytes, publishAttributes, toBatches } from "../lib/ops/publish.ts";
 import { classifyDeadLetter, planRedrive } from "../lib/ops/redrive.ts";
 import type { DeadLetterReason } from "../lib/relay/reasons.ts";
@@ -118,10 +118,31 @@ describe("orders file, batching and redrive planning", () => {
     expect(lines.find((line) => line.line === 6)).toMatchObject({ correlationId: "c5" });
   });
 
+  it("passes an object body on as written, so the relay sees repeated keys and deep nesting", () => {
+    const body = '{ "orderRef": "A-1", "metadata": {"k": "1", "k": "2"} }';
+    expect(parseOrdersLine(`{"correlationId": "c", "body": ${body} }`, 1)).toEqual({
+      line: 1,
+      ok: true,
+      body: body.trim(),
+      correlationId: "c",
+    });
+    const deep = `{"orderRef":"D",${"[".repeat(5000).replace(/^/, '"x":')}${"]".repeat(5000)}}`;
+    expect(parseOrdersLine(`{"body":${deep}}`, 2)).toEqual({ line: 2, ok: true, body: deep });
+    expect(parseOrdersLine('{"body": {"orderRef": "A"}, "body": {"orderRef": "B"}}', 3)).toMatchObject({
+      ok: false,
+      problem: 'field "body" appears more than once',
+    });
+    expect(parseOrdersLine('{"body": {}, "4012888888881881": 1}', 4)).toMatchObject({
+      ok: false,
+      problem: expect.stringContaining('unknown field "4012…1881 (card number)"'),
+    });
+  });
+
   it("reads the orderRef of a body loosely", () => {
     expect(bodyOrderRef(JSON.stringify({ orderRef: "X-1", junk: true }))).toBe("X-1");
     expect(bodyOrderRef('{"orderRef": 7}')).toBeUndefined();
     expect(bodyOrderRef("not json")).toBeUndefined();
+    expect(bodyOrderRef(JSON.stringify({ orderRef: "jane.doe@example.com" }))).toBe("j…@… (e-mail address)");
   });
 
   it("splits publishes into batches of at most 10 entries and 256 KiB", () => {

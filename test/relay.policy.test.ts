@@ -181,6 +181,18 @@ describe("message attributes", () => {
     expect(retry.firstReceivedAt.toISOString()).toBe("2026-11-20T00:00:00.000Z");
   });
 
+  it("takes an SNS envelope's correlation id only when the message attribute is absent, under the same rule", () => {
+    expect(readEnvelope(record({}), now, "corr-sns").correlationId).toBe("corr-sns");
+    // A retry carries the attribute; it wins over the envelope the body still holds.
+    expect(
+      readEnvelope(record({ [MESSAGE_ATTRIBUTES.correlationId]: "c-1" }), now, "corr-sns").correlationId,
+    ).toBe("c-1");
+    expect(readEnvelope(record({}), now, "has space")).toMatchObject({
+      correlationId: "m-1",
+      rejectedCorrelationId: true,
+    });
+  });
+
   it("stays within SQS's 10 attributes, the relay's own first, and names what it dropped", () => {
     const publisher = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`x-pub-${i}`, `v${i}`]));
     const envelope = readEnvelope(record({ ...publisher, [MESSAGE_ATTRIBUTES.correlationId]: "c" }), now);

@@ -5,6 +5,7 @@ import { describeError, EXIT, UsageError } from "./errors.ts";
 import { type CliIo, writeLine } from "./io.ts";
 import { registerLocalCommand } from "./local.ts";
 import { registerPublishCommand } from "./publish.ts";
+import { registerSchemaCommand } from "./schema.ts";
 import { registerSimulatorCommand } from "./simulator.ts";
 
 /** Commander's ways of ending that are not errors. */
@@ -25,6 +26,7 @@ export function createProgram(io: CliIo, setExitCode: (code: number) => void): C
   registerSimulatorCommand(program, io);
   registerPublishCommand(program, io, setExitCode);
   registerDlqCommands(program, io, setExitCode);
+  registerSchemaCommand(program, io);
   return program;
 }
 

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { claimedOrderRef, maskPersonalData, scanJsonStructure } from "../orders/index.ts";
 
 /** One line of an orders file that can be published: the message body, sent verbatim. */
 export interface OrderLine {
@@ -30,8 +31,9 @@ const FIELDS = new Set(["body", "correlationId"]);
 
 /**
  * Reads one line: `{"body": <an order object, or a string sent verbatim>, "correlationId": "<optional>"}`.
- * An object body is sent as its JSON text; whether it is a valid order is the relay's call, not this
- * parser's, so invalid orders can be published on purpose.
+ * An object body is sent as it is written in the line, byte for byte: re-serialising it would drop a
+ * repeated key (and hide it from the relay) and overflow the stack on deep nesting. Whether the body is a
+ * valid order is the relay's call, not this parser's, so invalid orders can be published on purpose.
  */
 export function parseOrdersLine(text: string, line: number): OrdersFileLine {
   let value: unknown;
@@ -40,6 +42,8 @@ export function parseOrdersLine(text: string, line: number): OrdersFileLine {
   } catch {
     return { line, ok: false, problem: 'not valid JSON; expected {"body": …, "correlationId": "…"}' };
   }
+  // No depth bound here: the scan keeps its own stack, and the body's depth is the relay's to judge.
+  const structure = scanJsonStructure(text, Number.POSITIVE_INFINITY);
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return { line, ok: false, problem: 'not a JSON object; expected {"body": …, "correlationId": "…"}' };
   }
@@ -51,8 +55,12 @@ export function parseOrdersLine(text: string, line: number): OrdersFileLine {
   const fail = (problem: string): UnreadableLine => ({ line, ok: false, problem, ...withCorrelation });
   if (unknown.length > 0) {
     return fail(
-      `unknown field ${unknown.map((key) => JSON.stringify(key)).join(", ")} (only "body" and "correlationId")`,
+      `unknown field ${unknown.map((key) => JSON.stringify(maskPersonalData(key))).join(", ")} (only "body" and "correlationId")`,
     );
+  }
+  const repeated = structure.duplicateKeys.filter((path) => path.length === 1).map((path) => path[0]);
+  if (repeated.length > 0) {
+    return fail(`field ${repeated.map((key) => JSON.stringify(key)).join(", ")} appears more than once`);
   }
   if (correlationId !== undefined && !validCorrelationId)
     return fail("correlationId must be a non-empty string");
@@ -62,7 +70,7 @@ export function parseOrdersLine(text: string, line: number): OrdersFileLine {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return fail('"body" must be an order object or a string sent verbatim');
   }
-  return { line, ok: true, body: JSON.stringify(body), ...withCorrelation };
+  return { line, ok: true, body: structure.rootMembers.get("body") ?? "", ...withCorrelation };
 }
 
 /** Parses orders-file text: one JSON object per line; blank lines are skipped and get no entry. */
@@ -93,16 +101,10 @@ export async function readOrdersFile(path: string): Promise<OrdersFileLine[]> {
 }
 
 /**
- * The orderRef a body names, read loosely (the body need not be a valid order): used to label lines and
- * to find the lines that repeat an orderRef. Undefined when the body is not a JSON object with a string orderRef.
+ * The orderRef a body names, read loosely (the body need not be a valid order; an SNS envelope is
+ * unwrapped): used to label lines and to find the lines that repeat an orderRef. A ref holding a card
+ * number or an e-mail address is its mask; undefined when the body names no plausible ref.
  */
 export function bodyOrderRef(body: string): string | undefined {
-  try {
-    const value = JSON.parse(body) as unknown;
-    if (typeof value !== "object" || value === null) return undefined;
-    const ref = (value as { orderRef?: unknown }).orderRef;
-    return typeof ref === "string" && ref !== "" ? ref : undefined;
-  } catch {
-    return undefined;
-  }
+  return claimedOrderRef(body);
 }

@@ -26,6 +26,11 @@ export function passesLuhn(digits: string): boolean {
  * digits is some other identifier and is not split.
  */
 export function containsCardNumber(text: string): boolean {
+  return findCardNumber(text) !== undefined;
+}
+
+/** The digits of the first card number in the text (see {@link containsCardNumber}), if any. */
+export function findCardNumber(text: string): string | undefined {
   for (const [run] of text.matchAll(DIGIT_RUN)) {
     const groups = run.split(/[ -]+/);
     for (let start = 0; start < groups.length; start++) {
@@ -33,9 +38,9 @@ export function containsCardNumber(text: string): boolean {
       for (let end = start; end < groups.length; end++) {
         digits += groups[end];
         if (digits.length > PAN_MAX_DIGITS) break;
-        if (digits.length >= PAN_MIN_DIGITS && passesLuhn(digits)) return true;
+        if (digits.length >= PAN_MIN_DIGITS && passesLuhn(digits)) return digits;
       }
     }
   }
-  return false;
+  return undefined;
 }

@@ -1,6 +1,7 @@
 /**
- * Validation of inbound order messages (the Imburse create-order request body) and reconciliation with
- * an order Imburse already holds.
+ * Validation of inbound order messages (the Imburse create-order request body, strictly parsed, possibly
+ * in an SNS envelope), the personal-data guards and masks, and reconciliation with an order Imburse
+ * already holds.
  */
 
 export type { AmountCheck } from "./amount.ts";
@@ -11,12 +12,25 @@ export {
   minorUnits,
   parseAmount,
 } from "./amount.ts";
-export { containsCardNumber, passesLuhn } from "./card-number.ts";
+export { containsCardNumber, findCardNumber, passesLuhn } from "./card-number.ts";
 export { compareWithExisting, type OrderComparison } from "./compare.ts";
-export { formatIssues, type IssueCode, type ValidationIssue } from "./issues.ts";
+export { formatIssues, ISSUE_CODES, type IssueCode, type ValidationIssue } from "./issues.ts";
+export { type JsonSchema, orderJsonSchema } from "./json-schema.ts";
 export { DEFAULT_ORDER_LIMITS, type OrderLimits, resolveOrderLimits } from "./limits.ts";
-export { containsEmailAddress } from "./metadata.ts";
-export { type OrderParseResult, parseOrder, parseOrderMessage } from "./parse.ts";
+export {
+  claimedOrderRef,
+  displayOrderRef,
+  type OrderParseResult,
+  parseOrder,
+  parseOrderMessage,
+  parseStrictJson,
+} from "./parse.ts";
+export {
+  containsEmailAddress,
+  findPersonalData,
+  maskPersonalData,
+  type PersonalData,
+} from "./personal-data.ts";
 export {
   type CustomerDefault,
   createOrderSchema,
@@ -25,3 +39,5 @@ export {
   type OrderSchema,
   REF_MAX_LENGTH,
 } from "./schema.ts";
+export { readSnsEnvelope, type SnsEnvelope } from "./sns.ts";
+export { MAX_NESTING_DEPTH, scanJsonStructure } from "./strict-json.ts";

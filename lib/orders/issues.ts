@@ -1,27 +1,37 @@
 import type { z } from "zod";
+import { maskPersonalData } from "./personal-data.ts";
 
-/** Stable machine codes of {@link ValidationIssue}. Publishers and dashboards may match on them. */
-export type IssueCode =
-  | "invalid_json"
-  | "invalid_type"
-  | "required"
-  | "unknown_field"
-  | "reserved_key"
-  | "too_short"
-  | "too_long"
-  | "too_many"
-  | "invalid_characters"
-  | "invalid_value"
-  | "invalid_format"
-  | "invalid_date"
-  | "invalid_amount"
-  | "amount_not_positive"
-  | "amount_too_precise"
-  | "amount_too_large"
-  | "duplicate_instruction_ref"
-  | "card_number_in_metadata"
-  | "email_in_metadata"
-  | "invalid";
+/** Stable machine codes of {@link ValidationIssue}, each explained in docs/orders.md. Publishers and dashboards may match on them. */
+export const ISSUE_CODES = [
+  "invalid_json",
+  "invalid_type",
+  "required",
+  "unknown_field",
+  "reserved_key",
+  "too_short",
+  "too_long",
+  "too_many",
+  "invalid_characters",
+  "invalid_value",
+  "invalid_format",
+  "invalid_date",
+  "invalid_amount",
+  "amount_not_positive",
+  "amount_too_precise",
+  "amount_too_large",
+  "duplicate_instruction_ref",
+  "card_number_in_metadata",
+  "email_in_metadata",
+  "card_number_in_ref",
+  "email_in_ref",
+  "duplicate_key",
+  "too_deep",
+  "sns_envelope",
+  "invalid",
+] as const;
+
+/** One of {@link ISSUE_CODES}. */
+export type IssueCode = (typeof ISSUE_CODES)[number];
 
 /**
  * One problem with an order message. `path` locates the field (`instructions[2].amount`,
@@ -37,13 +47,26 @@ export interface ValidationIssue {
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-/** Renders a path as JavaScript-like accessors: dots for plain names, brackets for indexes and other keys. */
+/** Keys longer than this are shortened in paths: a path must fit in a dead-letter reason. */
+const MAX_KEY_IN_PATH = 64;
+
+/** A key as a path shows it: masked when it holds personal data, shortened when it is long. */
+function keyInPath(key: string): string {
+  const masked = maskPersonalData(key);
+  if (masked !== key || key.length <= MAX_KEY_IN_PATH) return masked;
+  return `${key.slice(0, MAX_KEY_IN_PATH / 2)}… (${key.length} characters)`;
+}
+
+/**
+ * Renders a path as JavaScript-like accessors: dots for plain names, brackets for indexes and other keys.
+ * A key that holds a card number or an e-mail address appears as its mask (`["4012…1881 (card number)"]`).
+ */
 export function formatPath(path: readonly PropertyKey[]): string {
   let text = "";
   for (const segment of path) {
     if (typeof segment === "number") text += `[${segment}]`;
     else {
-      const key = String(segment);
+      const key = keyInPath(String(segment));
       if (!IDENTIFIER.test(key)) text += `[${JSON.stringify(key)}]`;
       else text += text === "" ? key : `.${key}`;
     }

@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { containsCardNumber } from "./card-number.ts";
-import { EVEN_AFTER_ISSUES, isRecord } from "./guards.ts";
+import { EVEN_AFTER_ISSUES, isRecord, refusePersonalData } from "./guards.ts";
 import { addIssue } from "./issues.ts";
 import type { OrderLimits } from "./limits.ts";
 
@@ -9,15 +8,6 @@ export type MetadataLimits = Pick<
   OrderLimits,
   "metadataMaxKeys" | "metadataMaxKeyLength" | "metadataMaxValueLength"
 >;
-
-// The lookbehind makes a match start only at the beginning of a local part, which keeps the scan linear.
-const EMAIL =
-  /(?<![A-Za-z0-9.!#$%&'*+/=?^_`{|}~-])[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/;
-
-/** Whether the text contains something shaped like an e-mail address (`local@domain.tld`). */
-export function containsEmailAddress(text: string): boolean {
-  return EMAIL.test(text);
-}
 
 /**
  * An object keyed by free-form strings. zod drops an own `__proto__` key without a word (assigning it
@@ -36,8 +26,8 @@ export function keyedObject<T extends z.ZodType>(valueSchema: T) {
 
 /**
  * Metadata: an object of string values within the given limits. Imburse forbids personal and card data
- * in metadata, so a value that contains a card number or an e-mail address is rejected. Issues name the
- * key and never the value.
+ * in metadata, so a key or value that contains a card number or an e-mail address is rejected. Issues
+ * name the key (masked when it is the key that holds the data) and never the value.
  */
 export function metadataSchema(limits: MetadataLimits) {
   return keyedObject(z.string()).superRefine((metadata, ctx) => {
@@ -55,6 +45,7 @@ export function metadataSchema(limits: MetadataLimits) {
           [key],
         );
       }
+      refusePersonalData(ctx, key, "metadata", "key ", [key]);
       const value: unknown = metadata[key];
       if (typeof value !== "string") continue; // already reported by the record's value schema
       if (value.length > limits.metadataMaxValueLength) {
@@ -65,22 +56,7 @@ export function metadataSchema(limits: MetadataLimits) {
           [key],
         );
       }
-      if (containsCardNumber(value)) {
-        addIssue(
-          ctx,
-          "card_number_in_metadata",
-          "value looks like a card number; card data must not be sent in metadata",
-          [key],
-        );
-      }
-      if (containsEmailAddress(value)) {
-        addIssue(
-          ctx,
-          "email_in_metadata",
-          "value looks like an e-mail address; personal data must not be sent in metadata",
-          [key],
-        );
-      }
+      refusePersonalData(ctx, value, "metadata", "value ", [key]);
     }
   }, EVEN_AFTER_ISSUES.object);
 }

@@ -1,17 +1,21 @@
 import { z } from "zod";
 import { parseAmount } from "./amount.ts";
-import { EVEN_AFTER_ISSUES, isRecord } from "./guards.ts";
+import { EVEN_AFTER_ISSUES, isRecord, refusePersonalData } from "./guards.ts";
 import { addIssue } from "./issues.ts";
 import type { OrderLimits } from "./limits.ts";
 import { keyedObject, metadataSchema } from "./metadata.ts";
 
 /** Longest `orderRef`, `instructionRef` or `customerRef`. */
 export const REF_MAX_LENGTH = 50;
-const REF_CHARACTERS = /^[A-Za-z0-9._-]*$/;
+/** The characters a ref may hold (JSON Schema `pattern` syntax too). */
+export const REF_CHARACTERS = /^[A-Za-z0-9._-]*$/;
 
 type Ctx = Parameters<typeof addIssue>[0];
 
-/** The reference rule, for ref values and for the customerRef keys of `customerDefaults`. */
+/**
+ * The reference rule, for ref values and for the customerRef keys of `customerDefaults`: 1 to 50 of
+ * `A-Z a-z 0-9 . _ -`, and no card number or e-mail address (refs travel to Imburse, logs and reports).
+ */
 function checkRef(ref: string, ctx: Ctx, subject = "", path: PropertyKey[] = []): void {
   if (ref.length === 0) addIssue(ctx, "too_short", `${subject}must not be empty`, path);
   if (ref.length > REF_MAX_LENGTH) {
@@ -25,6 +29,7 @@ function checkRef(ref: string, ctx: Ctx, subject = "", path: PropertyKey[] = [])
   if (!REF_CHARACTERS.test(ref)) {
     addIssue(ctx, "invalid_characters", `${subject}may contain only A-Z, a-z, 0-9, ".", "_" and "-"`, path);
   }
+  refusePersonalData(ctx, ref, "ref", subject, path);
 }
 
 const ref = z.string().superRefine((value, ctx) => checkRef(value, ctx));

@@ -21,10 +21,12 @@ export interface OrderEnvelope {
 const CORRELATION_ID = /^[\x21-\x7e]{1,128}$/;
 
 /**
- * Reads the envelope of a received record. Without a usable correlation id the record's SQS message id (a UUID)
- * becomes one: it is the same on every redelivery, and retry messages carry it on from there.
+ * Reads the envelope of a received record. The correlation id is the `x-correlation-id` attribute, else
+ * `bodyCorrelationId` (the one an SNS notification envelope carried in the body). Without a usable one the
+ * record's SQS message id (a UUID) becomes one: it is the same on every redelivery, and retry messages
+ * carry it on from there as the attribute.
  */
-export function readEnvelope(record: SQSRecord, now: Date): OrderEnvelope {
+export function readEnvelope(record: SQSRecord, now: Date, bodyCorrelationId?: string): OrderEnvelope {
   const attributes = record.messageAttributes ?? {};
   const text = (name: string): string | undefined => {
     const value = attributes[name]?.stringValue?.trim();
@@ -35,7 +37,7 @@ export function readEnvelope(record: SQSRecord, now: Date): OrderEnvelope {
     const parsed = value === undefined ? Number.NaN : Date.parse(value);
     return Number.isNaN(parsed) ? undefined : new Date(parsed);
   };
-  const given = text(MESSAGE_ATTRIBUTES.correlationId);
+  const given = text(MESSAGE_ATTRIBUTES.correlationId) ?? (bodyCorrelationId?.trim() || undefined);
   // It travels as an HTTP header and an SQS attribute: printable ASCII, bounded, or Imburse refuses the call.
   const usable = given !== undefined && CORRELATION_ID.test(given);
   const attempt = Number(text(MESSAGE_ATTRIBUTES.attempt));

@@ -101,13 +101,13 @@ export async function processRecord(
   invocation: RecordInvocation,
 ): Promise<RecordResult> {
   const now = deps.clock();
-  const envelope = readEnvelope(record, new Date(now));
   const parsed = parseOrderMessage(record.body, {
     metadataMaxKeys: deps.settings.metadataMaxKeys,
     metadataMaxKeyLength: deps.settings.metadataMaxKeyLength,
     metadataMaxValueLength: deps.settings.metadataMaxValueLength,
   });
-  const orderRef = parsed.success ? parsed.order.orderRef : claimedOrderRef(record.body);
+  const envelope = readEnvelope(record, new Date(now), parsed.correlationId);
+  const orderRef = parsed.success ? parsed.order.orderRef : parsed.claimedOrderRef;
   const annotate = invocation.annotate ?? (() => undefined);
   annotate("correlationId", envelope.correlationId);
   if (orderRef) annotate("orderRef", orderRef);
@@ -478,16 +478,6 @@ function deadLetterOutcome(cause: Exclude<DeadLetterCause, { kind: "invalid" }>)
     };
   }
   return { result: cause.kind };
-}
-
-/** The orderRef an invalid message claims, so a person can find it; only when it is a plausible reference. */
-function claimedOrderRef(body: string): string | undefined {
-  try {
-    const value = (JSON.parse(body) as { orderRef?: unknown } | null)?.orderRef;
-    return typeof value === "string" && /^[A-Za-z0-9._-]{1,50}$/.test(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Time kept back from Imburse calls to send the record's retry or dead-letter message. */
