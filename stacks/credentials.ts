@@ -1,5 +1,5 @@
 /** The Secrets Manager secret holding the Imburse credentials. */
-import { RESOURCE_NAMES } from "../lib/config/names.ts";
+import { credentialsSecretName, RESOURCE_NAMES } from "../lib/config/names.ts";
 
 /**
  * Creates the secret with no value: the operator puts the JSON `{ publicKey, privateKey, accountId,
@@ -11,7 +11,7 @@ import { RESOURCE_NAMES } from "../lib/config/names.ts";
 export function createCredentialsSecret(): aws.secretsmanager.Secret {
   const removed = $app.removal === "remove";
   return new aws.secretsmanager.Secret(RESOURCE_NAMES.credentialsSecret, {
-    name: `${$app.name}/${$app.stage}/${RESOURCE_NAMES.credentialsSecret}`,
+    name: credentialsSecretName($app.stage),
     description:
       "Imburse credentials JSON { publicKey, privateKey, accountId, tenantId }, put by the operator.",
     ...(removed ? { recoveryWindowInDays: 0 } : {}),

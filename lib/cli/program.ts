@@ -3,6 +3,7 @@ import packageJson from "../../package.json" with { type: "json" };
 import { registerDlqCommands } from "./dlq.ts";
 import { describeError, EXIT, UsageError } from "./errors.ts";
 import { type CliIo, writeLine } from "./io.ts";
+import { registerLedgerCommands } from "./ledger.ts";
 import { registerLocalCommand } from "./local.ts";
 import { registerPublishCommand } from "./publish.ts";
 import { registerSchemaCommand } from "./schema.ts";
@@ -26,6 +27,7 @@ export function createProgram(io: CliIo, setExitCode: (code: number) => void): C
   registerSimulatorCommand(program, io);
   registerPublishCommand(program, io, setExitCode);
   registerDlqCommands(program, io, setExitCode);
+  registerLedgerCommands(program, io, setExitCode);
   registerSchemaCommand(program, io);
   return program;
 }

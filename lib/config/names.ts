@@ -30,6 +30,11 @@ export const LEDGER_TABLE = {
   openIndex: { name: "Open", partitionKey: "openShard", sortKey: "lastAttemptAt" },
 } as const;
 
+/** The credentials secret's name in a stage (`<app>/<stage>/ImburseCredentials`), readable for the operator. */
+export function credentialsSecretName(stage: string): string {
+  return `${SERVICE_NAME}/${stage}/${RESOURCE_NAMES.credentialsSecret}`;
+}
+
 /** The ledger's sparse index of open orders. */
 export const LEDGER_OPEN_INDEX = LEDGER_TABLE.openIndex.name;
 

@@ -31,12 +31,17 @@ export async function checkLedger(
   const stuck = await ledger.stuck(now, olderThanMs);
   return {
     stuck: stuck.length,
-    oldest: stuck.slice(0, NAMED_STUCK_ORDERS).map((item: LedgerItem) => ({
-      orderRef: item.orderRef,
-      tenantId: item.tenantId,
-      state: describeState(item, now),
-      lastAttemptAt: new Date(item.lastAttemptAt).toISOString(),
-    })),
+    oldest: stuck.slice(0, NAMED_STUCK_ORDERS).map((item) => stuckOrderSummary(item, now)),
+  };
+}
+
+/** A stuck order in a line: what a person needs to settle it. */
+export function stuckOrderSummary(item: LedgerItem, now: number): LedgerCheckResult["oldest"][number] {
+  return {
+    orderRef: item.orderRef,
+    tenantId: item.tenantId,
+    state: describeState(item, now),
+    lastAttemptAt: new Date(item.lastAttemptAt).toISOString(),
   };
 }
 
