@@ -69,7 +69,7 @@ describe("imburse-relay local", () => {
     // Dead-lettered and unpublishable lines fail the run, and the last line says which.
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(
-      /^Exit status 1: 7 lines are not in Imburse: line 4 \(invalid\), line 5 \(unpublishable\), line 6 \(unpublishable\), line 7 \(invalid\), line 9 \(conflict\), line 12 \(retries-exhausted\), line 13 \(rejected\)\.$/m,
+      /^Exit status 1: 7 lines did not end submitted or already-existed: line 4 \(invalid\), line 5 \(unpublishable\), line 6 \(unpublishable\), line 7 \(invalid\), line 9 \(conflict\), line 12 \(retries-exhausted\), line 13 \(rejected\)\.$/m,
     );
     const report = JSON.parse(await readFile(reportPath, "utf8")) as {
       orders: Array<Record<string, unknown>>;

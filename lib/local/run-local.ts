@@ -374,7 +374,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const listed = failed.slice(0, 10).map((entry) => `line ${entry.line} (${entry.outcome})`);
     const more = failed.length > listed.length ? ` and ${failed.length - listed.length} more` : "";
     print(
-      `Exit status 1: ${failed.length} line${failed.length === 1 ? " is" : "s are"} not in Imburse: ${listed.join(", ")}${more}.`,
+      `Exit status 1: ${failed.length} line${failed.length === 1 ? "" : "s"} did not end submitted or already-existed: ${listed.join(", ")}${more}.`,
     );
   }
   return { report, ended: outcome, exitCode };
