@@ -3,8 +3,9 @@
  * batches of 10 and run through the real handler (validation, the order ledger on dynalite, credentials from
  * the Secrets Manager stand-in, HMAC token and POST to the simulator, all over loopback HTTP).
  *
- *   npm run bench -- [orders, default 1000] [concurrency, default 5]
+ *   npm run bench -- [orders, default 1000] [concurrency, 1 to 100, default 5]
  *
+ * Arguments are checked as the CLI checks its flags: a bad one is one line on stderr and exit status 2.
  * Prints orders per second, the per-batch latency percentiles and the DynamoDB requests per order.
  * Loopback only; it stops by itself.
  */
@@ -13,13 +14,25 @@ import {
   ReceiveMessageCommand,
   SendMessageBatchCommand,
 } from "@aws-sdk/client-sqs";
+import { Command, CommanderError } from "commander";
 import { sqsClient } from "../lib/aws/clients.ts";
+import { integer } from "../lib/cli/options.ts";
 import { startLocalEnvironment } from "../lib/local/environment.ts";
 import { lambdaContext, toSqsRecord } from "../lib/local/lambda-event.ts";
 import { DEMO_CREDENTIALS, startSimulator } from "../lib/simulator/index.ts";
 
-const total = Number(process.argv[2] ?? 1000);
-const concurrency = Number(process.argv[3] ?? 5);
+const args = new Command("npm run bench --")
+  .description("Throughput of the submit handler on the local stand-ins (loopback only).")
+  .argument("[orders]", "orders to publish and process", integer(1, 1_000_000), 1000)
+  .argument("[concurrency]", "records of one batch processed at once", integer(1, 100), 5)
+  .exitOverride();
+try {
+  args.parse(process.argv);
+} catch (error) {
+  // Commander has printed the message (or the help); 2 is the CLI's usage status.
+  process.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);
+}
+const [total, concurrency] = args.processedArgs as [number, number];
 const region = "us-east-1";
 
 const simulator = await startSimulator({ seed: 1 });

@@ -2,30 +2,10 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { validOrder as order } from "./support/orders.ts";
 import { runCli, runProcess } from "./support/run-cli.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const SCHEME = "0123456789ABCDEF0123456789ABCDEF";
-
-function order(orderRef: string, amount = "25.00", extra: Record<string, unknown> = {}) {
-  return {
-    orderRef,
-    instructions: [
-      {
-        instructionRef: `${orderRef}-1`,
-        customerRef: "cust-1",
-        direction: "DEBIT",
-        amount,
-        currency: "EUR",
-        country: "IE",
-        settledByDate: "2030-01-31",
-        schemeId: SCHEME,
-      },
-    ],
-    ...extra,
-  };
-}
-
 // One line per case; blank lines are skipped and keep the numbering of the file.
 const ORDERS_FILE = [
   JSON.stringify({ body: order("OK-1"), correlationId: "corr-ok-1" }), // 1
@@ -86,7 +66,11 @@ describe("imburse-relay local", () => {
       "3",
     ]);
     expect(run.stderr).toBe("");
-    expect(run.code).toBe(0);
+    // Dead-lettered and unpublishable lines fail the run, and the last line says which.
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(
+      /^Exit status 1: 7 lines did not end submitted or already-existed: line 4 \(invalid\), line 5 \(unpublishable\), line 6 \(unpublishable\), line 7 \(invalid\), line 9 \(conflict\), line 12 \(retries-exhausted\), line 13 \(rejected\)\.$/m,
+    );
     const report = JSON.parse(await readFile(reportPath, "utf8")) as {
       orders: Array<Record<string, unknown>>;
       totals: Record<string, number>;
@@ -140,8 +124,11 @@ describe("imburse-relay local", () => {
       },
       { line: 13, orderRef: "REJECT-13", outcome: "rejected", attempts: 1, correlationId: "corr-reject" },
     ]);
-    // Each generated correlation id is the relay's own, one per order.
-    expect(summary[1]?.correlationId).not.toBe(summary[5]?.correlationId);
+    // Without a correlation id, the order's SQS message id becomes it.
+    const byLineNumber = new Map(report.orders.map((entry) => [entry.line, entry]));
+    for (const line of [2, 7]) {
+      expect(byLineNumber.get(line)?.correlationId).toBe(byLineNumber.get(line)?.messageId);
+    }
 
     const byLine = new Map(report.orders.map((entry) => [entry.line, entry]));
     expect(byLine.get(4)?.reason).toMatchObject({ kind: "invalid", errors: [{ code: "invalid_json" }] });
@@ -199,7 +186,8 @@ describe("imburse-relay local", () => {
     await writeFile(ordersPath, lines.join("\n"));
     const run = await runCli(["local", "--orders", ordersPath, "--until-drained", "--report", reportPath]);
     expect(run.stderr).toBe("");
-    expect(run.code).toBe(0);
+    // Four lines were dead-lettered: the run says so.
+    expect(run.code).toBe(1);
     const reportText = await readFile(reportPath, "utf8");
     const report = JSON.parse(reportText) as { orders: Array<Record<string, unknown>> };
     expect(report.orders.map(({ line, orderRef, outcome }) => ({ line, orderRef, outcome }))).toEqual([

@@ -314,7 +314,8 @@ describe("publish and dlq against fauxqs", () => {
       ["publish", "--allow-invalid", "--endpoint", endpoint, "--queue-url", orders.queueUrl, path],
       { env },
     );
-    expect(allowed.code).toBe(0);
+    // The skipped line was never sent: the command fails, as local mode does for an unpublishable line.
+    expect(allowed.code).toBe(1);
     expect(allowed.stdout).toContain("Sent 2 of 3 lines");
     expect(allowed.stdout).toContain("1 skipped (not order lines)");
     expect(

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { imburseCredentialsFromEnv } from "../lib/cli/local.ts";
 import { main } from "../lib/cli/program.ts";
-import { runCli } from "./support/run-cli.ts";
+import { NODE, runCli, runProcess } from "./support/run-cli.ts";
 
 /** Runs the CLI in-process with captured output. */
 async function cli(...args: string[]) {
@@ -74,7 +74,19 @@ describe("imburse-relay usage", () => {
       ["local", "--imburse-url", "https://imburse.invalid", "--seed", "1"],
       "error: --faults and --seed apply to the built-in simulator",
     ],
-    [["local", "--imburse-url", "not a url"], "expected a URL"],
+    [["local", "--imburse-url", "not a url"], "expected an https URL"],
+    [
+      ["local", "--imburse-url", "http://sandbox-api.imbursepayments.com", "--orders", "x.jsonl"],
+      "error: option '--imburse-url <url>' argument 'http://sandbox-api.imbursepayments.com' is invalid. " +
+        "expected an https URL (plain http only to a loopback simulator).",
+    ],
+    // The demo set (invalid orders, fault triggers) is never sent to a real Imburse.
+    [
+      ["local", "--imburse-url", "https://sandbox-api.imbursepayments.com"],
+      "error: --imburse-url sends orders to a real Imburse: name them with --orders FILE",
+    ],
+    [["local", "--max-wait", "5"], "error: --max-wait applies only with --until-drained"],
+    [["local", "--until-drained", "--max-wait", "0"], "expected a number of seconds greater than 0."],
     [
       ["local", "--report", "/no/such/dir/report.json"],
       "error: --report: directory /no/such/dir does not exist",
@@ -121,6 +133,22 @@ describe("imburse-relay usage", () => {
   });
 
   describe("as a child process", () => {
+    it.each([
+      [
+        ["abc"],
+        "error: command-argument value 'abc' is invalid for argument 'orders'. expected an integer between 1 and 1000000.",
+      ],
+      [
+        ["100", "500"],
+        "error: command-argument value '500' is invalid for argument 'concurrency'. expected an integer between 1 and 100.",
+      ],
+    ])("npm run bench -- %j exits 2 with one line, as the CLI does", async (args, message) => {
+      const run = await runProcess(NODE, ["bench/relay-throughput.ts", ...args]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toBe(`${message}\n`);
+      expect(run.stdout).toBe("");
+    });
+
     it("exits 2 with one line for a missing orders file", async () => {
       const missing = join(dir, "missing.jsonl");
       const run = await runCli(["local", "--orders", missing, "--until-drained"]);
@@ -148,7 +176,14 @@ describe("imburse-relay usage", () => {
 
     it("exits 2 naming the missing IMBURSE_* variable without printing any value", async () => {
       const run = await runCli(
-        ["local", "--imburse-url", "https://sandbox-api.imbursepayments.com", "--until-drained"],
+        [
+          "local",
+          "--imburse-url",
+          "https://sandbox-api.imbursepayments.com",
+          "--orders",
+          join(dir, "never-read.jsonl"),
+          "--until-drained",
+        ],
         {
           env: {
             IMBURSE_PUBLIC_KEY: "public-key-value",

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { DEMO_FAULTS, demoLines } from "../lib/local/demo.ts";
-import { OutcomeTracker, type ReportEntry, totals } from "../lib/local/outcomes.ts";
+import {
+  externalOutcome,
+  failedLines,
+  type LineOutcome,
+  OutcomeTracker,
+  type ReportEntry,
+  totals,
+} from "../lib/local/outcomes.ts";
 import { describeEntry } from "../lib/local/progress.ts";
 import { SequencedPublisher } from "../lib/local/publisher.ts";
 import { localRelayProfile } from "../lib/local/run-local.ts";
@@ -144,6 +151,48 @@ describe("OutcomeTracker", () => {
     tracker.published(1, "m1");
     expect(externals).toEqual(["other"]);
     expect(tracker.entries()[0]?.outcome).toBe("pending");
+  });
+
+  it("counts a duplicate delivery of a message outside the lines as external, once", () => {
+    const tracker = new OutcomeTracker([{ line: 1, orderRef: "R-1", correlationId: undefined }]);
+    tracker.published(1, "m1");
+    const duplicate = { type: "duplicate" as const, originMessageId: "other", correlationId: "c" };
+    tracker.record(duplicate);
+    tracker.record(duplicate); // redelivered
+    expect(tracker.externals().map(externalOutcome)).toEqual(["duplicate"]);
+  });
+});
+
+describe("failedLines (exit status 1)", () => {
+  const entry = (line: number, outcome: ReportEntry["outcome"]): ReportEntry => ({
+    line,
+    orderRef: null,
+    messageId: null,
+    outcome,
+    attempts: 1,
+    correlationId: null,
+  });
+  const entries = [
+    entry(1, "submitted"),
+    entry(2, "already-existed"),
+    entry(3, "invalid"),
+    entry(4, "unpublishable"),
+    entry(5, "relay-failed"),
+  ];
+
+  it("fails every line that Imburse does not hold", () => {
+    expect(failedLines(entries).map((e) => e.line)).toEqual([3, 4, 5]);
+  });
+
+  it("with expected outcomes (the demo), fails only the lines that got another", () => {
+    const expected = new Map<number, LineOutcome>([
+      [1, "submitted"],
+      [2, "already-existed"],
+      [3, "invalid"],
+      [4, "unpublishable"],
+      [5, "retries-exhausted"],
+    ]);
+    expect(failedLines(entries, expected).map((e) => e.line)).toEqual([5]);
   });
 });
 

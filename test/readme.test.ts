@@ -1,9 +1,18 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { MESSAGE_ATTRIBUTES } from "../lib/config/names.ts";
 import { DEFAULTS, SETTINGS } from "../lib/config/settings.ts";
+import { LINE_OUTCOMES } from "../lib/local/outcomes.ts";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+const localMode = readFileSync(new URL("../docs/local-mode.md", import.meta.url), "utf8");
+
+/** The first fenced block after a heading. */
+function blockAfter(text: string, heading: string): string {
+  const rest = text.slice(text.indexOf(heading));
+  return /```\w*\n([\s\S]*?)```/.exec(rest)?.[1] ?? "";
+}
 
 describe("README", () => {
   it.each(Object.entries(SETTINGS))("documents %s with its variable and default", (name, setting) => {
@@ -16,5 +25,52 @@ describe("README", () => {
 
   it.each(Object.values(MESSAGE_ATTRIBUTES))("documents the message attribute %s", (attribute) => {
     expect(readme).toContain(`\`${attribute}\``);
+  });
+
+  it("lists every top-level folder of the repository in its layout table", () => {
+    const folders = new Set(
+      execFileSync("git", ["ls-files"], { cwd: new URL("..", import.meta.url), encoding: "utf8" })
+        .split("\n")
+        .filter((path) => path.includes("/"))
+        .map((path) => path.split("/")[0]),
+    );
+    const layout = readme.slice(readme.indexOf("## Layout"), readme.indexOf("## Choices"));
+    const listed = new Set([...layout.matchAll(/^\| `([^/`]+)\//gm)].map((match) => match[1]));
+    expect([...folders].filter((folder) => !listed.has(folder))).toEqual([]);
+  });
+});
+
+describe("docs/local-mode.md", () => {
+  it("shows the report its example orders file gets", () => {
+    const lines = blockAfter(localMode, "### Orders file")
+      .split("\n")
+      .filter((line) => line.trim() !== "")
+      .map((line) => JSON.parse(line.replaceAll("[ … ]", "[]")) as { body: unknown; correlationId?: string });
+    const report = JSON.parse(blockAfter(localMode, "### Report file")) as {
+      orders: Array<{
+        line: number;
+        orderRef: string | null;
+        outcome: string;
+        correlationId: string;
+        messageId: string;
+        duplicateOf?: number;
+      }>;
+      totals: Record<string, number>;
+    };
+    expect(report.orders.map((entry) => entry.line)).toEqual(lines.map((_, index) => index + 1));
+    report.orders.forEach((entry, index) => {
+      const line = lines[index]!;
+      const body = line.body as { orderRef?: string } | string;
+      expect(entry.orderRef).toBe(typeof body === "object" ? (body.orderRef ?? null) : null);
+      // Without a correlation id, the message id is the correlation id.
+      expect(entry.correlationId).toBe(line.correlationId ?? entry.messageId);
+      if (entry.duplicateOf !== undefined) {
+        expect(report.orders[entry.duplicateOf - 1]?.orderRef).toBe(entry.orderRef);
+      }
+    });
+    const counted: Record<string, number> = { lines: report.orders.length };
+    for (const outcome of LINE_OUTCOMES)
+      counted[outcome] = report.orders.filter((e) => e.outcome === outcome).length;
+    expect(report.totals).toEqual(counted);
   });
 });

@@ -3,7 +3,8 @@ import { MESSAGE_ATTRIBUTES } from "../config/names.ts";
 import { describeDeadLetter } from "../ops/describe.ts";
 import { type DeadLetter, peekDeadLetters, redriveDeadLetters } from "../ops/dlq.ts";
 import { DEFAULT_REDRIVE_KINDS, REDRIVE_KINDS, type RedriveKind } from "../ops/redrive.ts";
-import { type CliIo, operatorSqsClient, type SqsTargetOptions, writeLine } from "./io.ts";
+import { EXIT } from "./errors.ts";
+import { type CliIo, operatorSqsClient, type SqsTargetOptions, untilInterrupted, writeLine } from "./io.ts";
 import { httpUrl, integer, queueUrl } from "./options.ts";
 
 interface PeekFlags extends SqsTargetOptions {
@@ -57,38 +58,7 @@ export function registerDlqCommands(program: Command, io: CliIo, setExitCode: (c
       .option("--max <n>", "most messages to show", integer(1), 10)
       .option("--json", "one JSON object a line instead of text"),
   ).action(async (flags: PeekFlags) => {
-    const sqs = operatorSqsClient(flags.queueUrl, flags, io.env);
-    try {
-      const letters = await peekDeadLetters(sqs, flags.queueUrl, { max: flags.max });
-      letters.forEach((letter, index) => {
-        const fact = facts(letter);
-        if (flags.json) {
-          writeLine(io.stdout, JSON.stringify(fact));
-          return;
-        }
-        writeLine(
-          io.stdout,
-          `${index + 1}. ${fact.kind}  orderRef ${fact.orderRef ?? "-"}  correlation ${fact.correlationId ?? "-"}  ` +
-            `attempts ${fact.attempts ?? "-"}  message ${fact.messageId}`,
-        );
-        if (fact.deadLetteredAt)
-          writeLine(
-            io.stdout,
-            `   dead-lettered ${fact.deadLetteredAt} (first received ${fact.firstReceivedAt})`,
-          );
-        for (const detail of fact.details) writeLine(io.stdout, `   ${detail}`);
-      });
-      if (!flags.json) {
-        writeLine(
-          io.stdout,
-          letters.length === 0
-            ? "The dead-letter queue is empty."
-            : `${letters.length} dead-lettered message${letters.length === 1 ? "" : "s"} shown${letters.length === flags.max ? ` (--max ${flags.max}; there may be more)` : ""}; none consumed.`,
-        );
-      }
-    } finally {
-      sqs.destroy();
-    }
+    setExitCode(await untilInterrupted(io, () => peek(flags, io)));
   });
 
   sqsOptions(
@@ -107,31 +77,73 @@ export function registerDlqCommands(program: Command, io: CliIo, setExitCode: (c
       )
       .option("--max <n>", "most messages to move (default: all)", integer(1)),
   ).action(async (flags: RedriveFlags) => {
-    const sqs = operatorSqsClient(flags.queueUrl, flags, io.env);
-    try {
-      const summary = await redriveDeadLetters(sqs, {
-        from: flags.queueUrl,
-        to: flags.to,
-        kinds: flags.kind,
-        ...(flags.max === undefined ? {} : { max: flags.max }),
-        onMoved: (moved) =>
-          writeLine(
-            io.stdout,
-            `moved ${moved.messageId} (${moved.kind}, orderRef ${moved.orderRef ?? "-"}, correlation ${moved.correlationId ?? "-"}) as ${moved.newMessageId}`,
-          ),
-      });
-      for (const failure of summary.failed) {
-        writeLine(io.stderr, `not moved ${failure.messageId} (${failure.kind}): ${failure.error}`);
+    setExitCode(await untilInterrupted(io, () => redrive(flags, io)));
+  });
+}
+
+/** `dlq peek`: exit status 0 once the messages are shown (none consumed). */
+async function peek(flags: PeekFlags, io: CliIo): Promise<number> {
+  const sqs = operatorSqsClient(flags.queueUrl, flags, io.env);
+  try {
+    const letters = await peekDeadLetters(sqs, flags.queueUrl, { max: flags.max });
+    letters.forEach((letter, index) => {
+      const fact = facts(letter);
+      if (flags.json) {
+        writeLine(io.stdout, JSON.stringify(fact));
+        return;
       }
-      const left = Object.entries(summary.left).map(([kind, count]) => `${kind} ${count}`);
       writeLine(
         io.stdout,
-        `Moved ${summary.moved.length} message${summary.moved.length === 1 ? "" : "s"} (${flags.kind.join(", ")}) to ${flags.to}` +
-          `${left.length > 0 ? `; left in the DLQ: ${left.join(", ")}` : ""}${summary.failed.length > 0 ? `; ${summary.failed.length} failed` : ""}.`,
+        `${index + 1}. ${fact.kind}  orderRef ${fact.orderRef ?? "-"}  correlation ${fact.correlationId ?? "-"}  ` +
+          `attempts ${fact.attempts ?? "-"}  message ${fact.messageId}`,
       );
-      setExitCode(summary.failed.length > 0 ? 1 : 0);
-    } finally {
-      sqs.destroy();
+      if (fact.deadLetteredAt)
+        writeLine(
+          io.stdout,
+          `   dead-lettered ${fact.deadLetteredAt} (first received ${fact.firstReceivedAt})`,
+        );
+      for (const detail of fact.details) writeLine(io.stdout, `   ${detail}`);
+    });
+    if (!flags.json) {
+      writeLine(
+        io.stdout,
+        letters.length === 0
+          ? "The dead-letter queue is empty."
+          : `${letters.length} dead-lettered message${letters.length === 1 ? "" : "s"} shown${letters.length === flags.max ? ` (--max ${flags.max}; there may be more)` : ""}; none consumed.`,
+      );
     }
-  });
+  } finally {
+    sqs.destroy();
+  }
+  return EXIT.ok;
+}
+
+/** `dlq redrive`: exit status 1 when a message could not be moved. */
+async function redrive(flags: RedriveFlags, io: CliIo): Promise<number> {
+  const sqs = operatorSqsClient(flags.queueUrl, flags, io.env);
+  try {
+    const summary = await redriveDeadLetters(sqs, {
+      from: flags.queueUrl,
+      to: flags.to,
+      kinds: flags.kind,
+      ...(flags.max === undefined ? {} : { max: flags.max }),
+      onMoved: (moved) =>
+        writeLine(
+          io.stdout,
+          `moved ${moved.messageId} (${moved.kind}, orderRef ${moved.orderRef ?? "-"}, correlation ${moved.correlationId ?? "-"}) as ${moved.newMessageId}`,
+        ),
+    });
+    for (const failure of summary.failed) {
+      writeLine(io.stderr, `not moved ${failure.messageId} (${failure.kind}): ${failure.error}`);
+    }
+    const left = Object.entries(summary.left).map(([kind, count]) => `${kind} ${count}`);
+    writeLine(
+      io.stdout,
+      `Moved ${summary.moved.length} message${summary.moved.length === 1 ? "" : "s"} (${flags.kind.join(", ")}) to ${flags.to}` +
+        `${left.length > 0 ? `; left in the DLQ: ${left.join(", ")}` : ""}${summary.failed.length > 0 ? `; ${summary.failed.length} failed` : ""}.`,
+    );
+    return summary.failed.length > 0 ? EXIT.failed : EXIT.ok;
+  } finally {
+    sqs.destroy();
+  }
 }

@@ -1,5 +1,6 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { UsageError } from "./errors.ts";
+import type { SignalSource } from "../simulator/index.ts";
+import { EXIT, UsageError } from "./errors.ts";
 import { regionOfQueueUrl } from "./options.ts";
 
 /** What a command reads and writes: the process in `bin/`, streams in tests. */
@@ -7,6 +8,27 @@ export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** What delivers SIGINT and SIGTERM; default `process`. */
+  signals?: SignalSource;
+}
+
+/**
+ * Runs a command's work until it ends or SIGINT/SIGTERM arrives; then it says so on stderr and returns
+ * exit status 130 at once (the process exits, abandoning the work: what SQS calls were made stay made).
+ */
+export async function untilInterrupted(io: CliIo, work: () => Promise<number>): Promise<number> {
+  const signals = io.signals ?? process;
+  const { promise: interrupted, resolve } = Promise.withResolvers<number>();
+  const onSignal = () => {
+    writeLine(io.stderr, "interrupted: stopped before the command finished");
+    resolve(EXIT.interrupted);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) signals.once(signal, onSignal);
+  try {
+    return await Promise.race([work(), interrupted]);
+  } finally {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) signals.off(signal, onSignal);
+  }
 }
 
 /** Whether to draw progress bars: a terminal, and not CI. */

@@ -13,7 +13,7 @@ import { OrdersFileError, readOrdersFile } from "../ops/orders-file.ts";
 import { FaultSpecError, parseFaultSpec } from "../simulator/index.ts";
 import { UsageError } from "./errors.ts";
 import { type CliIo, isInteractive } from "./io.ts";
-import { httpUrl, integer, positiveSeconds } from "./options.ts";
+import { imburseUrl, integer, positiveSeconds } from "./options.ts";
 
 /** The variables that hold the Imburse credentials for `local --imburse-url`, by secret field. */
 export const IMBURSE_CREDENTIAL_VARIABLES = {
@@ -47,6 +47,7 @@ interface LocalFlags {
   orders?: string;
   imburseUrl?: string;
   untilDrained?: boolean;
+  maxWait?: number;
   report?: string;
   faults?: string;
   seed?: number;
@@ -74,10 +75,15 @@ export function registerLocalCommand(program: Command, io: CliIo, setExitCode: (
     )
     .option(
       "--imburse-url <url>",
-      "a real Imburse API instead of the simulator (credentials from IMBURSE_* variables)",
-      httpUrl,
+      "a real Imburse API instead of the simulator (https; credentials from IMBURSE_* variables; needs --orders)",
+      imburseUrl,
     )
     .option("--until-drained", "exit once every line has its outcome and the queues are empty")
+    .option(
+      "--max-wait <seconds>",
+      "with --until-drained: stop waiting after this long, report the lines still pending, exit 3",
+      positiveSeconds,
+    )
     .option("--report <file>", "write a JSON report: one entry per line and the totals")
     .option(
       "--faults <spec>",
@@ -134,7 +140,10 @@ export function registerLocalCommand(program: Command, io: CliIo, setExitCode: (
       "after",
       "\nOutcomes in the report: submitted, already-existed, invalid, conflict, rejected, retries-exhausted,\n" +
         "unpublishable (the line was never sent) and relay-failed (SQS dead-lettered it after the relay failed on\n" +
-        "every delivery; exit status 1). See docs/local-mode.md.",
+        "every delivery).\n" +
+        "Exit status: 0 every line submitted or already-existed (the demo set: every line its expected outcome);\n" +
+        "1 some line not; 2 usage error; 3 gave up waiting (--max-wait); 130 interrupted before every line had its\n" +
+        "outcome. See docs/local-mode.md.",
     )
     .action(async (flags: LocalFlags) => {
       setExitCode(await local(flags, io));
@@ -144,6 +153,16 @@ export function registerLocalCommand(program: Command, io: CliIo, setExitCode: (
 async function local(flags: LocalFlags, io: CliIo): Promise<number> {
   if (flags.imburseUrl && (flags.faults !== undefined || flags.seed !== undefined)) {
     throw new UsageError("--faults and --seed apply to the built-in simulator, not to --imburse-url");
+  }
+  // The demo set holds invalid, conflicting and fault-trigger orders made for the simulator: a real Imburse
+  // gets only the orders a person wrote.
+  if (flags.imburseUrl && flags.orders === undefined) {
+    throw new UsageError(
+      "--imburse-url sends orders to a real Imburse: name them with --orders FILE (the demo set is for the simulator only)",
+    );
+  }
+  if (flags.maxWait !== undefined && !flags.untilDrained) {
+    throw new UsageError("--max-wait applies only with --until-drained");
   }
   const demo = flags.orders === undefined ? demoLines(flags.maxAttempts) : undefined;
   const faults = flags.faults ?? (demo ? DEMO_FAULTS : "");
@@ -190,6 +209,7 @@ async function local(flags: LocalFlags, io: CliIo): Promise<number> {
     },
     logLevel: flags.logLevel,
     untilDrained: flags.untilDrained === true,
+    ...(flags.maxWait === undefined ? {} : { maxWaitSeconds: flags.maxWait }),
     ...(flags.report ? { reportPath: flags.report } : {}),
     stream: io.stdout,
     interactive: isInteractive(io),

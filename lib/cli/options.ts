@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "commander";
+import { ImburseConfigError, validateBaseUrl } from "../imburse/index.ts";
 
 /** A commander argument parser for an integer in [min, max]. */
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
@@ -32,6 +33,21 @@ export function httpUrl(value: string): string {
   if (url.protocol !== "http:" && url.protocol !== "https:")
     throw new InvalidArgumentError("expected an http(s) URL.");
   return value.replace(/\/+$/, "");
+}
+
+/**
+ * A commander argument parser for an Imburse base URL: https, or plain http only to a loopback host (a
+ * simulator), as the relay itself requires.
+ */
+export function imburseUrl(value: string): string {
+  try {
+    return validateBaseUrl(value);
+  } catch (error) {
+    if (error instanceof ImburseConfigError) {
+      throw new InvalidArgumentError("expected an https URL (plain http only to a loopback simulator).");
+    }
+    throw error;
+  }
 }
 
 const QUEUE_URL = /^https?:\/\/([^/?#]+)\/[^?#]+$/;

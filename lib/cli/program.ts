@@ -33,9 +33,10 @@ export function createProgram(io: CliIo, setExitCode: (code: number) => void): C
 }
 
 /**
- * Runs the CLI and returns its exit status: 0 ok, 1 the command failed, 2 usage error (commander's own
- * errors, missing files, missing variables), 130 interrupted. Errors are one line without a stack trace;
- * `IMBURSE_RELAY_DEBUG=1` adds the stack of unexpected ones.
+ * Runs the CLI and returns its exit status ({@link EXIT}): 0 done, 1 some line or message failed (or the
+ * command did), 2 usage error (commander's own errors, bad flag values, missing files, missing variables),
+ * 3 gave up waiting, 130 interrupted. Errors are one line without a stack trace, saying what to do about
+ * the common ones (see `describeError`); `IMBURSE_RELAY_DEBUG=1` adds the stack of unexpected ones.
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode: number = EXIT.ok;

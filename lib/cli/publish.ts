@@ -3,8 +3,8 @@ import type { Command } from "commander";
 import { type OrderLine, OrdersFileError, readOrdersFile } from "../ops/orders-file.ts";
 import { publishOrders } from "../ops/publish.ts";
 import { formatIssues, parseOrderMessage } from "../orders/index.ts";
-import { UsageError } from "./errors.ts";
-import { type CliIo, isInteractive, operatorSqsClient, writeLine } from "./io.ts";
+import { EXIT, UsageError } from "./errors.ts";
+import { type CliIo, isInteractive, operatorSqsClient, untilInterrupted, writeLine } from "./io.ts";
 import { httpUrl, queueUrl } from "./options.ts";
 
 interface PublishFlags {
@@ -41,7 +41,7 @@ export function registerPublishCommand(
       "send orders the relay will dead-letter as invalid (lines that are not JSON objects are still skipped)",
     )
     .action(async (file: string, flags: PublishFlags) => {
-      setExitCode(await publish(file, flags, io));
+      setExitCode(await untilInterrupted(io, () => publish(file, flags, io)));
     });
 }
 
@@ -99,5 +99,6 @@ async function publish(file: string, flags: PublishFlags, io: CliIo): Promise<nu
     io.stdout,
     `Sent ${sendable.length - failed} of ${lines.length} lines to ${flags.queueUrl}${failed ? `, ${failed} failed` : ""}${skipped}.`,
   );
-  return failed > 0 ? 1 : 0;
+  // Every line sent, or the ones that were not (refused, or skipped as not order lines) fail the command.
+  return failed + unreadable.length > 0 ? EXIT.failed : EXIT.ok;
 }

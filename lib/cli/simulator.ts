@@ -1,7 +1,8 @@
 import type { Command } from "commander";
-import { FaultSpecError, runSimulator } from "../simulator/index.ts";
+import { DEMO_CREDENTIALS, FaultSpecError, runSimulator } from "../simulator/index.ts";
 import { UsageError } from "./errors.ts";
 import { type CliIo, writeLine } from "./io.ts";
+import { IMBURSE_CREDENTIAL_VARIABLES } from "./local.ts";
 import { integer } from "./options.ts";
 
 interface SimulatorFlags {
@@ -39,6 +40,22 @@ export function registerSimulatorCommand(program: Command, io: CliIo): void {
         if (error instanceof FaultSpecError) throw new UsageError(`--faults: ${error.message}`);
         throw error;
       }
+      writeLine(io.stdout, demoKeyInstructions(running.simulator.url));
       await running.closed;
     });
+}
+
+/**
+ * The shell lines that point `local --imburse-url` at the simulator with its demo key. The key is
+ * obviously fake and public (only the simulator accepts it), so printing it whole is safe.
+ */
+export function demoKeyInstructions(url: string): string {
+  const exports = Object.entries(IMBURSE_CREDENTIAL_VARIABLES).map(
+    ([field, variable]) => `export ${variable}=${DEMO_CREDENTIALS[field as keyof typeof DEMO_CREDENTIALS]}`,
+  );
+  return [
+    "To relay orders to it from another shell, with its demo key (fake; only the simulator accepts it):",
+    ...exports,
+    `npx imburse-relay local --imburse-url ${url} --orders FILE --until-drained`,
+  ].join("\n");
 }

@@ -47,11 +47,20 @@ export interface TrackedLine {
 
 type FinalEvent = Extract<RecordEvent, { type: "final" }>;
 type RetryEvent = Extract<RecordEvent, { type: "retry-scheduled" }>;
+type DuplicateEvent = Extract<RecordEvent, { type: "duplicate" }>;
+
+/** How a message that is none of the lines ended: a final outcome, or a duplicate delivery acknowledged. */
+export type ExternalEvent = FinalEvent | DuplicateEvent;
+
+/** The outcome an external message is counted under: its final outcome, or `duplicate`. */
+export function externalOutcome(event: ExternalEvent): FinalEvent["outcome"] | "duplicate" {
+  return event.type === "duplicate" ? "duplicate" : event.outcome;
+}
 
 /** Everything seen for one origin message id. */
 interface OriginState {
   final?: FinalEvent;
-  duplicate?: Extract<RecordEvent, { type: "duplicate" }>;
+  duplicate?: DuplicateEvent;
   lastAttempt: number;
   correlationId?: string;
   relayFailed?: boolean;
@@ -61,8 +70,8 @@ interface OriginState {
 export interface OutcomeObserver {
   completed?(entry: ReportEntry): void;
   retry?(line: TrackedLine | undefined, event: RetryEvent): void;
-  /** A final outcome of a message that is none of the lines (published by someone else). */
-  external?(event: FinalEvent): void;
+  /** How a message that is none of the lines (published by someone else) ended. */
+  external?(event: ExternalEvent): void;
 }
 
 const SUCCESSES: ReadonlySet<string> = new Set<LineOutcome>(["submitted", "already-existed"]);
@@ -78,9 +87,11 @@ export class OutcomeTracker {
   readonly #entries = new Map<number, ReportEntry>();
   readonly #lineByMessage = new Map<string, number>();
   readonly #origins = new Map<string, OriginState>();
-  readonly #externalFinals: FinalEvent[] = [];
-  /** Origins with a final outcome not (yet) linked to a line: early, or external once every line is sent. */
+  readonly #externalFinals: ExternalEvent[] = [];
+  /** Origins with an end (final or duplicate) not (yet) linked to a line: early, or external once every line is sent. */
   readonly #unlinkedFinals = new Set<string>();
+  /** Origins already counted as external (a redelivery must not count twice). */
+  readonly #reportedExternals = new Set<string>();
   /** Lines with a duplicate delivery still waiting for the outcome of their original. */
   readonly #waitingDuplicates = new Set<number>();
   readonly #observer: OutcomeObserver;
@@ -138,7 +149,7 @@ export class OutcomeTracker {
     else state.final = event;
     const line = this.#lineByMessage.get(event.originMessageId);
     if (line !== undefined) this.#settle(line);
-    else if (event.type === "final") {
+    else {
       this.#unlinkedFinals.add(event.originMessageId);
       this.#reportExternals();
     }
@@ -183,8 +194,8 @@ export class OutcomeTracker {
       .map((line) => this.#entries.get(line.line) ?? this.#pending(line));
   }
 
-  /** Final outcomes of messages that are none of the lines. */
-  externals(): FinalEvent[] {
+  /** How the messages that are none of the lines ended, duplicate deliveries included. */
+  externals(): ExternalEvent[] {
     return [...this.#externalFinals];
   }
 
@@ -264,7 +275,8 @@ export class OutcomeTracker {
     const first = candidates.find((entry) => entry.duplicateOf === undefined) ?? candidates[0];
     if (first) return { outcome: first.outcome as LineOutcome, line: first.duplicateOf ?? first.line };
     const external = this.#externalFinals.find(
-      (event) => event.orderRef === line.orderRef && SUCCESSES.has(event.outcome),
+      (event): event is FinalEvent =>
+        event.type === "final" && event.orderRef === line.orderRef && SUCCESSES.has(event.outcome),
     );
     return external ? { outcome: external.outcome, line: null } : undefined;
   }
@@ -280,10 +292,12 @@ export class OutcomeTracker {
   #reportExternals(): void {
     if (this.#unlinkedFinals.size === 0 || this.#unsent > 0) return;
     for (const origin of this.#unlinkedFinals) {
-      const final = this.#origins.get(origin)?.final;
-      if (!final) continue;
-      this.#externalFinals.push(final);
-      this.#observer.external?.(final);
+      const state = this.#origins.get(origin);
+      const event = state?.final ?? state?.duplicate;
+      if (!event || this.#reportedExternals.has(origin)) continue;
+      this.#reportedExternals.add(origin);
+      this.#externalFinals.push(event);
+      this.#observer.external?.(event);
     }
     this.#unlinkedFinals.clear();
   }
@@ -321,4 +335,18 @@ export function totals(entries: readonly ReportEntry[]): Record<string, number> 
   for (const outcome of LINE_OUTCOMES) counts[outcome] = 0;
   for (const entry of entries) counts[entry.outcome] = (counts[entry.outcome] ?? 0) + 1;
   return counts;
+}
+
+/**
+ * The lines that fail a run (exit status 1): with expected outcomes (the demo), those that got another;
+ * otherwise every line that did not end `submitted` or `already-existed` (dead-lettered, unpublishable,
+ * relay-failed, or still pending).
+ */
+export function failedLines(
+  entries: readonly ReportEntry[],
+  expected?: ReadonlyMap<number, LineOutcome>,
+): ReportEntry[] {
+  return entries.filter((entry) =>
+    expected ? entry.outcome !== expected.get(entry.line) : !SUCCESSES.has(entry.outcome),
+  );
 }

@@ -1,7 +1,7 @@
 import cliProgress from "cli-progress";
 import { describeDeadLetter } from "../ops/describe.ts";
 import type { RecordEvent } from "../relay/telemetry.ts";
-import { LINE_OUTCOMES, type ReportEntry, type TrackedLine } from "./outcomes.ts";
+import { type ExternalEvent, LINE_OUTCOMES, type ReportEntry, type TrackedLine } from "./outcomes.ts";
 
 /** Live progress of a local run. */
 export interface LocalProgress {
@@ -9,7 +9,7 @@ export interface LocalProgress {
   start(total: number): void;
   completed(entry: ReportEntry): void;
   retry(line: TrackedLine | undefined, event: Extract<RecordEvent, { type: "retry-scheduled" }>): void;
-  external(event: Extract<RecordEvent, { type: "final" }>): void;
+  external(event: ExternalEvent): void;
   /** Any other line (handed-back records, SQS errors, hints). */
   note(text: string): void;
   /** Removes the bar; later output is plain. */
@@ -89,7 +89,9 @@ export function createProgress(options: ProgressOptions): LocalProgress {
     },
     external(event) {
       print(
-        `message ${event.originMessageId}${event.orderRef ? ` ${event.orderRef}` : ""}: ${event.outcome} after ${event.attempts} attempt(s)`,
+        event.type === "duplicate"
+          ? `message ${event.originMessageId}: duplicate delivery (Imburse not called)`
+          : `message ${event.originMessageId}${event.orderRef ? ` ${event.orderRef}` : ""}: ${event.outcome} after ${event.attempts} attempt(s)`,
       );
     },
     note(text) {

@@ -10,7 +10,14 @@ import { type RecordEvent, recordEvents } from "../relay/telemetry.ts";
 import { DEMO_CREDENTIALS, type SignalSource, type Simulator, startSimulator } from "../simulator/index.ts";
 import { type LocalEnvironment, localResourceName, startLocalEnvironment } from "./environment.ts";
 import { type LocalOperations, startLocalOperations } from "./operations.ts";
-import { type LineOutcome, OutcomeTracker, type ReportEntry, totals } from "./outcomes.ts";
+import {
+  externalOutcome,
+  failedLines,
+  type LineOutcome,
+  OutcomeTracker,
+  type ReportEntry,
+  totals,
+} from "./outcomes.ts";
 import { createProgress } from "./progress.ts";
 import { SequencedPublisher } from "./publisher.ts";
 import { type InvocationReport, type SqsBatchHandler, startEventSourceRunner } from "./runner.ts";
@@ -95,6 +102,8 @@ export interface LocalRunOptions {
   logLevel: string;
   /** End once every line has its outcome and the queues are empty; otherwise run until SIGINT/SIGTERM. */
   untilDrained: boolean;
+  /** With `untilDrained`: stop waiting after this many seconds from the start, report, and exit 3. */
+  maxWaitSeconds?: number;
   reportPath?: string;
   stream: NodeJS.WritableStream;
   interactive: boolean;
@@ -108,11 +117,17 @@ export interface LocalReport {
   totals: Record<string, number>;
 }
 
+/** How a local run ended: every line done, stopped by SIGINT/SIGTERM, or `maxWaitSeconds` passed. */
+export type LocalRunEnd = "drained" | "interrupted" | "gave-up";
+
 /** How a local run ended. */
 export interface LocalRunResult {
   report: LocalReport;
-  ended: "drained" | "interrupted";
-  /** 0; 1 when the relay failed (a `relay-failed` line, or a demo outcome other than expected); 130 when interrupted before draining. */
+  ended: LocalRunEnd;
+  /**
+   * 0 every line got a good outcome (see {@link failedLines}); 1 some did not; 3 gave up waiting
+   * (`maxWaitSeconds`); 130 interrupted before every line had its outcome.
+   */
   exitCode: number;
 }
 
@@ -139,11 +154,17 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   let stopRunner: (() => Promise<void>) | undefined;
   let operations: LocalOperations | undefined;
   const progress = createProgress({ stream: options.stream, interactive: options.interactive, clock });
-  let ended: (how: "drained" | "interrupted" | Error) => void = () => undefined;
-  const end = new Promise<"drained" | "interrupted" | Error>((resolve) => {
+  let ended: (how: LocalRunEnd | Error) => void = () => undefined;
+  const end = new Promise<LocalRunEnd | Error>((resolve) => {
     ended = resolve;
   });
   const onSignal = () => ended("interrupted");
+  // From the start, so Ctrl-C during start-up also stops cleanly.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) signals.once(signal, onSignal);
+  const giveUp =
+    options.untilDrained && options.maxWaitSeconds !== undefined
+      ? setTimeout(() => ended("gave-up"), options.maxWaitSeconds * 1000)
+      : undefined;
   const onRecord = (event: RecordEvent) => tracker.record(event);
   let finished = false;
   let publishing = true;
@@ -203,7 +224,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const summaryText = (what: string, entries: ReportEntry[]) => {
     const seconds = ((clock() - startedAt) / 1000).toFixed(1);
     const externals: Record<string, number> = {};
-    for (const event of tracker.externals()) externals[event.outcome] = (externals[event.outcome] ?? 0) + 1;
+    for (const event of tracker.externals()) {
+      const outcome = externalOutcome(event);
+      externals[outcome] = (externals[outcome] ?? 0) + 1;
+    }
     return renderSummary({
       heading: `${what}: ${entries.length} line${entries.length === 1 ? "" : "s"} in ${seconds} s.`,
       entries,
@@ -212,7 +236,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     });
   };
 
-  let outcome: "drained" | "interrupted" | Error;
+  let outcome: LocalRunEnd | Error;
   try {
     simulator =
       "simulator" in options.imburse
@@ -235,7 +259,6 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     });
     const { handler } = (await import("../../functions/submit.ts")) as { handler: SqsBatchHandler };
     recordEvents.on("record", onRecord);
-    for (const signal of ["SIGINT", "SIGTERM"] as const) signals.once(signal, onSignal);
     void watchSqsRedrives(environment, (origin) => {
       tracker.deadLetteredBySqs(origin);
       scheduleCheck();
@@ -307,6 +330,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     outcome = await end;
   } finally {
     finished = true;
+    clearTimeout(giveUp);
     for (const signal of ["SIGINT", "SIGTERM"] as const) signals.off(signal, onSignal);
     recordEvents.off("record", onRecord);
     progress.stop();
@@ -321,7 +345,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const report: LocalReport = { orders: entries, totals: totals(entries) };
   const externals = tracker.externals().length;
   if (externals > 0) report.totals.external = externals;
-  const heading = outcome === "drained" ? "Drained" : options.untilDrained ? "Interrupted" : "Stopped";
+  const heading = {
+    drained: "Drained",
+    interrupted: options.untilDrained ? "Interrupted" : "Stopped",
+    "gave-up": `Gave up waiting after ${options.maxWaitSeconds} s (--max-wait)`,
+  }[outcome];
   print(summaryText(heading, entries));
   const mismatches = entries.filter((entry) => {
     const expected = options.expected?.get(entry.line);
@@ -338,8 +366,17 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     await writeFile(options.reportPath, `${JSON.stringify(report, null, 2)}\n`);
     print(`Report written to ${options.reportPath}.`);
   }
-  const relayFailed = entries.some((entry) => entry.outcome === "relay-failed") || mismatches.length > 0;
-  const exitCode = relayFailed ? 1 : outcome === "interrupted" && options.untilDrained ? 130 : 0;
+  const failed = failedLines(entries, options.expected);
+  const done = entries.every((entry) => entry.outcome !== "pending");
+  const exitCode =
+    outcome === "gave-up" ? 3 : outcome === "interrupted" && !done ? 130 : failed.length > 0 ? 1 : 0;
+  if (exitCode === 1 && !options.expected) {
+    const listed = failed.slice(0, 10).map((entry) => `line ${entry.line} (${entry.outcome})`);
+    const more = failed.length > listed.length ? ` and ${failed.length - listed.length} more` : "";
+    print(
+      `Exit status 1: ${failed.length} line${failed.length === 1 ? "" : "s"} did not end submitted or already-existed: ${listed.join(", ")}${more}.`,
+    );
+  }
   return { report, ended: outcome, exitCode };
 }
 

@@ -30,7 +30,7 @@ export class OrdersFileError extends Error {
 const FIELDS = new Set(["body", "correlationId"]);
 
 /**
- * Reads one line: `{"body": <an order object, or a string sent verbatim>, "correlationId": "<optional>"}`.
+ * Reads one line: `{"body": <an order object, or a non-empty string sent verbatim>, "correlationId": "<optional>"}`.
  * An object body is sent as it is written in the line, byte for byte: re-serialising it would drop a
  * repeated key (and hide it from the relay) and overflow the stack on deep nesting. Whether the body is a
  * valid order is the relay's call, not this parser's, so invalid orders can be published on purpose.
@@ -66,6 +66,8 @@ export function parseOrdersLine(text: string, line: number): OrdersFileLine {
     return fail("correlationId must be a non-empty string");
   const body = record.body;
   if (body === undefined) return fail('"body" is missing');
+  // SQS refuses a message without a body: say so now rather than send it.
+  if (body === "") return fail('"body" is empty (SQS refuses a message without a body)');
   if (typeof body === "string") return { line, ok: true, body, ...withCorrelation };
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return fail('"body" must be an order object or a string sent verbatim');

@@ -55,8 +55,8 @@ export async function runSimulator(options: RunSimulatorOptions = {}): Promise<R
   const { publicKey, accountId, tenantId } = DEMO_CREDENTIALS;
   print(
     `Imburse simulator listening on ${simulator.url} (seed ${simulator.seed}, faults: ${faults?.trim() || "none"}); ` +
-      `demo key publicKey=${publicKey} accountId=${accountId} tenantId=${tenantId}; ` +
-      "its private key is the DEMO_CREDENTIALS export of lib/simulator (see the README).",
+      `demo key publicKey=${publicKey} accountId=${accountId} tenantId=${tenantId} ` +
+      "(DEMO_CREDENTIALS in lib/simulator/auth.ts).",
   );
   return { simulator, closed, close };
 }
