@@ -17,7 +17,9 @@ export default $config({
     };
   },
   async run() {
-    const { alarmEmails, infrastructureConfig } = await import("./lib/config/infrastructure.ts");
+    const { alarmEmails, assertRetryBudgetFits, infrastructureConfig } = await import(
+      "./lib/config/infrastructure.ts"
+    );
     const { retainStatefulResources } = await import("./stacks/retention.ts");
     const { createQueues } = await import("./stacks/queues.ts");
     const { createLedgerTable } = await import("./stacks/ledger.ts");
@@ -32,6 +34,7 @@ export default $config({
     const { createDashboard } = await import("./stacks/dashboard.ts");
 
     const config = infrastructureConfig($app.stage);
+    assertRetryBudgetFits(config);
     retainStatefulResources();
     const queues = createQueues(config);
     const table = createLedgerTable();

@@ -3,7 +3,9 @@ import { describe, expect, it } from "vitest";
 import {
   ALARM_EMAIL_ENV,
   alarmEmails,
+  assertRetryBudgetFits,
   BASE_CONFIG,
+  InfrastructureConfigError,
   infrastructureConfig,
   STAGE_OVERRIDES,
   visibilityTimeoutSeconds,
@@ -142,5 +144,22 @@ describe.each(["dev", ...Object.keys(STAGE_OVERRIDES)])("stage %s stays within A
   it("schedules", () => {
     expect(rateSeconds(config.schedules.healthProbe)).toBeGreaterThanOrEqual(60);
     expect(config.schedules.redrive.expression).toMatch(/^(rate|cron)\(.+\)$/);
+  });
+});
+
+describe("assertRetryBudgetFits", () => {
+  it("accepts every stage's retry budget: it ends an hour before the source queues drop a message", () => {
+    for (const stage of ["dev", ...Object.keys(STAGE_OVERRIDES)]) {
+      expect(() => assertRetryBudgetFits(infrastructureConfig(stage)), stage).not.toThrow();
+    }
+  });
+
+  it("refuses a budget the source queues' retention cannot hold", () => {
+    const retention = BASE_CONFIG.queues.sourceRetentionSeconds;
+    const config = (budget: number) =>
+      infrastructureConfig("x", { x: { settings: { retryBudgetSeconds: budget } } });
+    expect(() => assertRetryBudgetFits(config(retention - 3_600))).not.toThrow();
+    expect(() => assertRetryBudgetFits(config(retention - 3_599))).toThrow(InfrastructureConfigError);
+    expect(() => assertRetryBudgetFits(config(retention - 3_599))).toThrow(/RELAY_RETRY_BUDGET_SECONDS/);
   });
 });

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { MESSAGE_ATTRIBUTES } from "../lib/config/names.ts";
-import { DEFAULTS, SETTINGS } from "../lib/config/settings.ts";
+import { DEFAULTS, RESOURCE_SETTINGS, SETTINGS } from "../lib/config/settings.ts";
 import { LINE_OUTCOMES } from "../lib/local/outcomes.ts";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
@@ -20,7 +20,10 @@ describe("README", () => {
     expect(row, `${setting.env} is missing from the configuration table`).toBeDefined();
     const documentedDefault = row!.split("|")[2]!.trim().replaceAll("`", "");
     const expected = DEFAULTS[name as keyof typeof DEFAULTS];
-    expect(documentedDefault).toBe(expected === undefined ? "set by the stacks" : String(expected));
+    const resource = (RESOURCE_SETTINGS as readonly string[]).includes(name);
+    expect(documentedDefault).toBe(
+      expected !== undefined ? String(expected) : resource ? "set by the stacks" : "none",
+    );
   });
 
   it.each(Object.values(MESSAGE_ATTRIBUTES))("documents the message attribute %s", (attribute) => {

@@ -200,11 +200,16 @@ describe("submit Lambda against fauxqs, dynalite, the Secrets Manager stand-in a
   it("re-delays a retry that arrives before its not-before time without calling Imburse", async () => {
     const notBefore = new Date(relay.clock.now + 2000 * 1000).toISOString();
     const before = relay.simulator.requests.length;
-    await relay.publish(order("HOP-1"), "corr-hop", {
-      [MESSAGE_ATTRIBUTES.attempt]: { DataType: "Number", StringValue: "2" },
-      [MESSAGE_ATTRIBUTES.notBefore]: { DataType: "String", StringValue: notBefore },
-    });
-    await relay.deliver(queue(orders));
+    await relay.publish(
+      order("HOP-1"),
+      "corr-hop",
+      {
+        [MESSAGE_ATTRIBUTES.attempt]: { DataType: "Number", StringValue: "2" },
+        [MESSAGE_ATTRIBUTES.notBefore]: { DataType: "String", StringValue: notBefore },
+      },
+      queue(retry),
+    );
+    await relay.deliver(queue(retry));
     expect(relay.simulator.requests.length).toBe(before);
     const [hop] = relay.queued(queue(retry));
     expect(hop?.delaySeconds).toBe(900);
@@ -251,13 +256,41 @@ describe("submit Lambda against fauxqs, dynalite, the Secrets Manager stand-in a
     expect(relay.logs().some((l) => l.correlation_id === "corr-role" && l.reason === "auth")).toBe(true);
   });
 
-  it("after an unknown outcome, posts the order when Imburse does not have it", async () => {
-    await relay.publish(order("UNKNOWN-1"), "corr-unknown", {
-      [MESSAGE_ATTRIBUTES.attempt]: { DataType: "Number", StringValue: "2" },
-      [MESSAGE_ATTRIBUTES.unknownOutcome]: { DataType: "String", StringValue: "true" },
+  it("ignores a publisher's relay-attempt and relay-not-before on the orders queue, with a warning", async () => {
+    await relay.publish(order("SPOOF-1"), "corr-spoof", {
+      [MESSAGE_ATTRIBUTES.attempt]: { DataType: "Number", StringValue: "99" },
+      [MESSAGE_ATTRIBUTES.notBefore]: {
+        DataType: "String",
+        StringValue: new Date(relay.clock.now + 3_600_000).toISOString(),
+      },
     });
-    const gets = relay.simulator.requestsTo("get").length;
     const { response } = await relay.deliver(queue(orders));
+    expect(response.batchItemFailures).toEqual([]);
+    // Submitted at once as a first attempt: not delayed an hour, not dead-lettered as past its attempts.
+    expect(creates("SPOOF-1")).toHaveLength(1);
+    expect(
+      relay.logs().find((l) => l.correlation_id === "corr-spoof" && l.outcome === "submitted"),
+    ).toMatchObject({
+      attempt: 1,
+    });
+    const warning = relay
+      .logs()
+      .find((l) => l.correlation_id === "corr-spoof" && String(l.message).startsWith("Relay attributes"));
+    expect(warning?.ignored).toEqual([MESSAGE_ATTRIBUTES.attempt, MESSAGE_ATTRIBUTES.notBefore]);
+  });
+
+  it("after an unknown outcome, posts the order when Imburse does not have it", async () => {
+    await relay.publish(
+      order("UNKNOWN-1"),
+      "corr-unknown",
+      {
+        [MESSAGE_ATTRIBUTES.attempt]: { DataType: "Number", StringValue: "2" },
+        [MESSAGE_ATTRIBUTES.unknownOutcome]: { DataType: "String", StringValue: "true" },
+      },
+      queue(retry),
+    );
+    const gets = relay.simulator.requestsTo("get").length;
+    const { response } = await relay.deliver(queue(retry));
     expect(response.batchItemFailures).toEqual([]);
     expect(relay.simulator.requestsTo("get").length).toBe(gets + 1);
     expect(creates("UNKNOWN-1")).toHaveLength(1);

@@ -5,7 +5,7 @@
  * overrides in {@link STAGE_OVERRIDES} (the one place).
  */
 import { SQS_MAX_RETENTION_SECONDS } from "./names.ts";
-import type { SettingName } from "./settings.ts";
+import { DEFAULTS, type SettingName } from "./settings.ts";
 
 /**
  * AWS guidance for Lambda-consumed queues: the visibility timeout is at least six times the function
@@ -264,4 +264,30 @@ export function alarmEmails(env: NodeJS.ProcessEnv = process.env): string[] {
     .split(",")
     .map((address) => address.trim())
     .filter((address) => address !== "");
+}
+
+/**
+ * How far the retry budget must stay below the source queues' retention: an order that waits out a paused
+ * breaker, then a last hop of its backoff, must still be in a queue when its last attempt is due.
+ */
+export const RETRY_BUDGET_RETENTION_MARGIN_SECONDS = 3_600;
+
+/** Raised by {@link assertRetryBudgetFits} for a configuration that would let SQS drop orders. */
+export class InfrastructureConfigError extends Error {
+  override readonly name = "InfrastructureConfigError";
+}
+
+/**
+ * Checks that an order's retries end (`RELAY_RETRY_BUDGET_SECONDS`) an hour before the source queues would
+ * drop its message (`queues.sourceRetentionSeconds`). The stacks call it before creating anything.
+ */
+export function assertRetryBudgetFits(config: InfrastructureConfig): void {
+  const budget = Number(config.settings.retryBudgetSeconds ?? DEFAULTS.retryBudgetSeconds);
+  const limit = config.queues.sourceRetentionSeconds - RETRY_BUDGET_RETENTION_MARGIN_SECONDS;
+  if (!(budget > 0 && budget <= limit)) {
+    throw new InfrastructureConfigError(
+      `RELAY_RETRY_BUDGET_SECONDS (${budget}) must be at most the source queues' retention ` +
+        `(${config.queues.sourceRetentionSeconds} s) less ${RETRY_BUDGET_RETENTION_MARGIN_SECONDS} s`,
+    );
+  }
 }

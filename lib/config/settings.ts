@@ -21,9 +21,13 @@ export const SETTINGS = {
   imburseTimeoutMs: { env: "RELAY_IMBURSE_TIMEOUT_MS", doc: "Per-request timeout of Imburse calls." },
   retryBaseSeconds: { env: "RELAY_RETRY_BASE_SECONDS", doc: "Base of the full-jitter exponential backoff." },
   retryCapSeconds: { env: "RELAY_RETRY_CAP_SECONDS", doc: "Cap of the backoff (waits over 900 s hop)." },
+  retryBudgetSeconds: {
+    env: "RELAY_RETRY_BUDGET_SECONDS",
+    doc: "How long after its first receipt an order is retried before it is dead-lettered as retries-exhausted (never past the end of its earliest settledByDate, UTC).",
+  },
   maxAttempts: {
     env: "RELAY_MAX_ATTEMPTS",
-    doc: "Attempts before an order is dead-lettered as retries-exhausted.",
+    doc: "An optional cap on attempts, on top of the retry budget.",
   },
   recordConcurrency: { env: "RELAY_RECORD_CONCURRENCY", doc: "Records of one batch processed at once." },
   remainingTimeMarginMs: {
@@ -71,7 +75,7 @@ export const DEFAULTS = {
   imburseTimeoutMs: 10_000,
   retryBaseSeconds: 5,
   retryCapSeconds: 900,
-  maxAttempts: 8,
+  retryBudgetSeconds: 86_400,
   recordConcurrency: 5,
   remainingTimeMarginMs: 25_000,
   secretMaxAgeSeconds: 300,
@@ -108,7 +112,8 @@ const settingsSchema = z.object({
   imburseTimeoutMs: positiveInt.default(DEFAULTS.imburseTimeoutMs),
   retryBaseSeconds: z.coerce.number().positive().default(DEFAULTS.retryBaseSeconds),
   retryCapSeconds: z.coerce.number().positive().default(DEFAULTS.retryCapSeconds),
-  maxAttempts: positiveInt.default(DEFAULTS.maxAttempts),
+  retryBudgetSeconds: positiveInt.default(DEFAULTS.retryBudgetSeconds),
+  maxAttempts: positiveInt.optional(),
   recordConcurrency: positiveInt.max(100).default(DEFAULTS.recordConcurrency),
   remainingTimeMarginMs: z.coerce.number().int().nonnegative().default(DEFAULTS.remainingTimeMarginMs),
   secretMaxAgeSeconds: z.coerce.number().nonnegative().default(DEFAULTS.secretMaxAgeSeconds),
@@ -128,14 +133,17 @@ const settingsSchema = z.object({
 /** Every setting, parsed and defaulted. */
 type AllSettings = z.infer<typeof settingsSchema>;
 
-/** The resource ids: each function requires the ones it uses; the rest have defaults. */
-type ResourceSetting =
-  | "ordersQueueUrl"
-  | "retryQueueUrl"
-  | "deadLetterQueueUrl"
-  | "ledgerTable"
-  | "secretId"
-  | "eventSourceMappingIds";
+/** The resource ids: each function requires the ones it uses; the rest have defaults or are optional. */
+export const RESOURCE_SETTINGS = [
+  "ordersQueueUrl",
+  "retryQueueUrl",
+  "deadLetterQueueUrl",
+  "ledgerTable",
+  "secretId",
+  "eventSourceMappingIds",
+] as const;
+
+type ResourceSetting = (typeof RESOURCE_SETTINGS)[number];
 
 /** What every function needs: the tunables, with defaults. */
 export type CommonSettings = Omit<AllSettings, ResourceSetting>;

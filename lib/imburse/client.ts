@@ -56,6 +56,11 @@ export interface CallOptions {
   correlationId?: string;
   /** Overrides the client timeout for this call (for example, to fit the Lambda's remaining time). */
   timeoutMs?: number;
+  /**
+   * When the call, with every exchange the client makes for it (a token refresh, a 401 cascade, a dead-socket
+   * retry), must be over (epoch milliseconds). An exchange that would start with no time left is not sent.
+   */
+  deadline?: number;
 }
 
 /** A successful create-order answer. */
@@ -66,6 +71,8 @@ export interface CreateOrderResult {
 }
 
 const LOOPBACK_HOSTS = new Set(["localhost", "[::1]", "::1"]);
+/** The code of the network error for a call whose deadline passed before an exchange could start. */
+export const OUT_OF_TIME = "RELAY_OUT_OF_TIME";
 /** Failures that happen before any byte of the request leaves this machine. */
 const NOT_SENT_CODES = new Set([
   "ECONNREFUSED",
@@ -293,6 +300,19 @@ export class ImburseClient {
     body?: string,
   ): Promise<AxiosResponse<string>> {
     const started = this.#clock();
+    const timeout = Math.min(
+      options.timeoutMs ?? this.#timeoutMs,
+      options.deadline === undefined ? Number.POSITIVE_INFINITY : options.deadline - started,
+    );
+    if (timeout <= 0) {
+      throw new ImburseNetworkError({
+        code: OUT_OF_TIME,
+        method,
+        path,
+        timedOut: true,
+        mayHaveReachedServer: false,
+      });
+    }
     let status: number | undefined;
     let imburseCorrelationId: string | undefined;
     try {
@@ -301,7 +321,7 @@ export class ImburseClient {
         url: path,
         headers,
         data: body,
-        timeout: options.timeoutMs ?? this.#timeoutMs,
+        timeout,
       });
       status = response.status;
       if (status >= 400) imburseCorrelationId = parseErrorBody(parseJson(response.data)).correlationId;
@@ -378,6 +398,10 @@ function toNetworkError(
   path: string,
   earlierTryMayHaveReached: boolean,
 ): ImburseNetworkError {
+  if (error instanceof ImburseNetworkError) {
+    if (!earlierTryMayHaveReached || error.mayHaveReachedServer) return error;
+    return new ImburseNetworkError({ ...error, mayHaveReachedServer: true });
+  }
   const code = errorCode(error);
   const timedOut = code === "ETIMEDOUT" || code === "ECONNABORTED";
   const request = failedRequest(error);

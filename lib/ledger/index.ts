@@ -23,4 +23,10 @@ export {
   openShardOf,
   settledItem,
 } from "./item.ts";
-export { type ClaimOutcome, dynamoDbLedger, LedgerUnavailableError, type OrderLedger } from "./store.ts";
+export {
+  type ClaimOutcome,
+  dynamoDbLedger,
+  type LedgerCallOptions,
+  LedgerUnavailableError,
+  type OrderLedger,
+} from "./store.ts";

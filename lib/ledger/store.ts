@@ -29,12 +29,17 @@ export type ClaimOutcome =
   | { kind: "claimed"; item: LedgerItem; readFirst: boolean }
   | Exclude<ClaimVerdict, { kind: "claimable" }>;
 
+/** Per-call options: an AWS call is abandoned when `abortSignal` fires (the record's time is up). */
+export interface LedgerCallOptions {
+  abortSignal?: AbortSignal;
+}
+
 /** The order ledger: every operation the relay and the operator commands perform on it. */
 export interface OrderLedger {
   /** Claims an order before any call to Imburse. Throws {@link LedgerUnavailableError} when it cannot tell. */
-  claim(claim: Claim): Promise<ClaimOutcome>;
+  claim(claim: Claim, options?: LedgerCallOptions): Promise<ClaimOutcome>;
   /** Writes an item while `owner` still holds its lease; false when another delivery has taken it over. */
-  putIfOwner(item: LedgerItem, owner: string): Promise<boolean>;
+  putIfOwner(item: LedgerItem, owner: string, options?: LedgerCallOptions): Promise<boolean>;
   /** Writes the items as plain puts (BatchWriteItem: no conditions); returns those it could not write. */
   putAll(items: LedgerItem[]): Promise<LedgerItem[]>;
   /** Writes an item if it is still at `version` (a settle by an operator); false when it moved on. */
@@ -79,7 +84,7 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
    * One conditional claim write: the claimed item, or the verdict on the item that refused it; `moved` when
    * that item changed between the refused write and the read (it is claimable again).
    */
-  const tryClaim = async (claim: Claim): Promise<ClaimOutcome | "moved"> => {
+  const tryClaim = async (claim: Claim, options: LedgerCallOptions): Promise<ClaimOutcome | "moved"> => {
     try {
       const written = await doc.send(
         new UpdateCommand({
@@ -97,6 +102,7 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
           ReturnValues: "ALL_OLD",
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
+        options,
       );
       const previous = written.Attributes as LedgerItem | undefined;
       const verdict = judgeClaim(previous, claim.fingerprint, claim.now);
@@ -110,7 +116,7 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
       // DynamoDB returns the item that refused the write; stand-ins such as dynalite do not: read it.
       const current = error.Item
         ? (unmarshall(error.Item) as LedgerItem)
-        : await getItem(claim).catch((cause: unknown) => {
+        : await getItem(claim, options).catch((cause: unknown) => {
             throw unavailable("read the order", cause);
           });
       const verdict = judgeClaim(current, claim.fingerprint, claim.now);
@@ -118,9 +124,13 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
     }
   };
 
-  const getItem = async (claim: Pick<Claim, "orderRef" | "tenantId">): Promise<LedgerItem | undefined> => {
+  const getItem = async (
+    claim: Pick<Claim, "orderRef" | "tenantId">,
+    options: LedgerCallOptions,
+  ): Promise<LedgerItem | undefined> => {
     const read = await doc.send(
       new GetCommand({ TableName: tableName, Key: key(claim), ConsistentRead: true }),
+      options,
     );
     return read.Item as LedgerItem | undefined;
   };
@@ -129,6 +139,7 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
     item: LedgerItem,
     condition: string,
     values: Record<string, unknown>,
+    options: LedgerCallOptions = {},
   ): Promise<boolean> => {
     try {
       await doc.send(
@@ -138,6 +149,7 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
           ConditionExpression: condition,
           ExpressionAttributeValues: values,
         }),
+        options,
       );
       return true;
     } catch (error) {
@@ -147,17 +159,18 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
   };
 
   return {
-    async claim(claim) {
-      const first = await tryClaim(claim);
+    async claim(claim, options = {}) {
+      const first = await tryClaim(claim, options);
       if (first !== "moved") return first;
-      const second = await tryClaim(claim);
+      const second = await tryClaim(claim, options);
       // Still changing under us: another delivery is busy with it; look again shortly.
       if (second !== "moved") return second;
       const item = claimedItem(undefined, claim);
       return { kind: "busy", item, until: claim.now + RACE_BACKOFF_MS };
     },
 
-    putIfOwner: (item, owner) => conditionalPut(item, "leaseOwner = :owner", { ":owner": owner }),
+    putIfOwner: (item, owner, options) =>
+      conditionalPut(item, "leaseOwner = :owner", { ":owner": owner }, options),
 
     putIfVersion: (item, version) => conditionalPut(item, "version = :version", { ":version": version }),
 

@@ -12,8 +12,7 @@ import {
   evaluateMetricAlarm,
 } from "../ops/alarm.ts";
 import type { ProbeResult } from "../ops/health-probe.ts";
-import { isImburseFailure } from "../relay/policy.ts";
-import { recordEvents } from "../relay/telemetry.ts";
+import { isImburseFailure, recordEvents } from "../relay/telemetry.ts";
 import type { LocalEnvironment } from "./environment.ts";
 import { type LambdaApiStandIn, startLambdaApiStandIn } from "./lambda-api.ts";
 import { lambdaContext } from "./lambda-event.ts";
@@ -114,7 +113,7 @@ export async function startLocalOperations(options: LocalOperationsOptions): Pro
   const onCall = (call: ImburseCallEvent) => {
     if (call.route === "token") return;
     calls++;
-    if (isImburseFailure(call.status)) errors++;
+    if (isImburseFailure(call)) errors++;
   };
   recordEvents.on("imburse-call", onCall);
 

@@ -1,5 +1,6 @@
 import type { ImburseClient } from "../imburse/client.ts";
 import { ImburseApiError, ImburseNetworkError } from "../imburse/errors.ts";
+import { failureKind } from "../imburse/failure.ts";
 
 /** The two steps of a probe: the HMAC token exchange, then an authenticated read. */
 export type ProbeStep = "token" | "read";
@@ -59,21 +60,15 @@ export function probeVerdict(outcome: ProbeOutcome): Omit<ProbeResult, "latencyM
   }
   const notFound = error.status === 404 || (error.status === 400 && error.hasErrorCode("ORDER_NOT_FOUND"));
   if (step === "read" && notFound) return { healthy: true };
+  const kind = failureKind(error);
   const failure: ProbeFailure = {
     step,
-    reason: apiFailureReason(error.status),
+    reason: kind === "throttled" || kind === "server-error" || kind === "auth" ? kind : "unexpected",
     status: error.status,
     errorCodes: error.errorCodes,
   };
   if (error.imburseCorrelationId) failure.imburseCorrelationId = error.imburseCorrelationId;
   return { healthy: false, failure };
-}
-
-function apiFailureReason(status: number): ProbeFailureReason {
-  if (status === 429) return "throttled";
-  if (status >= 500) return "server-error";
-  if (status === 401 || status === 403) return "auth";
-  return "unexpected";
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Message, MessageAttributeValue } from "@aws-sdk/client-sqs";
 import { MESSAGE_ATTRIBUTES, RELAY_ATTRIBUTE_NAMES } from "../config/names.ts";
-import type { RetryReason } from "../relay/policy.ts";
+import { type FailureKind, isTransient } from "../imburse/failure.ts";
 import { type DeadLetterKind, type DeadLetterReason, parseDeadLetterReason } from "../relay/reasons.ts";
 
 /**
@@ -44,8 +44,6 @@ export function classifyDeadLetter(message: DeadLetterMessage): ClassifiedDeadLe
 /** Narrows which dead letters of the chosen kinds move; every one of them when absent. */
 export type RedriveFilter = (letter: ClassifiedDeadLetter) => boolean;
 
-const TRANSIENT_REASONS: readonly string[] = ["throttled", "server-error", "network"] satisfies RetryReason[];
-
 /**
  * True for a `retries-exhausted` letter whose last failure was transient: throttled, a server error or the
  * network, with a last status that agrees (none, 429 or 5xx). Such an order may succeed unchanged once
@@ -57,7 +55,7 @@ export function lastFailureWasTransient({ reason }: ClassifiedDeadLetter): boole
   // JSON drops an undefined lastStatus; tolerate null from other writers.
   const status = reason.lastStatus ?? undefined;
   const transientStatus = status === undefined || status === 429 || (status >= 500 && status <= 599);
-  return TRANSIENT_REASONS.includes(reason.lastReason) && transientStatus;
+  return isTransient(reason.lastReason as FailureKind) && transientStatus;
 }
 
 /** The message to send back to the orders queue. */

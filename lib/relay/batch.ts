@@ -3,22 +3,17 @@ import type { Tracer } from "@aws-lambda-powertools/tracer";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import pLimit from "p-limit";
 import { LedgerBatchWriter } from "../ledger/index.ts";
-import { HandBackError, NotStartedError } from "./errors.ts";
+import { HandBackError } from "./errors.ts";
 import { processRecord, type RecordDependencies } from "./process-record.ts";
 
 /** Options of {@link createBatchHandler}. */
 export interface BatchHandlerOptions {
   /** Records processed at once (Powertools alone would start them all). */
   concurrency: number;
-  /** Records not started while less than this remains are handed back. */
-  remainingTimeMarginMs: number;
   /** The URLs of the queues the function consumes, to hand a record back to the queue it came from. */
   sourceQueueUrls: readonly string[];
   tracer?: Tracer;
 }
-
-/** A record not started for lack of time comes back after this many seconds, not the visibility timeout. */
-export const NOT_STARTED_VISIBLE_IN_SECONDS = 5;
 
 /**
  * The SQS batch handler: Powertools batch processing with partial batch responses, at most
@@ -56,10 +51,6 @@ export function createBatchHandler(
     const remainingMs = () => context.getRemainingTimeInMillis();
     const recordHandler = (record: SQSRecord) =>
       limit(async () => {
-        if (remainingMs() < options.remainingTimeMarginMs) {
-          await handBack(record, NOT_STARTED_VISIBLE_IN_SECONDS, "the invocation is about to time out");
-          throw new NotStartedError(`record ${record.messageId} not started: too little time left`);
-        }
         try {
           return await traced(options.tracer, (annotate) =>
             processRecord(record, deps, { ledgerWrites, remainingMs, annotate }),

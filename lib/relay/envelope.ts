@@ -15,6 +15,35 @@ export interface OrderEnvelope {
   unknownOutcome: boolean;
   /** Publisher attributes that are not the relay's own, forwarded while the 10-attribute budget allows. */
   foreignAttributes: Record<string, MessageAttributeValue>;
+  /** The relay's own attributes found on a message that did not come from the retry queue, and ignored. */
+  ignoredAttributes: string[];
+}
+
+/**
+ * The relay attributes that steer an order (its attempt, its wait, its first receipt, whether to read
+ * first, a dead-letter reason). Only the relay sets them, on the retry queue: on the orders queue a publisher
+ * (or a console "start DLQ redrive") could set them, so they are ignored there. The origin message id and
+ * the correlation id only label the order, and are read wherever they come from.
+ */
+const CONTROL_ATTRIBUTES: readonly string[] = [
+  MESSAGE_ATTRIBUTES.attempt,
+  MESSAGE_ATTRIBUTES.firstReceivedAt,
+  MESSAGE_ATTRIBUTES.notBefore,
+  MESSAGE_ATTRIBUTES.unknownOutcome,
+  MESSAGE_ATTRIBUTES.deadLetterReason,
+];
+
+/** Where a record came from, as far as the envelope is concerned. */
+export interface EnvelopeSource {
+  /** The record came from the relay's retry queue: its control attributes are the relay's own. */
+  fromRetryQueue: boolean;
+  /** The correlation id an SNS notification envelope carried in the body, if any. */
+  bodyCorrelationId?: string | undefined;
+}
+
+/** The name of a queue from its ARN (`arn:aws:sqs:region:account:name`) or URL (`https://…/account/name`). */
+export function queueNameOf(arnOrUrl: string): string {
+  return arnOrUrl.split(/[:/]/).pop() ?? "";
 }
 
 /** A correlation id the relay carries as given: 1 to 128 printable ASCII characters. */
@@ -26,9 +55,14 @@ const CORRELATION_ID = /^[\x21-\x7e]{1,128}$/;
  * record's SQS message id (a UUID) becomes one: it is the same on every redelivery, and retry messages
  * carry it on from there as the attribute.
  */
-export function readEnvelope(record: SQSRecord, now: Date, bodyCorrelationId?: string): OrderEnvelope {
+export function readEnvelope(record: SQSRecord, now: Date, source: EnvelopeSource): OrderEnvelope {
+  const { bodyCorrelationId } = source;
   const attributes = record.messageAttributes ?? {};
+  const ignoredAttributes = source.fromRetryQueue
+    ? []
+    : CONTROL_ATTRIBUTES.filter((name) => attributes[name] !== undefined);
   const text = (name: string): string | undefined => {
+    if (ignoredAttributes.includes(name)) return undefined;
     const value = attributes[name]?.stringValue?.trim();
     return value ? value : undefined;
   };
@@ -59,6 +93,7 @@ export function readEnvelope(record: SQSRecord, now: Date, bodyCorrelationId?: s
     originMessageId: text(MESSAGE_ATTRIBUTES.originMessageId) ?? record.messageId,
     unknownOutcome: text(MESSAGE_ATTRIBUTES.unknownOutcome) === "true",
     foreignAttributes,
+    ignoredAttributes,
   };
 }
 

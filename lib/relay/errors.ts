@@ -1,11 +1,6 @@
-/** Raised for records left unstarted because the invocation is about to time out; SQS delivers them again. */
-export class NotStartedError extends Error {
-  override readonly name = "NotStartedError";
-}
-
 /**
  * Raised for a record that should come back later rather than now: another delivery holds the order's
- * lease. The batch handler makes the message visible again after `visibleInSeconds` and reports it as a
+ * lease, or too little of the invocation is left to start it. The batch handler makes the message visible again after `visibleInSeconds` and reports it as a
  * batch item failure. An expected case, not an error.
  */
 export class HandBackError extends Error {

@@ -3,7 +3,6 @@ import type { SQSRecord } from "aws-lambda";
 import type { RelaySettings } from "../config/settings.ts";
 import {
   type AttemptResult,
-  type ClaimOutcome,
   fingerprintOf,
   type LastOutcome,
   type LedgerBatchWriter,
@@ -13,21 +12,13 @@ import {
   settledItem,
 } from "../ledger/index.ts";
 import { type Order, parseOrderMessage } from "../orders/index.ts";
-import { type OrderEnvelope, readEnvelope, writeAttributes } from "./envelope.ts";
+import { decide, isDue, type NextStep, type RecordOutcome, retryDeadline } from "./decide.ts";
+import { type OrderEnvelope, queueNameOf, readEnvelope, writeAttributes } from "./envelope.ts";
 import { HandBackError } from "./errors.ts";
-import { planHop, planRetry } from "./policy.ts";
 import { type DeadLetterCause, type DeadLetterReason, MAX_REASON_ISSUES } from "./reasons.ts";
 import { runInRecordScope } from "./scope.ts";
 import type { MessageSender } from "./sender.ts";
-import {
-  ConflictSubmitError,
-  MIN_CALL_TIMEOUT_MS,
-  type OrderApi,
-  RejectedSubmitError,
-  RetryableSubmitError,
-  type SubmitSuccess,
-  submitOrder,
-} from "./submit-order.ts";
+import { type OrderApi, submitOrder } from "./submit-order.ts";
 import { type RecordEvent, type RelayMetrics, recordEvents } from "./telemetry.ts";
 
 /** The settings one record needs. */
@@ -37,8 +28,10 @@ export type RecordSettings = Pick<
   | "deadLetterQueueUrl"
   | "retryBaseSeconds"
   | "retryCapSeconds"
+  | "retryBudgetSeconds"
   | "maxAttempts"
   | "imburseTimeoutMs"
+  | "remainingTimeMarginMs"
   | "metadataMaxKeys"
   | "metadataMaxKeyLength"
   | "metadataMaxValueLength"
@@ -70,8 +63,8 @@ export interface RecordDependencies {
 export interface RecordInvocation {
   /** Collects the completed states of the batch, written together once every record is done. */
   ledgerWrites: LedgerBatchWriter;
-  /** What the invocation has left, in milliseconds; without it Imburse calls get their full timeout. */
-  remainingMs?: () => number;
+  /** What the invocation has left, in milliseconds. */
+  remainingMs: () => number;
   annotate?: (key: string, value: string) => void;
 }
 
@@ -83,17 +76,15 @@ export type RecordResult =
   | { status: "dead-lettered"; kind: DeadLetterCause["kind"] };
 
 /**
- * While the ledger cannot be read or written, a record waits this many times the retry base (with jitter)
- * on the retry queue: it must not burn the queue's receives, and nothing may be posted without a claim.
+ * Time kept back at the end of the invocation for what follows the calls: the record's retry or
+ * dead-letter message, and the batch's ledger write.
  */
-const LEDGER_WAIT_BASE_FACTOR = 1;
-const LEDGER_WAIT_SPREAD_FACTOR = 3;
+export const SEND_RESERVE_MS = 3_000;
 
 /**
- * Handles one order message end to end: validate, claim the order in the ledger, submit it (reading it
- * first when a previous try may have reached Imburse), record the outcome and route the message. The
- * record is acknowledged only once its retry or dead-letter message has been sent; any failure to send
- * throws.
+ * Handles one order message end to end: validate it, claim it in the ledger, submit it (reading it first
+ * when a previous try may have reached Imburse), let {@link decide} choose the next step, and take it. The
+ * record is acknowledged only once its retry or dead-letter message has been sent; a failure to send throws.
  */
 export async function processRecord(
   record: SQSRecord,
@@ -101,12 +92,17 @@ export async function processRecord(
   invocation: RecordInvocation,
 ): Promise<RecordResult> {
   const now = deps.clock();
+  // Everything this record does must be over before the invocation ends, with the reserve kept back.
+  const endsAt = now + invocation.remainingMs() - SEND_RESERVE_MS;
   const parsed = parseOrderMessage(record.body, {
     metadataMaxKeys: deps.settings.metadataMaxKeys,
     metadataMaxKeyLength: deps.settings.metadataMaxKeyLength,
     metadataMaxValueLength: deps.settings.metadataMaxValueLength,
   });
-  const envelope = readEnvelope(record, new Date(now), parsed.correlationId);
+  const envelope = readEnvelope(record, new Date(now), {
+    fromRetryQueue: queueNameOf(record.eventSourceARN) === queueNameOf(deps.settings.retryQueueUrl),
+    bodyCorrelationId: parsed.correlationId,
+  });
   const orderRef = parsed.success ? parsed.order.orderRef : parsed.claimedOrderRef;
   const annotate = invocation.annotate ?? (() => undefined);
   annotate("correlationId", envelope.correlationId);
@@ -120,116 +116,63 @@ export async function processRecord(
     },
   });
   return runInRecordScope({ logger }, async () => {
-    const route = new RecordRouter(record, envelope, orderRef, deps, logger);
     if (envelope.rejectedCorrelationId) {
       logger.warn(
         "The publisher's correlation id is not 1 to 128 printable ASCII characters; the message id replaces it",
       );
     }
-    const hop = planHop(envelope.notBefore, now);
-    if (hop) return route.defer(hop.delaySeconds, hop.notBefore);
-    if (envelope.attempt === 1) deps.metrics.received();
-    if (!parsed.success) {
-      const errors = parsed.errors.slice(0, MAX_REASON_ISSUES);
-      const truncatedErrors = parsed.errors.length - errors.length;
-      return route.deadLetter({
-        kind: "invalid",
-        errors,
-        ...(truncatedErrors > 0 ? { truncatedErrors } : {}),
+    if (envelope.ignoredAttributes.length > 0) {
+      logger.warn("Relay attributes on a message that did not come from the retry queue were ignored", {
+        ignored: envelope.ignoredAttributes,
       });
     }
-    const order = parsed.order;
-    const tenantId = await deps.tenantId();
-    const owner = deps.newLeaseOwner();
-    let claim: ClaimOutcome;
-    try {
-      claim = await deps.ledger.claim({
-        orderRef: order.orderRef,
-        tenantId,
-        fingerprint: fingerprintOf(order),
-        correlationId: envelope.correlationId,
-        attempt: envelope.attempt,
-        firstReceivedAt: envelope.firstReceivedAt.getTime(),
-        owner,
-        now: deps.clock(),
-        leaseMs: deps.settings.leaseSeconds * 1000,
-        ttlSeconds: deps.settings.ledgerTtlSeconds,
-      });
-    } catch (error) {
-      if (error instanceof LedgerUnavailableError) return route.waitForLedger(error);
-      throw error;
+    const attempt = new Attempt(record, envelope, orderRef, deps, logger, invocation.ledgerWrites, endsAt);
+    let outcome: RecordOutcome;
+    if (!isDue(envelope.notBefore, now)) {
+      outcome = { kind: "not-due", notBefore: envelope.notBefore! };
+    } else if (invocation.remainingMs() < deps.settings.remainingTimeMarginMs) {
+      outcome = { kind: "out-of-time" };
+    } else {
+      if (envelope.attempt === 1) deps.metrics.received();
+      outcome = parsed.success
+        ? await attempt.submit(parsed.order)
+        : { kind: "invalid", errors: parsed.errors.slice(0, MAX_REASON_ISSUES), ...truncated(parsed.errors) };
     }
-    switch (claim.kind) {
-      case "duplicate":
-        return route.succeeded("duplicate");
-      case "conflict":
-        return route.deadLetter({
-          kind: "conflict",
-          detail: "this orderRef was already submitted by the relay with different content",
-          differences: [],
-        });
-      case "busy": {
-        const seconds = Math.max(1, Math.ceil((claim.until - deps.clock()) / 1000));
-        throw new HandBackError(`another delivery holds the order's lease for ${seconds} s`, seconds);
-      }
-      case "claimed":
-        route.claimed(claim.item, claim.readFirst, invocation.ledgerWrites);
-        return submitClaimed(order, claim.readFirst, route, deps, envelope, invocation);
-    }
+    const settledByDates = parsed.success
+      ? (parsed.order.instructions ?? []).map((i) => i.settledByDate)
+      : [];
+    const step = decide(outcome, {
+      attempt: envelope.attempt,
+      deadline: retryDeadline(
+        envelope.firstReceivedAt.getTime(),
+        deps.settings.retryBudgetSeconds,
+        settledByDates,
+      ),
+      mayExist: attempt.mayExist(outcome),
+      settings: deps.settings,
+      now: deps.clock(),
+      random: deps.random(),
+    });
+    return attempt.take(step, outcome);
   });
 }
 
-/** Submits an order this delivery has claimed, and routes what Imburse answered. */
-async function submitClaimed(
-  order: Order,
-  readFirst: boolean,
-  route: RecordRouter,
-  deps: RecordDependencies,
-  envelope: OrderEnvelope,
-  invocation: RecordInvocation,
-): Promise<RecordResult> {
-  const { remainingMs } = invocation;
-  try {
-    const result = await submitOrder(deps.api, order, {
-      correlationId: envelope.correlationId,
-      unknownOutcome: readFirst || envelope.unknownOutcome,
-      ...(remainingMs
-        ? { callTimeoutMs: () => callTimeoutMs(deps.settings.imburseTimeoutMs, remainingMs()) }
-        : {}),
-    });
-    return route.succeeded(result);
-  } catch (error) {
-    if (error instanceof ConflictSubmitError) {
-      return route.deadLetter({
-        kind: "conflict",
-        detail: "Imburse already holds this orderRef with different content",
-        differences: error.differences.slice(0, MAX_REASON_ISSUES),
-      });
-    }
-    if (error instanceof RejectedSubmitError) {
-      const { status, errors, imburseCorrelationId } = error.classification;
-      return route.deadLetter({
-        kind: "rejected",
-        status,
-        errors: errors.slice(0, MAX_REASON_ISSUES),
-        imburseCorrelationId,
-      });
-    }
-    if (error instanceof RetryableSubmitError) return route.retry(error);
-    // Unexpected: the record is handed back; the claim stays, so the next delivery reads Imburse first.
-    throw error;
-  }
+function truncated(errors: readonly unknown[]): { truncatedErrors?: number } {
+  const over = errors.length - MAX_REASON_ISSUES;
+  return over > 0 ? { truncatedErrors: over } : {};
 }
 
-/** Sends a record on its way, records it in the ledger and reports it; one instance per record. */
-class RecordRouter {
+/** One delivery of a record: its claim on the order, its call to Imburse, and the step it takes after. */
+class Attempt {
   readonly #record: SQSRecord;
   readonly #envelope: OrderEnvelope;
   readonly #orderRef: string | undefined;
   readonly #deps: RecordDependencies;
   readonly #logger: Logger;
-  /** Set once this delivery holds the order's claim. */
-  #claim: { item: LedgerItem; readFirst: boolean; writes: LedgerBatchWriter } | undefined;
+  readonly #writes: LedgerBatchWriter;
+  readonly #endsAt: number;
+  /** Set once this delivery holds the claim on the order. */
+  #claim: { item: LedgerItem; readFirst: boolean } | undefined;
 
   constructor(
     record: SQSRecord,
@@ -237,29 +180,99 @@ class RecordRouter {
     orderRef: string | undefined,
     deps: RecordDependencies,
     logger: Logger,
+    writes: LedgerBatchWriter,
+    endsAt: number,
   ) {
     this.#record = record;
     this.#envelope = envelope;
     this.#orderRef = orderRef;
     this.#deps = deps;
     this.#logger = logger;
+    this.#writes = writes;
+    this.#endsAt = endsAt;
   }
 
-  /** This delivery holds the claim on the order: its outcome goes to the ledger. */
-  claimed(item: LedgerItem, readFirst: boolean, writes: LedgerBatchWriter): void {
-    this.#claim = { item, readFirst, writes };
-    if (readFirst)
-      this.#logger.info("A previous try may have reached Imburse: reading the order before posting");
+  /** Claims the order, then submits it: what the ledger or Imburse said. */
+  async submit(order: Order): Promise<RecordOutcome> {
+    const deps = this.#deps;
+    const tenantId = await deps.tenantId();
+    const now = deps.clock();
+    const abortSignal = this.#signal();
+    let claim: Awaited<ReturnType<OrderLedger["claim"]>>;
+    try {
+      claim = await deps.ledger.claim(
+        {
+          orderRef: order.orderRef,
+          tenantId,
+          fingerprint: fingerprintOf(order),
+          correlationId: this.#envelope.correlationId,
+          attempt: this.#envelope.attempt,
+          firstReceivedAt: this.#envelope.firstReceivedAt.getTime(),
+          owner: deps.newLeaseOwner(),
+          now,
+          leaseMs: deps.settings.leaseSeconds * 1000,
+          ttlSeconds: deps.settings.ledgerTtlSeconds,
+        },
+        { abortSignal },
+      );
+    } catch (error) {
+      if (!(error instanceof LedgerUnavailableError)) throw error;
+      if (abortSignal.aborted) return { kind: "out-of-time" };
+      this.#logger.warn("Order ledger unavailable; nothing posted", { problem: error.message });
+      return { kind: "ledger-unavailable" };
+    }
+    switch (claim.kind) {
+      case "duplicate":
+        return { kind: "duplicate" };
+      case "conflict":
+        return { kind: "ledger-conflict" };
+      case "busy":
+        return { kind: "busy", until: claim.until };
+      case "claimed":
+        this.#claim = { item: claim.item, readFirst: claim.readFirst };
+        if (claim.readFirst) {
+          this.#logger.info("A previous try may have reached Imburse: reading the order before posting");
+        }
+        return submitOrder(deps.api, order, {
+          correlationId: this.#envelope.correlationId,
+          readFirst: claim.readFirst || this.#envelope.unknownOutcome,
+          deadline: this.#endsAt,
+          timeoutMs: deps.settings.imburseTimeoutMs,
+          clock: deps.clock,
+        });
+    }
   }
 
-  /** A previous try may have reached Imburse unanswered, or this one may have. */
-  #mayExist(thisAttempt = false): boolean {
-    return thisAttempt || this.#envelope.unknownOutcome || (this.#claim?.readFirst ?? false);
+  /** Whether a try of this order may have reached Imburse unanswered, this one included. */
+  mayExist(outcome: RecordOutcome): boolean {
+    const thisTry = outcome.kind === "failed" && outcome.failure.mayHaveReached;
+    return thisTry || this.#envelope.unknownOutcome || (this.#claim?.readFirst ?? false);
   }
 
-  succeeded(result: SubmitSuccess | "duplicate"): RecordResult {
+  /** Takes the step {@link decide} chose. */
+  async take(step: NextStep, outcome: RecordOutcome): Promise<RecordResult> {
+    switch (step.kind) {
+      case "acknowledge":
+        return this.#acknowledge(step.outcome, outcome);
+      case "retry":
+        return this.#retry(step, outcome);
+      case "delay":
+        return this.#delay(step);
+      case "dead-letter":
+        return this.#deadLetter(step.cause, outcome);
+      case "hand-back":
+        throw new HandBackError(
+          step.why === "busy"
+            ? `another delivery holds the order's lease for ${step.seconds} s`
+            : "too little of the invocation is left to start it",
+          step.seconds,
+        );
+    }
+  }
+
+  #acknowledge(status: "submitted" | "already-existed" | "duplicate", outcome: RecordOutcome): RecordResult {
     const { metrics } = this.#deps;
-    if (result === "duplicate") {
+    if (status === "duplicate") {
       metrics.duplicateDelivery();
       this.#logger.info(
         "Order was already submitted; duplicate delivery acknowledged without calling Imburse",
@@ -269,19 +282,18 @@ class RecordRouter {
         originMessageId: this.#envelope.originMessageId,
         correlationId: this.#envelope.correlationId,
       });
-      return { status: "duplicate" };
+      return { status };
     }
-    const status = result.outcome;
     if (status === "submitted") metrics.submitted();
     else metrics.alreadyExisted();
     // Written with the rest of the batch: until then the claim stands, which is safe (read before post).
     if (this.#claim) {
-      const { item, readFirst, writes } = this.#claim;
+      const { item, readFirst } = this.#claim;
       const lastOutcome: LastOutcome = {
         result: status,
-        ...(result.outcome === "submitted" ? { status: result.status } : {}),
+        ...(outcome.kind === "submitted" ? { status: outcome.status } : {}),
       };
-      writes.add(settledItem(item, { state: status, lastOutcome }, readFirst, this.#deps.clock()), {
+      this.#writes.add(settledItem(item, { state: status, lastOutcome }, readFirst, this.#deps.clock()), {
         owner: item.leaseOwner ?? "",
         leaseExpiresAt: item.leaseExpiresAt ?? 0,
       });
@@ -291,42 +303,17 @@ class RecordRouter {
     return { status };
   }
 
-  async retry(error: RetryableSubmitError): Promise<RecordResult> {
-    const { settings, clock, random } = this.#deps;
-    const failure = error.classification;
-    const plan = planRetry({
-      attempt: this.#envelope.attempt,
-      maxAttempts: settings.maxAttempts,
-      baseSeconds: settings.retryBaseSeconds,
-      capSeconds: settings.retryCapSeconds,
-      retryAfterSeconds: failure.retryAfterSeconds,
-      now: clock(),
-      random: random(),
+  async #retry(step: Extract<NextStep, { kind: "retry" }>, outcome: RecordOutcome): Promise<RecordResult> {
+    const { failure } = step;
+    const mayExist = this.mayExist(outcome);
+    await this.#mark({
+      state: "waiting",
+      mayHaveReached: failure.mayHaveReached,
+      lastOutcome: lastOutcomeOf(outcome),
     });
-    const mayExist = this.#mayExist(failure.unknownOutcome);
-    const lastOutcome: LastOutcome = {
-      result: failure.reason,
-      ...(failure.status !== undefined ? { status: failure.status } : {}),
-      errorCodes: failure.errorCodes,
-      ...(failure.imburseCorrelationId ? { imburseCorrelationId: failure.imburseCorrelationId } : {}),
-    };
-    if (plan.kind === "exhausted") {
-      return this.deadLetter(
-        {
-          kind: "retries-exhausted",
-          lastReason: failure.reason,
-          lastStatus: failure.status,
-          lastErrorCodes: failure.errorCodes,
-          imburseCorrelationId: failure.imburseCorrelationId,
-          mayExistInImburse: mayExist,
-        },
-        { mayHaveReached: failure.unknownOutcome, lastOutcome },
-      );
-    }
-    await this.#mark({ state: "waiting", mayHaveReached: failure.unknownOutcome, lastOutcome });
-    await this.#send(settings.retryQueueUrl, plan.delaySeconds, {
-      attempt: plan.nextAttempt,
-      notBefore: plan.notBefore,
+    await this.#send(this.#deps.settings.retryQueueUrl, step.delaySeconds, {
+      attempt: step.nextAttempt,
+      notBefore: step.notBefore,
       unknownOutcome: mayExist,
     });
     this.#deps.metrics.retried(failure.reason);
@@ -335,63 +322,46 @@ class RecordRouter {
       status: failure.status,
       error_codes: failure.errorCodes,
       imburse_correlation_id: failure.imburseCorrelationId,
-      next_attempt: plan.nextAttempt,
-      wait_seconds: plan.waitSeconds,
+      next_attempt: step.nextAttempt,
+      wait_seconds: step.waitSeconds,
       may_exist: mayExist,
     });
     this.#emit({
       type: "retry-scheduled",
       originMessageId: this.#envelope.originMessageId,
       correlationId: this.#envelope.correlationId,
-      nextAttempt: plan.nextAttempt,
-      delaySeconds: plan.waitSeconds,
+      nextAttempt: step.nextAttempt,
+      delaySeconds: step.waitSeconds,
       reason: failure.reason,
     });
-    return { status: "retry-scheduled", nextAttempt: plan.nextAttempt, delaySeconds: plan.waitSeconds };
+    return { status: "retry-scheduled", nextAttempt: step.nextAttempt, delaySeconds: step.waitSeconds };
   }
 
-  /**
-   * The ledger could not be read or written, so the order was not claimed and nothing was posted. The
-   * message waits on the retry queue (jittered, a few retry bases) with its attempt unchanged: a ledger
-   * outage must neither burn the queue's receives nor use up the order's attempts.
-   */
-  async waitForLedger(error: LedgerUnavailableError): Promise<RecordResult> {
-    const { settings, random, metrics } = this.#deps;
-    const delaySeconds = Math.ceil(
-      settings.retryBaseSeconds * (LEDGER_WAIT_BASE_FACTOR + LEDGER_WAIT_SPREAD_FACTOR * random()),
-    );
-    await this.#send(settings.retryQueueUrl, delaySeconds, {
+  /** The same attempt again later: a hop of a long wait, or a ledger outage (which is counted). */
+  async #delay(step: Extract<NextStep, { kind: "delay" }>): Promise<RecordResult> {
+    await this.#send(this.#deps.settings.retryQueueUrl, step.delaySeconds, {
       attempt: this.#envelope.attempt,
+      notBefore: step.notBefore,
       unknownOutcome: this.#envelope.unknownOutcome,
     });
-    metrics.ledgerUnavailable();
-    this.#logger.warn("Order ledger unavailable; nothing posted, the order waits on the retry queue", {
-      problem: error.message,
-      delay_seconds: delaySeconds,
-    });
-    return { status: "deferred", delaySeconds };
+    if (step.why === "ledger-unavailable") {
+      this.#deps.metrics.ledgerUnavailable();
+      this.#logger.warn("The order waits on the retry queue until the ledger answers", {
+        delay_seconds: step.delaySeconds,
+      });
+    } else {
+      this.#logger.debug("Retry not due yet; delayed again", { delay_seconds: step.delaySeconds });
+    }
+    return { status: "deferred", delaySeconds: step.delaySeconds };
   }
 
-  async defer(delaySeconds: number, notBefore: Date | undefined): Promise<RecordResult> {
-    await this.#send(this.#deps.settings.retryQueueUrl, delaySeconds, {
-      attempt: this.#envelope.attempt,
-      notBefore,
-      unknownOutcome: this.#envelope.unknownOutcome,
-    });
-    this.#logger.debug("Retry not due yet; delayed again", { delay_seconds: delaySeconds });
-    return { status: "deferred", delaySeconds };
-  }
-
-  async deadLetter(
-    cause: DeadLetterCause,
-    attempt: { mayHaveReached: boolean; lastOutcome?: LastOutcome } = { mayHaveReached: false },
-  ): Promise<RecordResult> {
+  async #deadLetter(cause: DeadLetterCause, outcome: RecordOutcome): Promise<RecordResult> {
     if (cause.kind !== "invalid") {
       await this.#mark({
         state: "dead-lettered",
         kind: cause.kind,
-        mayHaveReached: attempt.mayHaveReached,
-        lastOutcome: attempt.lastOutcome ?? deadLetterOutcome(cause),
+        mayHaveReached: outcome.kind === "failed" && outcome.failure.mayHaveReached,
+        lastOutcome: lastOutcomeOf(outcome),
       });
     }
     const reason: DeadLetterReason = {
@@ -422,7 +392,9 @@ class RecordRouter {
     const { item, readFirst } = this.#claim;
     const next = settledItem(item, result, readFirst, this.#deps.clock());
     try {
-      const written = await this.#deps.ledger.putIfOwner(next, item.leaseOwner ?? "");
+      const written = await this.#deps.ledger.putIfOwner(next, item.leaseOwner ?? "", {
+        abortSignal: this.#signal(),
+      });
       if (!written) this.#logger.warn("Another delivery took the order over after this one's lease ended");
     } catch (error) {
       this.#deps.metrics.ledgerUnavailable();
@@ -442,7 +414,15 @@ class RecordRouter {
     if (dropped.length > 0) {
       this.#logger.warn("Publisher attributes dropped to stay within SQS's 10-attribute limit", { dropped });
     }
-    await this.#deps.sender.send({ queueUrl, body: this.#record.body, attributes, delaySeconds });
+    await this.#deps.sender.send(
+      { queueUrl, body: this.#record.body, attributes, delaySeconds },
+      { abortSignal: this.#signal(SEND_RESERVE_MS) },
+    );
+  }
+
+  /** Aborts an AWS call at the record's end (plus `extraMs` of the reserve, for the sends that use it). */
+  #signal(extraMs = 0): AbortSignal {
+    return AbortSignal.timeout(Math.max(1, this.#endsAt + extraMs - this.#deps.clock()));
   }
 
   #final(
@@ -467,24 +447,26 @@ class RecordRouter {
   }
 }
 
-/** The ledger's summary of a dead-letter cause that came without an Imburse answer of its own. */
-function deadLetterOutcome(cause: Exclude<DeadLetterCause, { kind: "invalid" }>): LastOutcome {
-  if (cause.kind === "rejected") {
-    return {
-      result: cause.kind,
-      status: cause.status,
-      errorCodes: cause.errors.map((error) => error.errorCode),
-      ...(cause.imburseCorrelationId ? { imburseCorrelationId: cause.imburseCorrelationId } : {}),
-    };
+/** What the ledger records of an attempt's outcome. */
+function lastOutcomeOf(outcome: RecordOutcome): LastOutcome {
+  switch (outcome.kind) {
+    case "failed": {
+      const { failure } = outcome;
+      return {
+        result: failure.reason,
+        ...(failure.status !== undefined ? { status: failure.status } : {}),
+        errorCodes: failure.errorCodes,
+        ...(failure.imburseCorrelationId ? { imburseCorrelationId: failure.imburseCorrelationId } : {}),
+      };
+    }
+    case "rejected":
+      return {
+        result: "rejected",
+        status: outcome.status,
+        errorCodes: outcome.errors.map((error) => error.errorCode),
+        ...(outcome.imburseCorrelationId ? { imburseCorrelationId: outcome.imburseCorrelationId } : {}),
+      };
+    default:
+      return { result: outcome.kind };
   }
-  return { result: cause.kind };
-}
-
-/** Time kept back from Imburse calls to send the record's retry or dead-letter message. */
-const SEND_RESERVE_MS = 3_000;
-
-/** The timeout of the next Imburse call: the setting, or what the invocation has left; undefined when too little. */
-export function callTimeoutMs(settingMs: number, remainingMs: number): number | undefined {
-  const available = Math.min(settingMs, remainingMs - SEND_RESERVE_MS);
-  return available >= MIN_CALL_TIMEOUT_MS ? available : undefined;
 }

@@ -1,6 +1,6 @@
 import type { ImburseErrorDetail } from "../imburse/errors.ts";
 import type { ValidationIssue } from "../orders/index.ts";
-import type { RetryReason } from "./policy.ts";
+import type { RetryReason } from "./submit-order.ts";
 
 /** The final outcomes of an order, as the relay reports them. */
 export type FinalOutcome = "submitted" | "already-existed" | DeadLetterKind;
@@ -26,6 +26,13 @@ export type DeadLetterCause =
       imburseCorrelationId: string | undefined;
       /** A try may have reached Imburse unanswered: check the order at Imburse before paying it another way. */
       mayExistInImburse: boolean;
+      /**
+       * The limit that ran out: the retry budget or the earliest `settledByDate` (with the deadline), or the
+       * optional cap on attempts.
+       */
+      exhausted?:
+        | { limit: "retry-budget" | "settled-by-date"; deadline: string }
+        | { limit: "max-attempts"; maxAttempts: number };
     };
 
 /**

@@ -74,7 +74,6 @@ export function createSubmitHandler(
     },
     {
       concurrency: settings.recordConcurrency,
-      remainingTimeMarginMs: settings.remainingTimeMarginMs,
       sourceQueueUrls: [settings.ordersQueueUrl, settings.retryQueueUrl],
       tracer,
     },

@@ -15,7 +15,8 @@ export interface OutgoingMessage {
 
 /** Sends messages and hands received ones back; the seam between the relay and SQS. */
 export interface MessageSender {
-  send(message: OutgoingMessage): Promise<void>;
+  /** Sends one message; abandoned when `abortSignal` fires. */
+  send(message: OutgoingMessage, options?: { abortSignal?: AbortSignal }): Promise<void>;
   /** Makes a received message visible again after `seconds` (0–43,200). */
   changeVisibility(queueUrl: string, receiptHandle: string, seconds: number): Promise<void>;
 }
@@ -23,7 +24,7 @@ export interface MessageSender {
 /** A {@link MessageSender} on the AWS SDK's SQS client. */
 export function sqsMessageSender(client: SQSClient): MessageSender {
   return {
-    async send(message) {
+    async send(message, options) {
       await client.send(
         new SendMessageCommand({
           QueueUrl: message.queueUrl,
@@ -31,6 +32,7 @@ export function sqsMessageSender(client: SQSClient): MessageSender {
           MessageAttributes: message.attributes,
           ...(message.delaySeconds ? { DelaySeconds: message.delaySeconds } : {}),
         }),
+        options,
       );
     },
     async changeVisibility(queueUrl, receiptHandle, seconds) {

@@ -2,8 +2,9 @@ import { EventEmitter } from "node:events";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { METRICS } from "../config/names.ts";
 import type { ImburseCallEvent } from "../imburse/client.ts";
-import { isImburseFailure, type RetryReason } from "./policy.ts";
+import { countsAgainstAvailability, kindOfAnswer } from "../imburse/failure.ts";
 import type { DeadLetterKind, FinalOutcome } from "./reasons.ts";
+import type { RetryReason } from "./submit-order.ts";
 
 /** The counters and timings the relay emits. */
 export interface RelayMetrics {
@@ -45,9 +46,17 @@ export function powertoolsRelayMetrics(metrics: Metrics): RelayMetrics {
     handedBack: () => count(METRICS.handedBack),
     imburseCall: (event) => {
       metrics.addMetric(METRICS.imburseLatency, MetricUnit.Milliseconds, event.durationMs);
-      if (isImburseFailure(event.status)) count(METRICS.imburseError);
+      if (isImburseFailure(event)) count(METRICS.imburseError);
     },
   };
+}
+
+/**
+ * Whether an exchange with Imburse counts against its availability (the `ImburseError` metric behind the
+ * error-rate alarm and the circuit breaker): no answer, throttling, a server error, or a refused key.
+ */
+export function isImburseFailure(event: Pick<ImburseCallEvent, "status" | "method" | "path">): boolean {
+  return countsAgainstAvailability(kindOfAnswer(event));
 }
 
 /** Reported once per record for in-process observers (local mode's progress and report). */

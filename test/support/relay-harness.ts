@@ -48,10 +48,12 @@ export interface RelayHarness {
   /** Structured log lines written by the relay (Powertools Logger JSON on stdout). */
   logs: () => Array<Record<string, unknown>>;
   clock: { now: number };
+  /** Sends a message to the orders queue, or to `queue` (the retry queue, to play a relay retry). */
   publish(
     body: unknown,
     correlationId?: string,
     extra?: Record<string, MessageAttributeValue>,
+    queue?: LocalQueue,
   ): Promise<string>;
   /** Receives up to 10 messages from a queue and runs the handler on them, deleting what it acknowledged, as Lambda does. */
   deliver(
@@ -125,10 +127,10 @@ export async function startRelayHarness(
     handler: (event, context) => handler(event, context),
     logs: () => lines,
     clock,
-    async publish(body, correlationId, extra = {}) {
+    async publish(body, correlationId, extra = {}, queue = local.queues.orders) {
       const sent = await sqs.send(
         new SendMessageCommand({
-          QueueUrl: local.queues.orders.url,
+          QueueUrl: queue.url,
           MessageBody: typeof body === "string" ? body : JSON.stringify(body),
           MessageAttributes: {
             ...extra,
