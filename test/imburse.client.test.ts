@@ -89,6 +89,34 @@ describe("ImburseClient against the simulator over HTTP", () => {
     expect(simulator.requestsTo("create").map((r) => r.status)).toEqual([201, 401, 201]);
   });
 
+  it("bounds a 401 cascade by the call's deadline: no exchange starts once it has passed", async () => {
+    let offset = 0;
+    const imburse = client({
+      clock: () => Date.now() + offset,
+      // The 401 comes back just as the call's time runs out.
+      onCall: (call) => {
+        if (call.status === 401) offset += 20_000;
+      },
+    });
+    await imburse.createOrder({ orderRef: "R401-D0" });
+    simulator.faults.enqueue({ route: "create", kind: 401 });
+    const error = await imburse
+      .createOrder({ orderRef: "R401-D1" }, { deadline: Date.now() + 10_000 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImburseNetworkError);
+    expect(error).toMatchObject({ code: "RELAY_OUT_OF_TIME", mayHaveReachedServer: false });
+    // The refreshed token exchange and the second POST were never sent.
+    expect(simulator.requestsTo("token")).toHaveLength(1);
+    expect(simulator.requestsTo("create").map((r) => r.status)).toEqual([201, 401]);
+  });
+
+  it("refuses to read a ref that a URL path would rewrite, sending nothing", async () => {
+    for (const ref of [".", ".."]) {
+      await expect(client().getOrder(ref)).rejects.toBeInstanceOf(ImburseConfigError);
+    }
+    expect(simulator.requests).toHaveLength(0);
+  });
+
   it("gives up after the second 401 when the credentials have not changed", async () => {
     simulator.faults.enqueue({ route: "create", kind: 401, times: 2 });
     const error = await client()

@@ -125,7 +125,7 @@ const settingsSchema = z.object({
   metadataMaxValueLength: positiveInt.default(DEFAULTS.metadataMaxValueLength),
   probeOrderRef: z
     .string()
-    .regex(/^[A-Za-z0-9._-]{1,50}$/)
+    .regex(/^(?!\.{1,2}$)[A-Za-z0-9._-]{1,50}$/)
     .default(DEFAULTS.probeOrderRef),
   redriveMaxMessages: positiveInt.default(DEFAULTS.redriveMaxMessages),
 });

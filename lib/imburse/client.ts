@@ -154,6 +154,12 @@ export class ImburseClient {
   /** `GET /v1/order-management/{orderRef}`: the order as Imburse holds it. */
   async getOrder(orderRef: string, options: CallOptions = {}): Promise<unknown> {
     const path = `/v1/order-management/${encodeURIComponent(orderRef)}`;
+    // A ref such as ".." would be normalised away on the wire: never send a request for another resource.
+    if (new URL(path, this.baseUrl).pathname !== path) {
+      throw new ImburseConfigError(
+        `orderRef ${JSON.stringify(orderRef)} cannot be read: its path would be rewritten`,
+      );
+    }
     const response = await this.#send("get-order", "GET", path, options);
     return parseJson(response.data);
   }

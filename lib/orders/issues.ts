@@ -12,6 +12,7 @@ export const ISSUE_CODES = [
   "too_long",
   "too_many",
   "invalid_characters",
+  "dot_segment",
   "invalid_value",
   "invalid_format",
   "invalid_date",

@@ -1,6 +1,6 @@
 import { formatMinorUnits, MAX_AMOUNT_MINOR_UNITS } from "./amount.ts";
 import { DEFAULT_ORDER_LIMITS, type OrderLimits } from "./limits.ts";
-import { REF_CHARACTERS, REF_MAX_LENGTH } from "./schema.ts";
+import { DOT_SEGMENTS, REF_CHARACTERS, REF_MAX_LENGTH } from "./schema.ts";
 
 /** A JSON Schema document, as plain JSON. */
 export type JsonSchema = { [keyword: string]: unknown };
@@ -60,7 +60,8 @@ export function orderJsonSchema(limits: OrderLimits = DEFAULT_ORDER_LIMITS): Jso
         minLength: 1,
         maxLength: REF_MAX_LENGTH,
         pattern: REF_CHARACTERS.source,
-        description: "1 to 50 of A-Z a-z 0-9 . _ -, holding no card number.",
+        not: { enum: [...DOT_SEGMENTS] },
+        description: '1 to 50 of A-Z a-z 0-9 . _ -, not "." or "..", holding no card number.',
       },
       instruction: {
         type: "object",

@@ -10,6 +10,9 @@ export const REF_MAX_LENGTH = 50;
 /** The characters a ref may hold (JSON Schema `pattern` syntax too). */
 export const REF_CHARACTERS = /^[A-Za-z0-9._-]*$/;
 
+/** Refs that are URL path dot-segments: allowed characters, yet `GET /v1/order-management/..` is `/v1/`. */
+export const DOT_SEGMENTS: readonly string[] = [".", ".."];
+
 type Ctx = Parameters<typeof addIssue>[0];
 
 /**
@@ -29,6 +32,8 @@ function checkRef(ref: string, ctx: Ctx, subject = "", path: PropertyKey[] = [])
   if (!REF_CHARACTERS.test(ref)) {
     addIssue(ctx, "invalid_characters", `${subject}may contain only A-Z, a-z, 0-9, ".", "_" and "-"`, path);
   }
+  // A URL path would normalise these away: a read of the order would go to another resource.
+  if (DOT_SEGMENTS.includes(ref)) addIssue(ctx, "dot_segment", `${subject}must not be "." or ".."`, path);
   refusePersonalData(ctx, ref, "ref", subject, path);
 }
 
