@@ -82,16 +82,24 @@ export function createAlarms({ config, queues, submit, emails }: AlarmsInputs): 
     ],
   };
 
-  const alarm = (name: string, description: string, threshold: number, metric: AlarmMetric) =>
+  const alarm = (
+    name: string,
+    description: string,
+    threshold: number,
+    metric: AlarmMetric,
+    missingData: Pick<aws.cloudwatch.MetricAlarmArgs, "treatMissingData" | "insufficientDataActions"> = {
+      treatMissingData: "notBreaching",
+    },
+  ) =>
     new aws.cloudwatch.MetricAlarm(name, {
       name: `${$app.name}-${$app.stage}-${name}`,
       alarmDescription: description,
       comparisonOperator: "GreaterThanOrEqualToThreshold",
       threshold,
       evaluationPeriods: config.evaluationPeriods,
-      treatMissingData: "notBreaching",
       alarmActions: [topic.arn],
       okActions: [topic.arn],
+      ...missingData,
       ...metric,
     });
 
@@ -149,6 +157,8 @@ export function createAlarms({ config, queues, submit, emails }: AlarmsInputs): 
       "Orders are stuck in the ledger (a claim whose lease ended, or may exist in Imburse): run `imburse-relay ledger stuck`, then `ledger settle`.",
       config.stuckOrders,
       relayMetric(METRICS.stuckOrders, "Maximum"),
+      // The check reports every run, zero included: no datapoint means it did not run, which must be seen.
+      { treatMissingData: "missing", insufficientDataActions: [topic.arn] },
     ),
   ];
   return { topic, alarms };

@@ -87,26 +87,35 @@ describe("imburse-relay ledger stuck and settle", () => {
     expect(run.stdout).toContain("2 stuck");
   });
 
-  it("settles an order Imburse holds as already-existed", async () => {
+  it("settles an order Imburse holds: recorded, no longer stuck, still read before any POST", async () => {
     const run = await runCli(
       ["ledger", "settle", "CLI-LOST-1", ...target, "--imburse-url", relay.simulator.url],
       { env: demoCredentials },
     );
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain("after:  already-existed");
+    expect(run.stdout).toContain("Imburse holds this orderRef");
     expect(run.stdout).toContain('"orderRef":"CLI-LOST-1"');
-    expect(await ledgerState("CLI-LOST-1")).toMatchObject({ state: "already-existed", mayExist: false });
+    expect(await ledgerState("CLI-LOST-1")).toMatchObject({
+      state: "waiting",
+      mayExist: true,
+      lastOutcome: { result: "settled: found at Imburse" },
+    });
+    const stuck = await runCli(["ledger", "stuck", ...target, "--older-than", "0.001"]);
+    expect(stuck.stdout).not.toContain("CLI-LOST-1");
   });
 
-  it("settles an order Imburse does not hold by clearing the may-exist mark", async () => {
+  it("settles an order Imburse does not show, keeping the may-exist mark (Imburse may be late)", async () => {
     const run = await runCli(
       ["ledger", "settle", "CLI-NEVER-1", ...target, "--imburse-url", relay.simulator.url],
       { env: demoCredentials },
     );
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("Imburse does not hold this orderRef");
-    expect(await ledgerState("CLI-NEVER-1")).toMatchObject({ mayExist: false });
+    expect(await ledgerState("CLI-NEVER-1")).toMatchObject({
+      mayExist: true,
+      lastOutcome: { result: "settled: not at Imburse (yet)" },
+    });
   });
 
   it("refuses to settle a complete order (exit 1), writing nothing", async () => {

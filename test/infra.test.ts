@@ -478,9 +478,16 @@ describe("alarms", () => {
         okActions: [topicArn()],
         comparisonOperator: "GreaterThanOrEqualToThreshold",
         evaluationPeriods: alarms.evaluationPeriods,
-        treatMissingData: "notBreaching",
+        treatMissingData: a.name === METRICS.stuckOrders ? "missing" : "notBreaching",
       });
     }
+  });
+
+  it("tells the topic when the stuck-order check stops reporting (its alarm goes to INSUFFICIENT_DATA)", () => {
+    expect(alarm(METRICS.stuckOrders).inputs).toMatchObject({
+      treatMissingData: "missing",
+      insufficientDataActions: [topicArn()],
+    });
   });
 
   it("subscribes no e-mail when none is configured", () => {

@@ -11,8 +11,7 @@ import {
   openShardOf,
   settledItem,
 } from "../lib/ledger/index.ts";
-
-const NOW = Date.parse("2026-11-30T12:00:00Z");
+import { CLAIM_CASES, NOW } from "./support/claim-cases.ts";
 
 const claim = (overrides: Partial<Claim> = {}): Claim => ({
   orderRef: "ORDER-1",
@@ -34,42 +33,14 @@ const item = (overrides: Partial<LedgerItem> = {}): LedgerItem => ({
 });
 
 describe("judgeClaim", () => {
-  it.each<[string, LedgerItem | undefined, string, boolean | undefined]>([
-    ["no item", undefined, "claimable", false],
-    ["waiting, every try answered", item({ state: "waiting", mayExist: false }), "claimable", false],
-    [
-      "waiting after a try that may have reached Imburse",
-      item({ state: "waiting", mayExist: true }),
-      "claimable",
-      true,
-    ],
-    [
-      "dead-lettered (a redrive)",
-      item({ state: "dead-lettered", deadLetterKind: "retries-exhausted" }),
-      "claimable",
-      false,
-    ],
-    ["dead-lettered, may exist", item({ state: "dead-lettered", mayExist: true }), "claimable", true],
-    ["claimed, lease ended (the delivery died)", item({ leaseExpiresAt: NOW }), "claimable", true],
-    ["claimed, lease live", item({ leaseExpiresAt: NOW + 1 }), "busy", undefined],
-    ["submitted, same content", item({ state: "submitted" }), "duplicate", undefined],
-    ["already-existed, same content", item({ state: "already-existed" }), "duplicate", undefined],
-    ["submitted, other content", item({ state: "submitted", fingerprint: "fp-2" }), "conflict", undefined],
-    [
-      "submitted but expired: absent",
-      item({ state: "submitted", expiresAt: NOW / 1000 }),
-      "claimable",
-      false,
-    ],
-    ["claimed with a live lease but expired", item({ expiresAt: NOW / 1000 - 1 }), "claimable", true],
-  ])("%s → %s", (_name, existing, kind, readFirst) => {
-    const verdict = judgeClaim(existing, "fp-1", NOW);
+  it.each(CLAIM_CASES)("$name → $kind", ({ existing, kind, readFirst }) => {
+    const verdict = judgeClaim(existing, claim());
     expect(verdict.kind).toBe(kind);
     if (verdict.kind === "claimable") expect(verdict.readFirst).toBe(readFirst);
   });
 
   it("tells a busy claim when the other lease ends", () => {
-    expect(judgeClaim(item({ leaseExpiresAt: NOW + 42_000 }), "fp-1", NOW)).toMatchObject({
+    expect(judgeClaim(item({ leaseOwner: "other", leaseExpiresAt: NOW + 42_000 }), claim())).toEqual({
       kind: "busy",
       until: NOW + 42_000,
     });

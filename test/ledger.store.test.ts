@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { ConditionalCheckFailedException, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import dynalite from "dynalite";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -12,6 +12,7 @@ import {
   settledItem,
 } from "../lib/ledger/index.ts";
 import { createLedgerTable } from "../lib/local/environment.ts";
+import { CASE_CLAIM, CLAIM_CASES } from "./support/claim-cases.ts";
 
 const NOW = Date.parse("2026-11-30T12:00:00Z");
 const credentials = { accessKeyId: "local", secretAccessKey: "local" };
@@ -60,6 +61,22 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   ledger = await freshLedger();
+});
+
+describe("the claim's conditional write agrees with judgeClaim", () => {
+  it.each(CLAIM_CASES)("$name → $kind", async ({ existing, kind, readFirst }) => {
+    const name = `ledger-${++table}`;
+    await createLedgerTable(client, name);
+    const store = dynamoDbLedger(client, name);
+    if (existing) {
+      await client.send(
+        new PutItemCommand({ TableName: name, Item: marshall(existing, { removeUndefinedValues: true }) }),
+      );
+    }
+    const outcome = await store.claim(CASE_CLAIM);
+    if (kind === "claimable") expect(outcome).toMatchObject({ kind: "claimed", readFirst });
+    else expect(outcome.kind).toBe(kind);
+  });
 });
 
 describe("dynamoDbLedger on dynalite", () => {
@@ -194,6 +211,59 @@ describe("dynamoDbLedger on dynalite", () => {
     await expect(unreachable.find("ORDER-1")).rejects.toBeInstanceOf(LedgerUnavailableError);
     await expect(unreachable.putAll([claimedItem(undefined, claim())])).resolves.toHaveLength(1);
     down.destroy();
+  });
+});
+
+describe("dynamoDbLedger when a write races or is throttled", () => {
+  /** A client on dynalite whose first `times` calls of `command` answer `answer` instead. */
+  async function interfered(command: string, times: number, answer: (args: unknown) => unknown) {
+    const real = new DynamoDBClient({ endpoint, region: "us-east-1", credentials });
+    const store = await freshLedger(real);
+    let left = times;
+    real.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === command && left > 0) {
+          left--;
+          return answer(args) as never;
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "interfere" },
+    );
+    return { store, real };
+  }
+
+  it("claims again when the item changed between the refused write and the read", async () => {
+    const { store, real } = await interfered("UpdateItemCommand", 1, () => {
+      throw new ConditionalCheckFailedException({ message: "raced", $metadata: {} });
+    });
+    // The refused write read back no item at all (another delivery's claim expired and went away): claim again.
+    expect(await store.claim(claim())).toMatchObject({ kind: "claimed", readFirst: false });
+    expect(requests).toEqual(["GetItem", "UpdateItem"]);
+    real.destroy();
+  });
+
+  it("writes in a later round what DynamoDB left unprocessed, and reports what it never took", async () => {
+    const item = claimedItem(undefined, claim());
+    const unprocessed = () => ({
+      output: {
+        UnprocessedItems: {
+          // As the document client hands it back: unmarshalled.
+          [`ledger-${table}`]: [{ PutRequest: { Item: item } }],
+        },
+        $metadata: {},
+      },
+    });
+    const once = await interfered("BatchWriteItemCommand", 1, unprocessed);
+    expect(await once.store.putAll([item])).toEqual([]);
+    // The first round was answered "unprocessed" without reaching dynalite; the second wrote it.
+    expect(requests).toEqual(["BatchWriteItem"]);
+    expect(await once.store.find("ORDER-1")).toEqual([item]);
+    once.real.destroy();
+
+    const always = await interfered("BatchWriteItemCommand", 3, unprocessed);
+    expect(await always.store.putAll([item])).toEqual([item]);
+    always.real.destroy();
   });
 });
 

@@ -4,6 +4,7 @@ import { ImburseApiError } from "../lib/imburse/errors.ts";
 import {
   type Claim,
   claimedItem,
+  isStuck,
   LedgerBatchWriter,
   type LedgerItem,
   type OrderLedger,
@@ -51,7 +52,7 @@ function memoryLedger(items: LedgerItem[]) {
       return true;
     },
     find: async (orderRef) => items.filter((i) => i.orderRef === orderRef),
-    stuck: async (now, olderThanMs) => items.filter((i) => i.lastAttemptAt + olderThanMs <= now),
+    stuck: async (now, olderThanMs) => items.filter((i) => isStuck(i, now, olderThanMs)),
   };
   return { ledger, writes };
 }
@@ -124,21 +125,28 @@ describe("settleOrder", () => {
     correlationId: "settle-1",
   });
 
-  it("records an order Imburse holds as already-existed, leaving the open-orders index", async () => {
+  it("records that Imburse holds the order, and never marks it complete: the next delivery compares", async () => {
     const { ledger, writes } = memoryLedger([lapsed]);
     const result = await settleOrder(inputs(ledger, async () => ({ orderRef: "ORDER-1" })));
     expect(result).toMatchObject({ foundAtImburse: true, imburseOrder: { orderRef: "ORDER-1" } });
     expect(writes).toHaveLength(1);
-    expect(writes[0]?.item).toMatchObject({ state: "already-existed", mayExist: false, version: 2 });
-    for (const gone of ["leaseOwner", "leaseExpiresAt", "openShard"])
-      expect(writes[0]?.item).not.toHaveProperty(gone);
+    const written = writes[0]!.item;
+    expect(written).toMatchObject({
+      state: "waiting",
+      mayExist: true,
+      version: 2,
+      settledAt: NOW,
+      lastOutcome: { result: "settled: found at Imburse" },
+    });
+    for (const gone of ["leaseOwner", "leaseExpiresAt"]) expect(written).not.toHaveProperty(gone);
+    expect(isStuck(written, NOW + 3_600_000, 900_000)).toBe(false);
   });
 
-  it("turns a lapsed claim Imburse never got into a waiting order without the may-exist mark", async () => {
-    const { ledger, writes } = memoryLedger([{ ...lapsed, mayExist: true }]);
+  it("keeps the may-exist mark when Imburse does not show the order (yet)", async () => {
+    const { ledger, writes } = memoryLedger([{ ...lapsed, state: "dead-lettered", mayExist: true }]);
     const result = await settleOrder(inputs(ledger, () => Promise.reject(notFound)));
     expect(result.foundAtImburse).toBe(false);
-    expect(writes[0]?.item).toMatchObject({ state: "waiting", mayExist: false, openShard: lapsed.openShard });
+    expect(writes[0]?.item).toMatchObject({ state: "dead-lettered", mayExist: true, settledAt: NOW });
   });
 
   it.each<[string, LedgerItem[], RegExp]>([
@@ -185,8 +193,9 @@ describe("the stuck-order check", () => {
     vi.stubEnv("POWERTOOLS_DEV", "false");
     const lines = captureJsonOutput();
     const stuck = [
-      { ...claimedItem(undefined, claim({ orderRef: "OLD-1" })), lastAttemptAt: NOW - 3_600_000 },
-      { ...claimedItem(undefined, claim({ orderRef: "NEW-1" })), lastAttemptAt: NOW - 10 },
+      // A claim whose lease ended an hour ago; one taken a moment ago.
+      claimedItem(undefined, claim({ orderRef: "OLD-1", now: NOW - 3_660_000, ttlSeconds: 86_400 })),
+      claimedItem(undefined, claim({ orderRef: "NEW-1", now: NOW - 10 })),
     ];
     const { ledger } = memoryLedger(stuck);
     const handler = createLedgerCheckHandler({

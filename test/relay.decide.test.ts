@@ -72,6 +72,7 @@ const other = { ...order, instructions: [{ ...order.instructions![0]!, amount: "
 
 const context = (overrides: Partial<DecisionContext> = {}): DecisionContext => ({
   attempt: 1,
+  firstReceivedAt: NOW,
   deadline: { at: NOW + DAY_MS, from: "retry-budget" },
   mayExist: false,
   settings: { retryBaseSeconds: 5, retryCapSeconds: 900, maxAttempts: undefined },
@@ -328,9 +329,9 @@ describe("decide: what the ledger and the envelope say", () => {
       { kind: "hand-back", seconds: NOT_STARTED_VISIBLE_IN_SECONDS },
     ],
     [
-      "a ledger outage waits 1 to 4 retry bases, same attempt",
+      "a ledger outage at first receipt waits half to all of a retry base, same attempt",
       { kind: "ledger-unavailable" },
-      { kind: "delay", why: "ledger-unavailable", delaySeconds: 13 },
+      { kind: "delay", why: "ledger-unavailable", delaySeconds: 4 },
     ],
     [
       "a retry not due yet is delayed again",
@@ -350,6 +351,20 @@ describe("decide: what the ledger and the envelope say", () => {
   ];
   it.each(cases)("%s", (_name, outcome, step) => {
     expect(decide(outcome, context())).toMatchObject(step);
+  });
+
+  it("waits longer the older the order is in a ledger outage, up to the retry cap", () => {
+    const wait = (ageSeconds: number, random: number) => {
+      const step = decide(
+        { kind: "ledger-unavailable" },
+        context({ firstReceivedAt: NOW - ageSeconds * 1000, random }),
+      );
+      return step.kind === "delay" ? step.delaySeconds : undefined;
+    };
+    expect(wait(0, 0)).toBe(3);
+    expect(wait(120, 0)).toBe(60);
+    expect(wait(120, 0.99)).toBe(120);
+    expect(wait(86_400, 1)).toBe(900);
   });
 
   it("never hands back for less than a second", () => {

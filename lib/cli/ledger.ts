@@ -27,7 +27,6 @@ interface LedgerTargetFlags {
 }
 
 interface SettleFlags extends LedgerTargetFlags {
-  tenant?: string;
   imburseUrl?: string;
   secretId?: string;
 }
@@ -88,19 +87,19 @@ export function registerLedgerCommands(
       )
       .option(
         "--older-than <seconds>",
-        "how long without news counts as stuck",
+        `how long without news counts as stuck (default: the stage's RELAY_STUCK_AFTER_SECONDS, ${DEFAULTS.stuckAfterSeconds})`,
         positiveSeconds,
-        DEFAULTS.stuckAfterSeconds,
       ),
-  ).action(async (flags: LedgerTargetFlags & { olderThan: number }) => {
+  ).action(async (flags: LedgerTargetFlags & { olderThan?: number }) => {
     const { ledger: store, close } = openLedger(flags, io.env);
     try {
       const now = Date.now();
-      const stuck = await store.stuck(now, flags.olderThan * 1000);
+      const olderThan = flags.olderThan ?? stuckAfterSeconds(flags.stage);
+      const stuck = await store.stuck(now, olderThan * 1000);
       if (flags.json) {
         for (const item of stuck) writeLine(io.stdout, JSON.stringify(item));
       } else if (stuck.length === 0) {
-        writeLine(io.stdout, `no stuck orders (older than ${flags.olderThan} s)`);
+        writeLine(io.stdout, `no stuck orders (older than ${olderThan} s)`);
       } else {
         for (const order of stuck.map((item) => stuckOrderSummary(item, now))) {
           writeLine(
@@ -135,9 +134,10 @@ export function registerLedgerCommands(
       .option("--secret-id <id>", "Secrets Manager id of the credentials (default: the stage's secret)"),
   ).action(async (orderRef: string, flags: SettleFlags) => {
     const { ledger: store, close } = openLedger(flags, io.env);
-    const credentials = imburseCredentials(flags, io.env);
     try {
-      const tenantId = flags.tenant ?? (await credentials.get()).tenantId;
+      const credentials = imburseCredentials(flags, io.env);
+      // Imburse answers for the tenant of the key: only that tenant's item can be settled with it.
+      const { tenantId } = await credentials.get();
       const api = new ImburseClient({ baseUrl: imburseUrl(flags), credentials });
       const correlationId = `settle-${randomUUID()}`;
       const result = await settleOrder({
@@ -189,6 +189,12 @@ function openLedger(
   if (!region) throw new UsageError("cannot tell the region: pass --region or set AWS_REGION");
   const client = new DynamoDBClient({ region, ...(flags.endpoint ? { endpoint: flags.endpoint } : {}) });
   return { ledger: dynamoDbLedger(client, tableName), close: () => client.destroy() };
+}
+
+/** The stage's stuck threshold (its settings over the defaults). */
+function stuckAfterSeconds(stage: string | undefined): number {
+  const configured = stage ? infrastructureConfig(stage).settings.stuckAfterSeconds : undefined;
+  return Number(configured ?? DEFAULTS.stuckAfterSeconds);
 }
 
 /** The Imburse base URL: `--imburse-url`, else the stage's setting. */

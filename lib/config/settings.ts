@@ -40,7 +40,7 @@ export const SETTINGS = {
   },
   ledgerTtlSeconds: {
     env: "RELAY_LEDGER_TTL_SECONDS",
-    doc: "How long the ledger remembers an order after its last write (14 days, SQS's longest retention).",
+    doc: "How long the ledger remembers an order after its last write: the DLQ's retention, the longest retry wait and a day.",
   },
   leaseSeconds: {
     env: "RELAY_LEASE_SECONDS",
@@ -79,7 +79,9 @@ export const DEFAULTS = {
   recordConcurrency: 5,
   remainingTimeMarginMs: 25_000,
   secretMaxAgeSeconds: 300,
-  ledgerTtlSeconds: 1_209_600,
+  // The DLQ's retention (14 days), the longest retry wait (1 day) and a day to spare: a dead letter redriven
+  // on its last day still finds its ledger item.
+  ledgerTtlSeconds: 1_382_400,
   leaseSeconds: 60,
   stuckAfterSeconds: 900,
   metadataMaxKeys: 50,

@@ -84,3 +84,8 @@ export function isTransient(kind: FailureKind): boolean {
 export function countsAgainstAvailability(kind: FailureKind | undefined): boolean {
   return kind !== undefined && (isTransient(kind) || kind === "auth");
 }
+
+/** Whether a failed read says the order does not exist (404, or 400 `ORDER_NOT_FOUND`). */
+export function isOrderNotFound(error: unknown): boolean {
+  return failureKind(error) === "not-found";
+}

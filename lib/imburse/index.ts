@@ -25,4 +25,13 @@ export {
   parseErrorBody,
   parseRetryAfter,
 } from "./errors.ts";
+export {
+  type AnswerFacts,
+  countsAgainstAvailability,
+  type FailureKind,
+  failureKind,
+  isOrderNotFound,
+  isTransient,
+  kindOfAnswer,
+} from "./failure.ts";
 export { jwtExpiry, normaliseExpiry, sharedTokenCache, TokenCache } from "./token.ts";

@@ -19,9 +19,7 @@ export interface FlushReport {
 export class LedgerBatchWriter {
   readonly #ledger: OrderLedger;
   readonly #clock: () => number;
-  readonly #pending: LedgerItem[] = [];
-  /** Owner of each pending item's lease, by item. */
-  readonly #owners = new Map<LedgerItem, { owner: string; leaseExpiresAt: number }>();
+  readonly #pending: { item: LedgerItem; lease: { owner: string; leaseExpiresAt: number } }[] = [];
 
   constructor(ledger: OrderLedger, clock: () => number) {
     this.#ledger = ledger;
@@ -30,31 +28,29 @@ export class LedgerBatchWriter {
 
   /** Queues the final state of an order whose lease `owner` held until `leaseExpiresAt`. */
   add(item: LedgerItem, lease: { owner: string; leaseExpiresAt: number }): void {
-    this.#pending.push(item);
-    this.#owners.set(item, lease);
+    this.#pending.push({ item, lease });
   }
 
   /** Writes what was queued. Never throws: what it could not write is reported. */
   async flush(): Promise<FlushReport> {
-    const items = this.#pending.splice(0);
+    const pending = this.#pending.splice(0);
     const now = this.#clock();
-    const leased = items.filter((item) => (this.#owners.get(item)?.leaseExpiresAt ?? 0) > now);
-    const lapsed = items.filter((item) => !leased.includes(item));
+    const leased = pending.filter(({ lease }) => lease.leaseExpiresAt > now).map(({ item }) => item);
+    const lapsed = pending.filter(({ lease }) => lease.leaseExpiresAt <= now);
     const report: FlushReport = { written: 0, superseded: [], failed: [] };
     if (leased.length > 0) {
       const failed = await this.#ledger.putAll(leased);
       report.failed.push(...failed);
       report.written += leased.length - failed.length;
     }
-    for (const item of lapsed) {
+    for (const { item, lease } of lapsed) {
       try {
-        if (await this.#ledger.putIfOwner(item, this.#owners.get(item)?.owner ?? "")) report.written++;
+        if (await this.#ledger.putIfOwner(item, lease.owner)) report.written++;
         else report.superseded.push(item);
       } catch {
         report.failed.push(item);
       }
     }
-    for (const item of items) this.#owners.delete(item);
     return report;
   }
 }

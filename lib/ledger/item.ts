@@ -44,6 +44,11 @@ export interface LedgerItem {
   leaseOwner?: string;
   leaseExpiresAt?: number;
   lastOutcome?: LastOutcome;
+  /**
+   * When an operator last asked Imburse about the order (`ledger settle`), epoch milliseconds. An order settled
+   * since its last attempt is not stuck: its next delivery reads Imburse and decides.
+   */
+  settledAt?: number;
   /** Incremented by every claim and every settle. */
   version: number;
   /** Epoch seconds (the table's TTL attribute). Readers treat an item past it as absent. */
@@ -80,7 +85,7 @@ export type ClaimVerdict =
   /** Complete with other content: the same orderRef was submitted with different content. */
   | { kind: "conflict"; item: LedgerItem }
   /** Another delivery holds a live lease: try again when it ends. */
-  | { kind: "busy"; item: LedgerItem; until: number };
+  | { kind: "busy"; until: number };
 
 /** Sparse-index shards: spread the open orders over a few partitions of the index. */
 export const OPEN_SHARDS = 4;
@@ -110,22 +115,28 @@ export function isComplete(item: Pick<LedgerItem, "state">): boolean {
 }
 
 /**
- * What a claim on `existing` meets. The claim's conditional write in the store says the same thing as the
- * `claimable` case here; when the write is refused, this reads the item that refused it.
+ * What a claim by `claim.owner` on `existing` meets. The claim's conditional write in the store says the
+ * same thing as the `claimable` case here (and a test runs these cases through it); when the write is
+ * refused, this reads the item that refused it.
  */
-export function judgeClaim(existing: LedgerItem | undefined, fingerprint: string, now: number): ClaimVerdict {
+export function judgeClaim(
+  existing: LedgerItem | undefined,
+  claim: Pick<Claim, "fingerprint" | "owner" | "now">,
+): ClaimVerdict {
   if (!existing) return { kind: "claimable", readFirst: false };
   // An item past its expiry counts as absent, but its may-exist mark still costs one GET: that is cheap.
   const readFirst = existing.mayExist || existing.state === "claimed";
-  if (isExpired(existing, now)) return { kind: "claimable", readFirst };
+  if (isExpired(existing, claim.now)) return { kind: "claimable", readFirst };
   if (isComplete(existing)) {
-    return existing.fingerprint === fingerprint
+    return existing.fingerprint === claim.fingerprint
       ? { kind: "duplicate", item: existing }
       : { kind: "conflict", item: existing };
   }
-  if (existing.state === "claimed" && (existing.leaseExpiresAt ?? 0) > now) {
-    return { kind: "busy", item: existing, until: existing.leaseExpiresAt ?? now };
-  }
+  // Its own claim, met again when a retried write had already been applied: it may have posted since.
+  if (existing.state === "claimed" && existing.leaseOwner === claim.owner)
+    return { kind: "claimable", readFirst };
+  const leaseEnd = existing.leaseExpiresAt ?? 0;
+  if (existing.state === "claimed" && leaseEnd > claim.now) return { kind: "busy", until: leaseEnd };
   return { kind: "claimable", readFirst };
 }
 
@@ -139,7 +150,8 @@ export function claimedItem(previous: LedgerItem | undefined, claim: Claim): Led
     fingerprint: claim.fingerprint,
     correlationId: claim.correlationId,
     attempts: claim.attempt,
-    firstReceivedAt: claim.firstReceivedAt,
+    // The earliest receipt the ledger knows: a duplicate publication does not make the order younger.
+    firstReceivedAt: previous?.firstReceivedAt ?? claim.firstReceivedAt,
     lastAttemptAt: claim.now,
     leaseOwner: claim.owner,
     leaseExpiresAt: claim.now + claim.leaseMs,
@@ -177,7 +189,14 @@ export function settledItem(
   readFirst: boolean,
   now: number,
 ): LedgerItem {
-  const { leaseOwner: _owner, leaseExpiresAt: _lease, openShard, deadLetterKind: _kind, ...rest } = claimed;
+  const {
+    leaseOwner: _owner,
+    leaseExpiresAt: _lease,
+    openShard,
+    deadLetterKind: _kind,
+    settledAt: _settled,
+    ...rest
+  } = claimed;
   const complete = result.state === "submitted" || result.state === "already-existed";
   const mayHaveReached = "mayHaveReached" in result && result.mayHaveReached;
   return {
@@ -194,6 +213,7 @@ export function settledItem(
 /** A stuck order: claimed with a lease that ended, or may exist in Imburse unconfirmed. */
 export function isStuck(item: LedgerItem, now: number, olderThanMs: number): boolean {
   if (isComplete(item) || isExpired(item, now)) return false;
+  if (item.settledAt !== undefined && item.settledAt >= item.lastAttemptAt) return false;
   if (item.state === "claimed") return (item.leaseExpiresAt ?? 0) + olderThanMs <= now;
   return item.mayExist && item.lastAttemptAt + olderThanMs <= now;
 }

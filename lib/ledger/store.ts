@@ -1,3 +1,4 @@
+import { setTimeout } from "node:timers/promises";
 import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   BatchWriteCommand,
@@ -19,9 +20,23 @@ import {
   OPEN_SHARDS,
 } from "./item.ts";
 
+/** DynamoDB errors that waiting does not cure: a missing table, a refused role, a malformed request. */
+const PERMANENT_ERRORS = new Set([
+  "AccessDeniedException",
+  "ResourceNotFoundException",
+  "ValidationException",
+  "UnrecognizedClientException",
+]);
+
 /** The ledger could not be read or written (throttling, an error, a timeout): nothing may be posted. */
 export class LedgerUnavailableError extends Error {
   override readonly name = "LedgerUnavailableError";
+  /** Waiting will not help: the table is missing, or the relay may not use it. */
+  readonly permanent: boolean;
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+    this.permanent = options.cause instanceof Error && PERMANENT_ERRORS.has(options.cause.name);
+  }
 }
 
 /** A claim that was granted: the item as it now stands, and whether to read the order before posting it. */
@@ -54,14 +69,19 @@ export interface OrderLedger {
 const BATCH_WRITE_MAX = 25;
 /** Rounds of BatchWriteItem for items DynamoDB left unprocessed (throttling) before giving up on them. */
 const UNPROCESSED_ROUNDS = 3;
+/** The base of the backoff between those rounds. */
+const UNPROCESSED_BACKOFF_MS = 50;
 
 /** How long a claim that kept racing another delivery waits before it is tried again. */
 const RACE_BACKOFF_MS = 2_000;
 
-/** The claim's condition: exactly the `claimable` case of `judgeClaim`. */
+/**
+ * The claim's condition: exactly the `claimable` case of `judgeClaim`. Absent, expired, its own claim, or
+ * neither complete nor claimed under another delivery's live lease.
+ */
 const CLAIMABLE =
-  "attribute_not_exists(orderRef) OR expiresAt <= :nowSeconds OR #state IN (:waiting, :deadLettered) " +
-  "OR (#state = :claimed AND leaseExpiresAt <= :now)";
+  "attribute_not_exists(orderRef) OR expiresAt <= :nowSeconds OR (#state = :claimed AND leaseOwner = :owner) " +
+  "OR NOT (#state IN (:submitted, :alreadyExisted) OR (#state = :claimed AND leaseExpiresAt > :now))";
 
 /** {@link OrderLedger} on one DynamoDB table (keys `orderRef`, `tenantId`; TTL on `expiresAt`). */
 export function dynamoDbLedger(client: DynamoDBClient, tableName: string): OrderLedger {
@@ -92,8 +112,9 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
           Key: key(claim),
           UpdateExpression:
             "SET #state = :claimed, fingerprint = :fingerprint, correlationId = :correlationId, " +
-            "attempts = :attempts, firstReceivedAt = :firstReceivedAt, lastAttemptAt = :now, " +
+            "attempts = :attempts, lastAttemptAt = :now, " +
             "leaseOwner = :owner, leaseExpiresAt = :leaseExpiresAt, expiresAt = :expiresAt, " +
+            "firstReceivedAt = if_not_exists(firstReceivedAt, :firstReceivedAt), " +
             "openShard = :openShard, mayExist = if_not_exists(mayExist, :false), " +
             "version = if_not_exists(version, :zero) + :one REMOVE deadLetterKind",
           ConditionExpression: CLAIMABLE,
@@ -105,7 +126,7 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
         options,
       );
       const previous = written.Attributes as LedgerItem | undefined;
-      const verdict = judgeClaim(previous, claim.fingerprint, claim.now);
+      const verdict = judgeClaim(previous, claim);
       return {
         kind: "claimed",
         item: claimedItem(previous, claim),
@@ -119,7 +140,7 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
         : await getItem(claim, options).catch((cause: unknown) => {
             throw unavailable("read the order", cause);
           });
-      const verdict = judgeClaim(current, claim.fingerprint, claim.now);
+      const verdict = judgeClaim(current, claim);
       return verdict.kind === "claimable" ? "moved" : verdict;
     }
   };
@@ -164,9 +185,7 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
       if (first !== "moved") return first;
       const second = await tryClaim(claim, options);
       // Still changing under us: another delivery is busy with it; look again shortly.
-      if (second !== "moved") return second;
-      const item = claimedItem(undefined, claim);
-      return { kind: "busy", item, until: claim.now + RACE_BACKOFF_MS };
+      return second !== "moved" ? second : { kind: "busy", until: claim.now + RACE_BACKOFF_MS };
     },
 
     putIfOwner: (item, owner, options) =>
@@ -178,6 +197,8 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
       let pending = items;
       const failed: LedgerItem[] = [];
       for (let round = 0; round < UNPROCESSED_ROUNDS && pending.length > 0; round++) {
+        // DynamoDB leaves items unprocessed when it throttles: back off (jittered) before the next round.
+        if (round > 0) await setTimeout(UNPROCESSED_BACKOFF_MS * 2 ** round * (0.5 + Math.random() / 2));
         const next: LedgerItem[] = [];
         for (let start = 0; start < pending.length; start += BATCH_WRITE_MAX) {
           const chunk = pending.slice(start, start + BATCH_WRITE_MAX);
@@ -249,8 +270,8 @@ function claimValues(claim: Claim): Record<string, unknown> {
   const claimed = claimedItem(undefined, claim);
   return {
     ":claimed": "claimed",
-    ":waiting": "waiting",
-    ":deadLettered": "dead-lettered",
+    ":submitted": "submitted",
+    ":alreadyExisted": "already-existed",
     ":fingerprint": claimed.fingerprint,
     ":correlationId": claimed.correlationId,
     ":attempts": claimed.attempts,

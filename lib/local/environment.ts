@@ -1,5 +1,6 @@
 import type { AddressInfo } from "node:net";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { setTimeout } from "node:timers/promises";
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import dynalite from "dynalite";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
@@ -198,7 +199,18 @@ export async function createLedgerTable(ddb: DynamoDBClient, tableName: string):
       BillingMode: "PAY_PER_REQUEST",
     }),
   );
+  // CreateTable answers while the table is still CREATING (dynalite too, for an instant). The SDK's waiter
+  // polls every second at best; a local table is ready in milliseconds.
+  for (let poll = 0; poll < TABLE_READY_POLLS; poll++) {
+    const { Table } = await ddb.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === "ACTIVE") return;
+    await setTimeout(TABLE_READY_POLL_MS);
+  }
+  throw new Error(`table ${tableName} did not become ACTIVE`);
 }
+
+const TABLE_READY_POLL_MS = 10;
+const TABLE_READY_POLLS = 500;
 
 function toSdkCredentials() {
   return {

@@ -58,9 +58,8 @@ export function probeVerdict(outcome: ProbeOutcome): Omit<ProbeResult, "latencyM
     const name = error instanceof Error ? error.name : typeof error;
     return { healthy: false, failure: { step, reason: "unexpected", errorCodes: [name] } };
   }
-  const notFound = error.status === 404 || (error.status === 400 && error.hasErrorCode("ORDER_NOT_FOUND"));
-  if (step === "read" && notFound) return { healthy: true };
   const kind = failureKind(error);
+  if (step === "read" && kind === "not-found") return { healthy: true };
   const failure: ProbeFailure = {
     step,
     reason: kind === "throttled" || kind === "server-error" || kind === "auth" ? kind : "unexpected",

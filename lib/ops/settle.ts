@@ -1,4 +1,4 @@
-import { ImburseApiError } from "../imburse/errors.ts";
+import { isOrderNotFound } from "../imburse/failure.ts";
 import { isComplete, type LedgerItem, type OrderLedger, openShardOf } from "../ledger/index.ts";
 import type { OrderApi } from "../relay/submit-order.ts";
 
@@ -22,7 +22,7 @@ export interface SettleInputs {
   ledger: OrderLedger;
   api: Pick<OrderApi, "getOrder">;
   orderRef: string;
-  /** The tenant of the credentials `api` uses: only that tenant's item is settled. */
+  /** The tenant of the credentials `api` uses: Imburse answers for that tenant, so only its item is settled. */
   tenantId: string;
   /** Epoch milliseconds. */
   now: number;
@@ -30,12 +30,12 @@ export interface SettleInputs {
 }
 
 /**
- * Asks Imburse what became of an order the ledger is unsure about, and records the answer: found means
- * `already-existed` (the order is complete; later deliveries are acknowledged without calling Imburse),
- * absent clears the may-exist mark (a later delivery posts without reading first, a lapsed claim becomes
- * `waiting`). The write is conditional on the item's version, so a delivery working on the order at the same
- * time wins. The ledger keeps a fingerprint, not the order, so a found order's content is not compared: the
- * caller shows it to the operator.
+ * Asks Imburse what became of an order the ledger is unsure about, and records the answer for people and for
+ * the stuck-order check. It never decides for the relay: the ledger keeps a fingerprint, not the order, so a
+ * found order's content cannot be compared here, and a read that finds nothing may only be early (Imburse
+ * processes orders after its 202). So the may-exist mark stays, the next delivery of the order reads it and
+ * compares, and the order stops counting as stuck. A claim whose lease ended becomes `waiting`. The write is
+ * conditional on the item's version, so a delivery working on the order at the same time wins.
  *
  * @throws SettleRefusedError when there is nothing to settle, or a delivery holds a live lease.
  */
@@ -52,33 +52,21 @@ export async function settleOrder(inputs: SettleInputs): Promise<SettleResult> {
   try {
     imburseOrder = await inputs.api.getOrder(orderRef, { correlationId: inputs.correlationId });
   } catch (error) {
-    if (
-      !(error instanceof ImburseApiError && (error.status === 404 || error.hasErrorCode("ORDER_NOT_FOUND")))
-    )
-      throw error;
+    if (!isOrderNotFound(error)) throw error;
   }
   const found = imburseOrder !== undefined;
-  const after = settled(before, found, now);
+  const { leaseOwner: _owner, leaseExpiresAt: _lease, ...rest } = before;
+  const after: LedgerItem = {
+    ...rest,
+    state: before.state === "claimed" ? "waiting" : before.state,
+    mayExist: before.mayExist || before.state === "claimed",
+    lastOutcome: { result: found ? "settled: found at Imburse" : "settled: not at Imburse (yet)" },
+    settledAt: now,
+    version: before.version + 1,
+    openShard: openShardOf(before.orderRef),
+  };
   if (!(await ledger.putIfVersion(after, before.version))) {
     throw new SettleRefusedError(`order ${orderRef} changed while it was being settled: run settle again`);
   }
   return { before, after, foundAtImburse: found, ...(found ? { imburseOrder } : {}) };
-}
-
-function settled(item: LedgerItem, found: boolean, now: number): LedgerItem {
-  const { leaseOwner: _owner, leaseExpiresAt: _lease, openShard: _shard, ...rest } = item;
-  const lastOutcome = { result: found ? "settled: found at Imburse" : "settled: not at Imburse" };
-  if (found) {
-    const { deadLetterKind: _kind, ...open } = rest;
-    return { ...open, state: "already-existed", mayExist: false, lastOutcome, version: item.version + 1 };
-  }
-  return {
-    ...rest,
-    state: item.state === "claimed" ? "waiting" : item.state,
-    mayExist: false,
-    lastOutcome,
-    version: item.version + 1,
-    lastAttemptAt: Math.max(item.lastAttemptAt, now),
-    openShard: openShardOf(item.orderRef),
-  };
 }

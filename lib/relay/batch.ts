@@ -32,7 +32,16 @@ export function createBatchHandler(
       visible_in_seconds: seconds,
     });
     const queueUrl = queueUrlOf(record.eventSourceARN, options.sourceQueueUrls);
-    if (!queueUrl) return;
+    if (!queueUrl) {
+      deps.logger.warn(
+        "The handed-back record's queue is not one the relay knows; it comes back after the visibility timeout",
+        {
+          message_id: record.messageId,
+          event_source_arn: record.eventSourceARN,
+        },
+      );
+      return;
+    }
     try {
       await deps.sender.changeVisibility(queueUrl, record.receiptHandle, seconds);
     } catch (error) {

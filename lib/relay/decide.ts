@@ -55,6 +55,8 @@ export type NextStep =
 export interface DecisionContext {
   /** The attempt that just ended (1 for the first delivery). */
   attempt: number;
+  /** When the relay first saw the order (epoch milliseconds). */
+  firstReceivedAt: number;
   /** When retrying must stop (epoch milliseconds), and why then. See {@link retryDeadline}. */
   deadline: RetryDeadline;
   /** A try of this order may have reached Imburse unanswered (before or during this attempt). */
@@ -86,13 +88,6 @@ export const MAX_RETRY_WAIT_SECONDS = 86_400;
 
 /** A record not started for lack of time comes back after this many seconds, not the visibility timeout. */
 export const NOT_STARTED_VISIBLE_IN_SECONDS = 5;
-
-/**
- * While the ledger cannot be read or written, a record waits on the retry queue for 1 to 4 retry bases
- * (jittered), with its attempt unchanged: a ledger outage must burn neither the queue's receives nor the
- * order's attempts, and nothing may be posted without a claim.
- */
-const LEDGER_WAIT_BASES = { min: 1, spread: 3 };
 
 /**
  * The deadline of an order's retries: `budgetSeconds` after the relay first saw it, and never past the end
@@ -128,11 +123,8 @@ export function decide(outcome: RecordOutcome, context: DecisionContext): NextSt
       const remaining = Math.ceil((outcome.notBefore.getTime() - context.now) / 1000);
       return { kind: "delay", why: "not-due", ...hop(remaining, context.now) };
     }
-    case "ledger-unavailable": {
-      const { min, spread } = LEDGER_WAIT_BASES;
-      const delaySeconds = Math.ceil(context.settings.retryBaseSeconds * (min + spread * context.random));
-      return { kind: "delay", why: "ledger-unavailable", ...hop(delaySeconds, context.now) };
-    }
+    case "ledger-unavailable":
+      return { kind: "delay", why: "ledger-unavailable", ...hop(ledgerWaitSeconds(context), context.now) };
     case "busy":
       return {
         kind: "hand-back",
@@ -185,6 +177,18 @@ export function decide(outcome: RecordOutcome, context: DecisionContext): NextSt
 
 function capped<T>(items: readonly T[]): T[] {
   return items.slice(0, MAX_REASON_ISSUES);
+}
+
+/**
+ * While the ledger cannot be read or written, the record waits on the retry queue with its attempt unchanged:
+ * a ledger outage must burn neither the queue's receives nor the order's attempts, and nothing may be posted
+ * without a claim. The wait grows with the order's age (half to all of it, between the retry base and cap),
+ * so every order backs off exponentially through a long outage without a counter of its own.
+ */
+function ledgerWaitSeconds({ settings, now, firstReceivedAt, random }: DecisionContext): number {
+  const ageSeconds = Math.max(0, (now - firstReceivedAt) / 1000);
+  const ceiling = Math.min(settings.retryCapSeconds, Math.max(settings.retryBaseSeconds, ageSeconds));
+  return Math.ceil(ceiling * (0.5 + random / 2));
 }
 
 /**

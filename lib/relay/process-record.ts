@@ -143,6 +143,7 @@ export async function processRecord(
       : [];
     const step = decide(outcome, {
       attempt: envelope.attempt,
+      firstReceivedAt: envelope.firstReceivedAt.getTime(),
       deadline: retryDeadline(
         envelope.firstReceivedAt.getTime(),
         deps.settings.retryBudgetSeconds,
@@ -216,7 +217,8 @@ class Attempt {
         { abortSignal },
       );
     } catch (error) {
-      if (!(error instanceof LedgerUnavailableError)) throw error;
+      // A table that is missing or refused to the relay will not come back by waiting: fail loudly.
+      if (!(error instanceof LedgerUnavailableError) || error.permanent) throw error;
       if (abortSignal.aborted) return { kind: "out-of-time" };
       this.#logger.warn("Order ledger unavailable; nothing posted", { problem: error.message });
       return { kind: "ledger-unavailable" };
@@ -229,13 +231,14 @@ class Attempt {
       case "busy":
         return { kind: "busy", until: claim.until };
       case "claimed":
-        this.#claim = { item: claim.item, readFirst: claim.readFirst };
+        // A retry that says a try may have reached Imburse counts as much as the ledger's mark.
+        this.#claim = { item: claim.item, readFirst: claim.readFirst || this.#envelope.unknownOutcome };
         if (claim.readFirst) {
           this.#logger.info("A previous try may have reached Imburse: reading the order before posting");
         }
         return submitOrder(deps.api, order, {
           correlationId: this.#envelope.correlationId,
-          readFirst: claim.readFirst || this.#envelope.unknownOutcome,
+          readFirst: this.#claim.readFirst,
           deadline: this.#endsAt,
           timeoutMs: deps.settings.imburseTimeoutMs,
           clock: deps.clock,
