@@ -50,6 +50,8 @@ const handler = createSubmitHandler();
 const sqs = sqsClient(process.env);
 const queue = local.queues.orders;
 
+// Instructions settle a month from the run: the benchmark's orders must not age.
+const settledByDate = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
 for (let start = 0; start < total; start += 10) {
   await sqs.send(
     new SendMessageBatchCommand({
@@ -68,7 +70,7 @@ for (let start = 0; start < total; start += 10) {
                 amount: "10.00",
                 currency: "EUR",
                 country: "IE",
-                settledByDate: "2027-01-31",
+                settledByDate,
                 schemeId: "654EB81FA1B24B6C8B2E1C3D4E5F6A7B",
               },
             ],

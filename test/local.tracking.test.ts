@@ -227,19 +227,20 @@ describe("SequencedPublisher", () => {
 
 describe("local run pieces", () => {
   it("keeps the local visibility timeout short and the margin above the Imburse timeout", () => {
-    const relay = { retryBaseSeconds: 1, retryCapSeconds: 5, maxAttempts: 4, concurrency: 5 };
+    const relay = { retryBaseSeconds: 1, retryCapSeconds: 5, retryBudgetSeconds: 10, concurrency: 5 };
     const simulator = localRelayProfile(relay, false);
     expect(simulator).toEqual({
       settings: {
         retryBaseSeconds: 1,
         retryCapSeconds: 5,
-        maxAttempts: 4,
+        retryBudgetSeconds: 10,
         recordConcurrency: 5,
         imburseTimeoutMs: 2_000,
         remainingTimeMarginMs: 2_500,
       },
       functionTimeoutSeconds: 5,
     });
+    expect(localRelayProfile({ ...relay, maxAttempts: 4 }, false).settings.maxAttempts).toBe(4);
     const remote = localRelayProfile(relay, true);
     expect(remote.settings.remainingTimeMarginMs).toBeGreaterThan(remote.settings.imburseTimeoutMs ?? 0);
     expect(remote.settings.remainingTimeMarginMs).toBeLessThan(remote.functionTimeoutSeconds * 1000);
@@ -247,12 +248,34 @@ describe("local run pieces", () => {
 
   it("has a demo set that covers every outcome with faults the simulator accepts", () => {
     expect(parseFaultSpec(DEMO_FAULTS)).toHaveLength(5);
-    const expected = demoLines(4).map((line) => line.expected);
+    const now = Date.parse("2026-11-30T12:00:00Z");
+    const expected = demoLines({ now }).map((line) => line.expected);
     expect(new Set(expected)).toEqual(
       new Set(["submitted", "already-existed", "invalid", "conflict", "rejected", "retries-exhausted"]),
     );
-    expect(demoLines(2).find((line) => line.note.startsWith("429"))?.expected).toBe("retries-exhausted");
-    expect(demoLines(1).find((line) => line.expected === "already-existed")).toBeUndefined();
+    expect(demoLines({ maxAttempts: 2, now }).find((line) => line.note.startsWith("429"))?.expected).toBe(
+      "retries-exhausted",
+    );
+    expect(
+      demoLines({ maxAttempts: 1, now }).find((line) => line.expected === "already-existed"),
+    ).toBeUndefined();
+  });
+
+  it("dates the demo's instructions from the run's clock, so the demo never ages", () => {
+    const dates = (now: number) =>
+      new Set(
+        demoLines({ now }).flatMap((line) => {
+          try {
+            return (
+              JSON.parse(line.body as string) as { instructions: { settledByDate: string }[] }
+            ).instructions.map((i) => i.settledByDate);
+          } catch {
+            return [];
+          }
+        }),
+      );
+    expect(dates(Date.parse("2026-11-30T12:00:00Z"))).toEqual(new Set(["2026-12-30"]));
+    expect(dates(Date.parse("2031-05-01T00:00:00Z"))).toEqual(new Set(["2031-05-31"]));
   });
 
   it("describes lines and renders the summary tables", () => {

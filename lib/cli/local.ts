@@ -53,7 +53,8 @@ interface LocalFlags {
   seed?: number;
   retryBaseSeconds: number;
   retryCapSeconds: number;
-  maxAttempts: number;
+  retryBudgetSeconds: number;
+  maxAttempts?: number;
   concurrency: number;
   logLevel: string;
   probeEvery: number;
@@ -103,10 +104,15 @@ export function registerLocalCommand(program: Command, io: CliIo, setExitCode: (
       LOCAL_RELAY_DEFAULTS.retryCapSeconds,
     )
     .option(
+      "--retry-budget-seconds <n>",
+      "how long an order is retried before retries-exhausted",
+      positiveSeconds,
+      LOCAL_RELAY_DEFAULTS.retryBudgetSeconds,
+    )
+    .option(
       "--max-attempts <n>",
-      "attempts before retries-exhausted",
+      "an optional cap on attempts (default: none, the budget decides)",
       integer(1),
-      LOCAL_RELAY_DEFAULTS.maxAttempts,
     )
     .option(
       "--concurrency <n>",
@@ -164,7 +170,8 @@ async function local(flags: LocalFlags, io: CliIo): Promise<number> {
   if (flags.maxWait !== undefined && !flags.untilDrained) {
     throw new UsageError("--max-wait applies only with --until-drained");
   }
-  const demo = flags.orders === undefined ? demoLines(flags.maxAttempts) : undefined;
+  const demo =
+    flags.orders === undefined ? demoLines({ maxAttempts: flags.maxAttempts, now: Date.now() }) : undefined;
   const faults = flags.faults ?? (demo ? DEMO_FAULTS : "");
   try {
     parseFaultSpec(faults);
@@ -199,6 +206,7 @@ async function local(flags: LocalFlags, io: CliIo): Promise<number> {
     relay: {
       retryBaseSeconds: flags.retryBaseSeconds,
       retryCapSeconds: flags.retryCapSeconds,
+      retryBudgetSeconds: flags.retryBudgetSeconds,
       maxAttempts: flags.maxAttempts,
       concurrency: flags.concurrency,
     },

@@ -23,7 +23,16 @@ export const DEMO_FAULTS = [
 // A fake scheme id shaped like Imburse's (32 upper-case hex characters).
 const DEMO_SCHEME_ID = "0123456789ABCDEF0123456789ABCDEF";
 
-function instruction(orderRef: string, index: number, amount: string, extra: Record<string, unknown> = {}) {
+/** The demo's instructions settle 30 days after the run: fixtures must not age. */
+const SETTLE_IN_DAYS = 30;
+
+function instruction(
+  orderRef: string,
+  index: number,
+  amount: string,
+  settledByDate: string,
+  extra: Record<string, unknown> = {},
+) {
   return {
     instructionRef: `${orderRef}-${index}`,
     customerRef: `cust-${index}`,
@@ -31,25 +40,35 @@ function instruction(orderRef: string, index: number, amount: string, extra: Rec
     amount,
     currency: "EUR",
     country: "IE",
-    settledByDate: "2030-01-31",
+    settledByDate,
     schemeId: DEMO_SCHEME_ID,
     ...extra,
   };
 }
 
-function order(orderRef: string, instructions = [instruction(orderRef, 1, "25.00")]): string {
+function body(orderRef: string, instructions: ReturnType<typeof instruction>[]): string {
   return JSON.stringify({ orderRef, metadata: { source: "imburse-relay demo" }, instructions });
 }
 
 /**
  * The demo set `npm start` publishes: valid orders, invalid ones, a duplicate, a conflicting orderRef and
  * orders the simulator throttles, fails, times out, rejects or never accepts (with {@link DEMO_FAULTS}).
- * `maxAttempts` is the relay's setting: the expected outcomes of the faulted orders depend on it.
+ * `maxAttempts` is the relay's optional cap: the expected outcomes of the faulted orders depend on it. `now`
+ * (epoch milliseconds) dates the instructions.
  */
-export function demoLines(maxAttempts: number): DemoLine[] {
+export function demoLines({
+  maxAttempts,
+  now,
+}: {
+  maxAttempts?: number | undefined;
+  now: number;
+}): DemoLine[] {
   const succeedsOn = (attempt: number, outcome: LineOutcome = "submitted"): LineOutcome =>
-    maxAttempts >= attempt ? outcome : "retries-exhausted";
-  const twoInstructions = [instruction("DEMO-1002", 1, "10.00"), instruction("DEMO-1002", 2, "32.50")];
+    maxAttempts === undefined || maxAttempts >= attempt ? outcome : "retries-exhausted";
+  const settledByDate = new Date(now + SETTLE_IN_DAYS * 86_400_000).toISOString().slice(0, 10);
+  const line = (orderRef: string, amount = "25.00") => instruction(orderRef, 1, amount, settledByDate);
+  const order = (orderRef: string, instructions = [line(orderRef)]) => body(orderRef, instructions);
+  const twoInstructions = [line("DEMO-1002", "10.00"), instruction("DEMO-1002", 2, "32.50", settledByDate)];
   const lines: Omit<DemoLine, "line" | "ok">[] = [
     { body: order("DEMO-1001"), correlationId: "demo-0001", note: "valid", expected: "submitted" },
     { body: order("DEMO-1002", twoInstructions), note: "valid, no correlation id", expected: "submitted" },
@@ -64,14 +83,14 @@ export function demoLines(maxAttempts: number): DemoLine[] {
       body: JSON.stringify({
         orderRef: "DEMO-1005",
         metadata: { note: "paid with 4111 1111 1111 1111" },
-        instructions: [instruction("DEMO-1005", 1, "25.00")],
+        instructions: [line("DEMO-1005")],
       }),
       correlationId: "demo-0005",
       note: "card number in metadata",
       expected: "invalid",
     },
     {
-      body: order("DEMO-1006", [instruction("DEMO-1006", 1, "12.345")]),
+      body: order("DEMO-1006", [line("DEMO-1006", "12.345")]),
       correlationId: "demo-0006",
       note: "amount with 3 decimals",
       expected: "invalid",
@@ -83,7 +102,7 @@ export function demoLines(maxAttempts: number): DemoLine[] {
       expected: "submitted",
     },
     {
-      body: order("DEMO-1002", [instruction("DEMO-1002", 1, "99.00")]),
+      body: order("DEMO-1002", [line("DEMO-1002", "99.00")]),
       correlationId: "demo-0008",
       note: "orderRef of line 2, other content",
       expected: "conflict",
@@ -110,7 +129,10 @@ export function demoLines(maxAttempts: number): DemoLine[] {
     {
       body: order("DOWN-1013"),
       correlationId: "demo-0013",
-      note: `503 on all ${maxAttempts} attempts`,
+      note:
+        maxAttempts === undefined
+          ? "503 until the retry budget runs out"
+          : `503 on all ${maxAttempts} attempts`,
       expected: "retries-exhausted",
     },
   ];

@@ -27,16 +27,22 @@ import { renderSummary } from "./summary.ts";
 export interface LocalRelayOptions {
   retryBaseSeconds: number;
   retryCapSeconds: number;
-  maxAttempts: number;
+  /** `RELAY_RETRY_BUDGET_SECONDS`: how long an order is retried. */
+  retryBudgetSeconds: number;
+  /** `RELAY_MAX_ATTEMPTS`: an optional cap on attempts. */
+  maxAttempts?: number | undefined;
   /** Records of one batch processed at once (`RELAY_RECORD_CONCURRENCY`). */
   concurrency: number;
 }
 
-/** Small backoff so a local run with retries drains in seconds, not the deployed minutes. */
+/**
+ * Small backoff and a short retry budget, no attempt cap, so a local run with retries (and the demo's order
+ * that always fails) drains in seconds, not the deployed hours.
+ */
 export const LOCAL_RELAY_DEFAULTS: Readonly<LocalRelayOptions> = Object.freeze({
   retryBaseSeconds: 1,
   retryCapSeconds: 5,
-  maxAttempts: 4,
+  retryBudgetSeconds: 10,
   concurrency: DEFAULTS.recordConcurrency,
 });
 
@@ -55,7 +61,8 @@ export function localRelayProfile(
     settings: {
       retryBaseSeconds: relay.retryBaseSeconds,
       retryCapSeconds: relay.retryCapSeconds,
-      maxAttempts: relay.maxAttempts,
+      retryBudgetSeconds: relay.retryBudgetSeconds,
+      ...(relay.maxAttempts === undefined ? {} : { maxAttempts: relay.maxAttempts }),
       recordConcurrency: relay.concurrency,
       imburseTimeoutMs,
       remainingTimeMarginMs: imburseTimeoutMs + (remoteImburse ? 1_000 : 500),
@@ -401,7 +408,8 @@ function printHeader(
       `imburse-relay local: ${options.lines.length} line${options.lines.length === 1 ? "" : "s"} from ${options.source}`,
       `  orders queue ${local.queues.orders.url} on fauxqs ${local.sqsEndpoint}; dynalite; Secrets Manager stand-in`,
       `  ${imburse}`,
-      `  retries: base ${relay.retryBaseSeconds} s, cap ${relay.retryCapSeconds} s, ${relay.maxAttempts} attempts; ` +
+      `  retries: base ${relay.retryBaseSeconds} s, cap ${relay.retryCapSeconds} s, budget ${relay.retryBudgetSeconds} s` +
+        `${relay.maxAttempts === undefined ? "" : `, at most ${relay.maxAttempts} attempts`}; ` +
         `${relay.concurrency} records at once; function timeout ${functionTimeoutSeconds} s, visibility timeout ${local.visibilityTimeoutSeconds} s`,
     ].join("\n"),
   );

@@ -1,3 +1,4 @@
+import { settledByDateIn } from "./dates.ts";
 /** A fake scheme id shaped like Imburse's (32 upper-case hex characters). */
 export const SCHEME_ID = "0123456789ABCDEF0123456789ABCDEF";
 
@@ -13,7 +14,7 @@ export function validOrder(orderRef: string, amount = "25.00", extra: Record<str
         amount,
         currency: "EUR",
         country: "IE",
-        settledByDate: "2030-01-31",
+        settledByDate: settledByDateIn(60),
         schemeId: SCHEME_ID,
       },
     ],

@@ -27,6 +27,7 @@ import {
   type SimulatorOptions,
   startSimulator,
 } from "../../lib/simulator/index.ts";
+import { settledByDateIn } from "./dates.ts";
 import { captureJsonOutput } from "./json-output.ts";
 
 const REGION = "us-east-1";
@@ -204,7 +205,7 @@ export async function startRelayHarness(
   };
 }
 
-/** A valid order; `overrides` replace top-level fields. */
+/** A valid order, settling 60 days from now; `overrides` replace top-level fields. */
 export function order(orderRef: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     orderRef,
@@ -216,7 +217,7 @@ export function order(orderRef: string, overrides: Record<string, unknown> = {})
         amount: "210.00",
         currency: "EUR",
         country: "IE",
-        settledByDate: "2027-01-31",
+        settledByDate: settledByDateIn(60),
         schemeId: "654EB81FA1B24B6C8B2E1C3D4E5F6A7B",
       },
     ],
