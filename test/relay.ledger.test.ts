@@ -225,6 +225,40 @@ describe("the order ledger", () => {
     }
   });
 
+  it("hands a record back cleanly when a slow ledger call meets the end of the invocation, posting nothing", async () => {
+    const proxy = await startOutageProxy(relay.local.dynamoEndpoint);
+    proxy.latencyMs = 3_000;
+    const dynamoDb = new DynamoDBClient({ endpoint: proxy.url, region: "us-east-1" });
+    const handler = createSubmitHandler({
+      env: { ...process.env, RELAY_REMAINING_TIME_MARGIN_MS: "500" },
+      random: () => 0,
+      clock: () => relay.clock.now,
+      dynamoDb,
+    });
+    try {
+      await relay.publish(order("SLOW-SDK-1"), "corr-slow-sdk");
+      const records = await receiveRecords("orders");
+      // 4 s left: the record starts (over the 0.5 s margin) and must be done 3 s before the end.
+      const started = Date.now();
+      const response = await handler(
+        { Records: records },
+        lambdaContext({ functionName: "Submit", timeoutMs: 4_000, region: "us-east-1" }),
+      );
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: records[0]!.messageId }]);
+      expect(creates("SLOW-SDK-1")).toEqual([]);
+      const inflight = relay.local.fauxqs.inspectQueue(queue("orders").name)!.messages.inflight;
+      const back = inflight.find((m) => m.message.messageId === records[0]!.messageId)!;
+      expect((back.visibilityDeadline - Date.now()) / 1000).toBeLessThanOrEqual(5);
+      expect(relay.logs().some((l) => l.why === "too little of the invocation is left to start it")).toBe(
+        true,
+      );
+    } finally {
+      dynamoDb.destroy();
+      await proxy.close();
+    }
+  });
+
   it("costs 1.1 DynamoDB requests per clean order in a batch of ten: ten claims and one BatchWriteItem", async () => {
     const refs = Array.from({ length: 10 }, (_, i) => `COST-${i}`);
     for (const ref of refs) await relay.publish(order(ref), `corr-${ref}`);

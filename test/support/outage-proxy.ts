@@ -1,5 +1,6 @@
 import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout } from "node:timers/promises";
 
 /** An HTTP proxy in front of a local AWS stand-in that can play an outage of the service. */
 export interface OutageProxy {
@@ -8,6 +9,8 @@ export interface OutageProxy {
   down: boolean;
   /** Requests answered with the outage. */
   refused: number;
+  /** Milliseconds each forwarded request waits before it is passed on (a slow service). */
+  latencyMs: number;
   close(): Promise<void>;
 }
 
@@ -18,13 +21,15 @@ export async function startOutageProxy(target: string): Promise<OutageProxy> {
     url: "",
     down: false,
     refused: 0,
+    latencyMs: 0,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
-  const server = createServer((req, res) => {
+  const server = createServer(async (req, res) => {
+    if (proxy.latencyMs > 0) await setTimeout(proxy.latencyMs);
     if (proxy.down) {
       proxy.refused++;
       req.resume();
