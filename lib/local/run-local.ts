@@ -406,7 +406,7 @@ function printHeader(
   print(
     [
       `imburse-relay local: ${options.lines.length} line${options.lines.length === 1 ? "" : "s"} from ${options.source}`,
-      `  orders queue ${local.queues.orders.url} on fauxqs ${local.sqsEndpoint}; dynalite; Secrets Manager stand-in`,
+      `  orders queue ${local.queues.orders.url} on fauxqs ${local.sqsEndpoint}; ledger ${local.tableName} on dynalite ${local.dynamoEndpoint}; Secrets Manager stand-in`,
       `  ${imburse}`,
       `  retries: base ${relay.retryBaseSeconds} s, cap ${relay.retryCapSeconds} s, budget ${relay.retryBudgetSeconds} s` +
         `${relay.maxAttempts === undefined ? "" : `, at most ${relay.maxAttempts} attempts`}; ` +
@@ -423,6 +423,7 @@ function stillRunningHint(local: LocalEnvironment | undefined): string {
     "Still running. From another shell:",
     `  publish more orders:   ${sqs} publish ${endpoint} --queue-url ${local?.queues.orders.url} FILE`,
     `  see the dead letters:  ${sqs} dlq peek ${endpoint} --queue-url ${local?.queues.deadLetter.url}`,
+    `  ask the ledger:        ${sqs} status ORDER_REF --endpoint ${local?.dynamoEndpoint} --table ${local?.tableName}`,
     "Ctrl-C prints the final summary and stops.",
   ].join("\n");
 }
