@@ -57,6 +57,8 @@ export function relayFunctionArgs<F extends RelayFunction>({
     description,
     handler,
     runtime: "nodejs24.x",
+    // SST documents minify as on by default, but its 4.17 builder reads a plain bool: unset means off.
+    nodejs: { minify: true },
     timeout: `${size.timeoutSeconds} seconds`,
     memory: `${size.memoryMb} MB`,
     environment,

@@ -136,14 +136,14 @@ describe("imburse-relay usage", () => {
     it.each([
       [
         ["abc"],
-        "error: command-argument value 'abc' is invalid for argument 'orders'. expected an integer between 1 and 1000000.",
+        "error: command-argument value 'abc' is invalid for argument 'orders'. expected an integer between 10 and 100000.",
       ],
       [
         ["100", "500"],
-        "error: command-argument value '500' is invalid for argument 'concurrency'. expected an integer between 1 and 100.",
+        "error: command-argument value '500' is invalid for argument 'runs'. expected an integer between 1 and 20.",
       ],
     ])("npm run bench -- %j exits 2 with one line, as the CLI does", async (args, message) => {
-      const run = await runProcess(NODE, ["bench/relay-throughput.ts", ...args]);
+      const run = await runProcess(NODE, ["bench/suite.ts", ...args]);
       expect(run.code).toBe(2);
       expect(run.stderr).toBe(`${message}\n`);
       expect(run.stdout).toBe("");

@@ -207,6 +207,10 @@ describe("functions", () => {
     }
   });
 
+  it("asks SST to minify every handler's bundle (its builder leaves an unset flag unminified)", () => {
+    for (const build of run.builds) expect(build.properties.minify, build.handler).toBe(true);
+  });
+
   it.each(Object.keys(sizes))(
     "%s runs Node 24 with its configured timeout and memory, active tracing",
     (name) => {

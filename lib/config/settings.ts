@@ -76,7 +76,8 @@ export const DEFAULTS = {
   retryBaseSeconds: 5,
   retryCapSeconds: 900,
   retryBudgetSeconds: 86_400,
-  recordConcurrency: 5,
+  // The batch size of both mappings: a batch's calls to Imburse overlap instead of queueing behind each other.
+  recordConcurrency: 10,
   remainingTimeMarginMs: 25_000,
   secretMaxAgeSeconds: 300,
   // The DLQ's retention (14 days), the longest retry wait (1 day) and a day to spare: a dead letter redriven

@@ -86,6 +86,8 @@ export interface HandlerBuild {
   /** Exports of the bundle. */
   exports: string[];
   errors: string[];
+  /** The function's `nodejs` build settings as SST hands them to its builder (`minify`, …). */
+  properties: Record<string, unknown>;
 }
 
 /** What `app()` returned, as the CLI turns it into `$app`. */
@@ -241,7 +243,11 @@ async function fakeRpc(method: string, args: unknown, workDir: string, recorder:
         appsyncRealtime: "",
       };
     case SST_INTERNALS.rpcMethods.build:
-      return buildHandler(args as { functionID: string; handler: string }, workDir, recorder);
+      return buildHandler(
+        args as { functionID: string; handler: string; properties?: Record<string, unknown> },
+        workDir,
+        recorder,
+      );
     default:
       throw new Error(`the harness does not fake SST RPC ${method}`);
   }
@@ -249,7 +255,7 @@ async function fakeRpc(method: string, args: unknown, workDir: string, recorder:
 
 /** Bundles a handler like SST's Node build (ESM, Node platform) and checks the export exists. */
 async function buildHandler(
-  input: { functionID: string; handler: string },
+  input: { functionID: string; handler: string; properties?: Record<string, unknown> },
   workDir: string,
   recorder: Recorder,
 ): Promise<{ handler: string; out: string; errors: string[]; sourcemaps: string[] }> {
@@ -263,6 +269,7 @@ async function buildHandler(
     handler: input.handler,
     exports: [],
     errors: [],
+    properties: input.properties ?? {},
   };
   recorder.builds.push(record);
   try {
