@@ -39,25 +39,3 @@ export function hmacAuthorization(inputs: HmacInputs): string {
 export function randomNonce(): string {
   return randomBytes(16).toString("hex");
 }
-
-/** The parts of an `Authorization: Hmac ...` header; undefined when it is not one. */
-export interface ParsedHmacHeader {
-  publicKey: string;
-  nonce: string;
-  timestamp: string;
-  signature: string;
-}
-
-/** Parses an HMAC authorization header; the scheme name is case-insensitive. */
-export function parseHmacAuthorization(header: string | undefined): ParsedHmacHeader | undefined {
-  const match = /^hmac\s+([^:\s]+):([^:\s]+):([^:\s]+):(\S+)$/i.exec(header?.trim() ?? "");
-  if (!match) return undefined;
-  const [, publicKey, nonce, timestamp, signature] = match as unknown as [
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
-  return { publicKey, nonce, timestamp, signature };
-}

@@ -1,6 +1,5 @@
-import { timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import { parseHmacAuthorization, sign } from "../imburse/signing.ts";
 import type { ApiErrorDetail } from "./errors.ts";
 import { signJwt, type TokenClaims, verifyJwt } from "./jwt.ts";
 
@@ -77,7 +76,7 @@ export class HmacVerifier {
     if (Math.abs(nowSeconds - timestamp) > TIMESTAMP_TOLERANCE_SECONDS) {
       return unauthorized("TIMESTAMP_OUT_OF_RANGE", { ToleranceSeconds: TIMESTAMP_TOLERANCE_SECONDS });
     }
-    const expected = Buffer.from(sign({ ...credentials, nonce: parsed.nonce, timestamp, body }));
+    const expected = Buffer.from(expectedSignature(credentials.privateKey, parsed, body));
     const given = Buffer.from(parsed.signature);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       return unauthorized("SIGNATURE_IS_INVALID");
@@ -181,4 +180,37 @@ export function authorizeBearer(
   if (tenantId !== verified.claims.tenantId) mismatched.push({ errorCode: "TENANT_ID_MISMATCH" });
   if (mismatched.length > 0) return { ok: false, status: 403, errors: mismatched };
   return { ok: true, claims: verified.claims };
+}
+
+/** The parts of an `Authorization: Hmac publicKey:nonce:timestamp:signature` header. */
+export interface ParsedHmacHeader {
+  publicKey: string;
+  nonce: string;
+  timestamp: string;
+  signature: string;
+}
+
+/**
+ * Parses an HMAC authorization header as the server reads it; the scheme name is case-insensitive.
+ * Written here, apart from the client's signing code, so that a mistake in one is caught by the other.
+ */
+export function parseHmacAuthorization(header: string | undefined): ParsedHmacHeader | undefined {
+  const match = /^hmac\s+([^:\s]+):([^:\s]+):([^:\s]+):(\S+)$/i.exec(header?.trim() ?? "");
+  if (!match) return undefined;
+  const [, publicKey = "", nonce = "", timestamp = "", signature = ""] = match;
+  return { publicKey, nonce, timestamp, signature };
+}
+
+/**
+ * The signature the server expects, from Imburse's HMAC examples (the C#, JavaScript and Postman samples
+ * agree): HMAC-SHA256 keyed with the base64-decoded private key over `publicKey:nonce:timestamp:bodyHash`,
+ * where bodyHash is base64(SHA-256(body)), empty without a body; base64 out. Independent of the client's
+ * `lib/imburse/signing.ts` on purpose: the simulator is the check on it.
+ */
+function expectedSignature(privateKey: string, header: ParsedHmacHeader, body: string): string {
+  const hash = body === "" ? "" : createHash("sha256").update(Buffer.from(body, "utf8")).digest("base64");
+  const message = [header.publicKey, header.nonce, header.timestamp, hash].join(":");
+  return createHmac("sha256", Buffer.from(privateKey, "base64"))
+    .update(Buffer.from(message, "utf8"))
+    .digest("base64");
 }
