@@ -4,6 +4,7 @@
  * settings in `settings.ts`; this module holds the numbers the stacks need, typed, with the stage-specific
  * overrides in {@link STAGE_OVERRIDES} (the one place).
  */
+import { PRODUCTION_BASE_URL } from "../imburse/urls.ts";
 import { SQS_MAX_RETENTION_SECONDS } from "./names.ts";
 import { DEFAULTS, type SettingName } from "./settings.ts";
 
@@ -221,7 +222,7 @@ export const BASE_CONFIG: InfrastructureConfig = {
 /** The one place for stage-specific values. Stages not listed run {@link BASE_CONFIG}. */
 export const STAGE_OVERRIDES: Readonly<Record<string, StageOverrides>> = {
   // Every other stage talks to the Imburse sandbox (the settings default).
-  production: { settings: { imburseBaseUrl: "https://api.imbursepayments.com" } },
+  production: { settings: { imburseBaseUrl: PRODUCTION_BASE_URL } },
 };
 
 /** The configuration of a stage: {@link BASE_CONFIG} with that stage's {@link STAGE_OVERRIDES}. */

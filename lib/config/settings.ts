@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SANDBOX_BASE_URL } from "../imburse/urls.ts";
 
 /**
  * Every tunable of the relay, with its environment variable and default. The stacks write these
@@ -71,7 +72,7 @@ export type SettingName = keyof typeof SETTINGS;
 
 /** Defaults for the settings that have them: the stacks and local mode start from these. */
 export const DEFAULTS = {
-  imburseBaseUrl: "https://sandbox-api.imbursepayments.com",
+  imburseBaseUrl: SANDBOX_BASE_URL,
   imburseTimeoutMs: 10_000,
   retryBaseSeconds: 5,
   retryCapSeconds: 900,

@@ -12,11 +12,7 @@ import {
 } from "./errors.ts";
 import { hmacAuthorization, randomNonce } from "./signing.ts";
 import { FALLBACK_TOKEN_LIFETIME_MS, normaliseExpiry, sharedTokenCache, type TokenCache } from "./token.ts";
-
-/** Imburse's shared sandbox. */
-export const SANDBOX_BASE_URL = "https://sandbox-api.imbursepayments.com";
-/** Imburse's shared production host (a dedicated host is given by the account manager). */
-export const PRODUCTION_BASE_URL = "https://api.imbursepayments.com";
+import { SANDBOX_BASE_URL } from "./urls.ts";
 
 /** The calls the relay makes, used to label telemetry. */
 export type ImburseRoute = "token" | "create-order" | "get-order";

@@ -5,8 +5,6 @@ export {
   ImburseClient,
   type ImburseClientOptions,
   type ImburseRoute,
-  PRODUCTION_BASE_URL,
-  SANDBOX_BASE_URL,
   validateBaseUrl,
 } from "./client.ts";
 export {
@@ -35,3 +33,4 @@ export {
   kindOfAnswer,
 } from "./failure.ts";
 export { jwtExpiry, normaliseExpiry, sharedTokenCache, TokenCache } from "./token.ts";
+export { PRODUCTION_BASE_URL, SANDBOX_BASE_URL } from "./urls.ts";
