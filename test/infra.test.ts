@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALARM_EMAIL_ENV, type FunctionConfig, infrastructureConfig } from "../lib/config/infrastructure.ts";
 import { METRICS, RESOURCE_NAMES, SERVICE_NAME, SQS_MAX_RETENTION_SECONDS } from "../lib/config/names.ts";
 import { DEFAULTS, loadSettings, REQUIRED_SETTINGS, settingsToEnv } from "../lib/config/settings.ts";
+import { minimumRemainingTimeMarginMs } from "../lib/relay/process-record.ts";
 import { type RecordedResource, runSstConfig, type SstRun } from "./support/sst-harness.ts";
 
 const STAGE = "dev";
@@ -239,9 +240,13 @@ describe("functions", () => {
     // A claim outlives any invocation that holds it.
     expect(settings.leaseSeconds).toBeGreaterThanOrEqual(submitLambda().inputs.timeout as number);
     expect(settings.imburseBaseUrl).toBe(DEFAULTS.imburseBaseUrl);
-    // The relay hands records back before Lambda's timeout: an Imburse call and the margin must fit.
+    // The relay hands records back before Lambda's timeout: an Imburse call and the margin must fit, and a
+    // record started at the margin must have room for its reserve and two calls (a read, then the POST).
     const timeoutMs = (submitLambda().inputs.timeout as number) * 1000;
     expect(settings.imburseTimeoutMs + settings.remainingTimeMarginMs).toBeLessThan(timeoutMs);
+    expect(settings.remainingTimeMarginMs).toBeGreaterThanOrEqual(
+      minimumRemainingTimeMarginMs(settings.imburseTimeoutMs),
+    );
   });
 
   it("the health probe gets the secret id only, and fits a token exchange and a GET in its timeout", () => {

@@ -236,9 +236,9 @@ describe("local run pieces", () => {
         retryBudgetSeconds: 10,
         recordConcurrency: 5,
         imburseTimeoutMs: 2_000,
-        remainingTimeMarginMs: 2_500,
+        remainingTimeMarginMs: 7_500,
       },
-      functionTimeoutSeconds: 5,
+      functionTimeoutSeconds: 10,
     });
     expect(localRelayProfile({ ...relay, maxAttempts: 4 }, false).settings.maxAttempts).toBe(4);
     const remote = localRelayProfile(relay, true);

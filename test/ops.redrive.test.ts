@@ -67,6 +67,20 @@ describe("lastFailureWasTransient", () => {
     expect(lastFailureWasTransient(letter(LETTERS["X-REJECTED"]!))).toBe(false);
     expect(lastFailureWasTransient({ kind: "unknown", reason: undefined })).toBe(false);
   });
+
+  it("leaves a letter whose settledByDate passed, and one that arrived late, for a person", () => {
+    const letter = (cause: DeadLetterCause) => ({ kind: cause.kind, reason: reason("R", cause) });
+    const deadline = "2026-12-01T00:00:00.000Z";
+    const exhaustedBy = (limit: "settled-by-date" | "retry-budget", lastReason = "server-error") =>
+      ({
+        ...exhausted("server-error", 503),
+        lastReason,
+        exhausted: { limit, deadline },
+      }) as DeadLetterCause;
+    expect(lastFailureWasTransient(letter(exhaustedBy("settled-by-date")))).toBe(false);
+    expect(lastFailureWasTransient(letter(exhaustedBy("retry-budget")))).toBe(true);
+    expect(lastFailureWasTransient(letter(exhaustedBy("retry-budget", "arrived-late")))).toBe(false);
+  });
 });
 
 describe("scheduled redrive handler", () => {

@@ -461,6 +461,31 @@ describe("the retry budget in time", () => {
     });
   });
 
+  it("retries when Retry-After is exactly the time left, and hops nothing at exactly 900 s", () => {
+    const deadline = { at: NOW + 60_000, from: "retry-budget" as const };
+    expect(decide(failed(60), context({ deadline }))).toMatchObject({ kind: "retry", waitSeconds: 60 });
+    expect(
+      decide(failed(900), context({ deadline: { at: NOW + DAY_MS, from: "retry-budget" } })),
+    ).toMatchObject({
+      kind: "retry",
+      delaySeconds: 900,
+      notBefore: undefined,
+    });
+    expect(decide({ kind: "not-due", notBefore: new Date(NOW + 900_000) }, context())).toMatchObject({
+      delaySeconds: 900,
+      notBefore: undefined,
+    });
+  });
+
+  it("dead-letters a retry that arrived after its deadline as retries-exhausted, not tried", () => {
+    expect(decide({ kind: "deadline-passed" }, context({ now: NOW + DAY_MS, mayExist: true }))).toMatchObject(
+      {
+        kind: "dead-letter",
+        cause: { kind: "retries-exhausted", lastReason: "arrived-late", mayExistInImburse: true },
+      },
+    );
+  });
+
   it("applies RELAY_MAX_ATTEMPTS as an extra cap when set", () => {
     const settings = { retryBaseSeconds: 5, retryCapSeconds: 900, maxAttempts: 3 };
     expect(decide(failed(), context({ attempt: 2, settings }))).toMatchObject({ kind: "retry" });

@@ -5,6 +5,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
+import { CredentialsUnavailableError } from "../lib/aws/secret-credentials.ts";
 import { MESSAGE_ATTRIBUTES } from "../lib/config/names.ts";
 import { DEFAULTS } from "../lib/config/settings.ts";
 import { ImburseApiError } from "../lib/imburse/errors.ts";
@@ -27,18 +28,36 @@ const RETRY = "https://sqs.eu-west-1.amazonaws.com/123456789012/imburse-relay-te
 const DLQ = "https://sqs.eu-west-1.amazonaws.com/123456789012/imburse-relay-test-DeadLetter";
 const arnOf = (url: string) => `arn:aws:sqs:eu-west-1:123456789012:${url.split("/").pop()}`;
 
-const record = (body: unknown, id = "m-1", source = ORDERS): SQSRecord =>
+const record = (
+  body: unknown,
+  id = "m-1",
+  source = ORDERS,
+  attributes: Record<string, string> = {},
+): SQSRecord =>
   ({
     messageId: id,
     receiptHandle: `handle-${id}`,
     body: JSON.stringify(body),
     attributes: {},
-    messageAttributes: {},
+    messageAttributes: Object.fromEntries(
+      Object.entries(attributes).map(([name, value]) => [name, { dataType: "String", stringValue: value }]),
+    ),
     eventSourceARN: arnOf(source),
   }) as unknown as SQSRecord;
 
+/** A retry of `body` from the retry queue: its attempt, first seen `ageMs` ago. */
+const retryRecord = (body: unknown, attempt: number, ageMs: number) =>
+  record(body, "m-r", RETRY, {
+    [MESSAGE_ATTRIBUTES.attempt]: String(attempt),
+    [MESSAGE_ATTRIBUTES.firstReceivedAt]: new Date(NOW - ageMs).toISOString(),
+  });
+
 /** A relay whose edges are fakes; `ledger` overrides parts of an in-memory ledger. */
-function relay(ledgerOverrides: Partial<OrderLedger> = {}, api?: RecordDependencies["api"]) {
+function relay(
+  ledgerOverrides: Partial<OrderLedger> = {},
+  api?: RecordDependencies["api"],
+  extra: Partial<RecordDependencies> = {},
+) {
   const counted: string[] = [];
   const sent: OutgoingMessage[] = [];
   const visibility: { queueUrl: string; handle: string; seconds: number }[] = [];
@@ -97,13 +116,16 @@ function relay(ledgerOverrides: Partial<OrderLedger> = {}, api?: RecordDependenc
     clock: () => NOW,
     random: () => 0.5,
     newLeaseOwner: () => "owner-1",
+    ...extra,
   };
   const handler = createBatchHandler(deps, { concurrency: 5, sourceQueueUrls: [ORDERS, RETRY] });
-  const run = (records: SQSRecord[], remainingMs = 60_000) =>
-    handler(
+  const run = (records: SQSRecord[], remainingMs = 60_000, marginMs = 10_000) => {
+    deps.settings = { ...deps.settings, remainingTimeMarginMs: marginMs };
+    return handler(
       { Records: records },
       lambdaContext({ functionName: "Submit", timeoutMs: remainingMs, region: "eu-west-1", now: () => NOW }),
     );
+  };
   return { run, counted, sent, visibility, posted, items };
 }
 
@@ -176,7 +198,104 @@ describe("the submit pipeline at its edges", () => {
     expect(r.visibility).toEqual([]);
   });
 
-  it("records a retry's state before it sends the retry, and sends it even when the ledger write fails", async () => {
+  it("records a retry's state in the ledger before it sends the retry message", async () => {
+    const events: string[] = [];
+    const r = relay(
+      {
+        putIfOwner: async (item) => {
+          events.push(`ledger ${item.state}`);
+          return true;
+        },
+      },
+      {
+        createOrder: () =>
+          Promise.reject(
+            new ImburseApiError({ status: 503, method: "POST", path: "/v1/order-management", errors: [] }),
+          ),
+        getOrder: async () => ({}),
+      },
+      {
+        sender: {
+          send: async (message) => {
+            events.push(`send ${message.queueUrl === RETRY ? "retry" : message.queueUrl}`);
+          },
+          changeVisibility: async () => undefined,
+        },
+      },
+    );
+    await r.run([record(order("ORDERED-1"))]);
+    expect(events).toEqual(["ledger waiting", "send retry"]);
+  });
+
+  it.each([
+    ["its retry budget", 86_400_000 + 1, "2030-01-01", "retry-budget"],
+    ["its earliest settledByDate", 60_000, "2026-11-29", "settled-by-date"],
+  ])(
+    "dead-letters a retry that arrives after %s without calling Imburse, naming the limit",
+    async (_name, ageMs, settledByDate, limit) => {
+      const r = relay();
+      const body = order("LATE-RETRY-1");
+      (body.instructions as Array<Record<string, unknown>>)[0]!.settledByDate = settledByDate;
+      const response = await r.run([retryRecord(body, 7, ageMs)]);
+      expect(response.batchItemFailures).toEqual([]);
+      expect(r.posted).toEqual([]);
+      expect(r.sent).toHaveLength(1);
+      expect(r.sent[0]?.queueUrl).toBe(DLQ);
+      const reason = JSON.parse(r.sent[0]!.attributes[MESSAGE_ATTRIBUTES.deadLetterReason]!.StringValue!);
+      expect(reason).toMatchObject({
+        kind: "retries-exhausted",
+        lastReason: "arrived-late",
+        exhausted: { limit },
+      });
+      expect(r.items.get("LATE-RETRY-1")).toMatchObject({
+        state: "dead-lettered",
+        deadLetterKind: "retries-exhausted",
+      });
+    },
+  );
+
+  it("still tries a first delivery whose settledByDate has passed (only retries stop at the deadline)", async () => {
+    const r = relay();
+    const body = order("PAST-FIRST-1");
+    (body.instructions as Array<Record<string, unknown>>)[0]!.settledByDate = "2026-11-01";
+    await r.run([record(body)]);
+    expect(r.posted).toEqual(["PAST-FIRST-1"]);
+  });
+
+  it("does not spend an SQS receive on a claim the ledger does not answer in time: the order waits", async () => {
+    const r = relay({
+      claim: (_claim, options) =>
+        new Promise((_resolve, reject) => {
+          options?.abortSignal?.addEventListener("abort", () =>
+            reject(
+              new LedgerUnavailableError("the order ledger could not claim the order", {
+                cause: new Error("aborted"),
+              }),
+            ),
+          );
+        }),
+    });
+    // 3.3 s left, 3 s of them kept back: the claim is abandoned after 0.3 s.
+    const response = await r.run([record(order("SLOW-CLAIM-1"))], 3_300, 100);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(r.posted).toEqual([]);
+    expect(r.sent[0]).toMatchObject({ queueUrl: RETRY });
+    expect(r.counted).toContain("ledgerUnavailable");
+  });
+
+  it("lets an order wait on the retry queue while the credentials cannot be read, posting nothing", async () => {
+    const r = relay({}, undefined, {
+      tenantId: () =>
+        Promise.reject(new CredentialsUnavailableError("could not read the Imburse credentials secret")),
+    });
+    const response = await r.run([record(order("NO-KEY-1"))]);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(r.posted).toEqual([]);
+    expect(r.sent[0]).toMatchObject({ queueUrl: RETRY });
+    expect(r.sent[0]?.attributes[MESSAGE_ATTRIBUTES.attempt]?.StringValue).toBe("1");
+  });
+
+  it("sends a retry even when the ledger write before it fails", async () => {
     const order503 = {
       createOrder: () =>
         Promise.reject(

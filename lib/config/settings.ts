@@ -33,7 +33,7 @@ export const SETTINGS = {
   recordConcurrency: { env: "RELAY_RECORD_CONCURRENCY", doc: "Records of one batch processed at once." },
   remainingTimeMarginMs: {
     env: "RELAY_REMAINING_TIME_MARGIN_MS",
-    doc: "Records not started when less than this much Lambda time remains are handed back to SQS (keep it above twice the Imburse timeout: a record may GET then POST).",
+    doc: "Records not started when less than this much Lambda time remains are handed back to SQS (at least 3 s plus twice the Imburse timeout: a record may GET, then POST).",
   },
   secretMaxAgeSeconds: {
     env: "RELAY_SECRET_MAX_AGE_SECONDS",

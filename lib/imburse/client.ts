@@ -10,6 +10,7 @@ import {
   parseErrorBody,
   parseRetryAfter,
 } from "./errors.ts";
+import { TOKEN_PATH } from "./failure.ts";
 import { hmacAuthorization, randomNonce } from "./signing.ts";
 import { FALLBACK_TOKEN_LIFETIME_MS, normaliseExpiry, sharedTokenCache, type TokenCache } from "./token.ts";
 import { SANDBOX_BASE_URL } from "./urls.ts";
@@ -237,7 +238,7 @@ export class ImburseClient {
 
   async #token(credentials: ImburseCredentials, options: CallOptions): Promise<string> {
     return this.#tokens.get(this.#tokenKey(credentials), this.#clock(), async () => {
-      const path = "/v1/identity/hmac";
+      const path = TOKEN_PATH;
       const obtainedAt = this.#clock();
       // Signed afresh for every try: a retried exchange must not reuse a nonce Imburse may have seen.
       const headers = (): Record<string, string> => ({

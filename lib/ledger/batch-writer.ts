@@ -1,5 +1,5 @@
 import type { LedgerItem } from "./item.ts";
-import type { OrderLedger } from "./store.ts";
+import type { LedgerCallOptions, OrderLedger } from "./store.ts";
 
 /** What {@link LedgerBatchWriter.flush} could not record. */
 export interface FlushReport {
@@ -31,21 +31,21 @@ export class LedgerBatchWriter {
     this.#pending.push({ item, lease });
   }
 
-  /** Writes what was queued. Never throws: what it could not write is reported. */
-  async flush(): Promise<FlushReport> {
+  /** Writes what was queued, abandoning it when `abortSignal` fires. Never throws: what it could not write is reported. */
+  async flush(options: LedgerCallOptions = {}): Promise<FlushReport> {
     const pending = this.#pending.splice(0);
     const now = this.#clock();
     const leased = pending.filter(({ lease }) => lease.leaseExpiresAt > now).map(({ item }) => item);
     const lapsed = pending.filter(({ lease }) => lease.leaseExpiresAt <= now);
     const report: FlushReport = { written: 0, superseded: [], failed: [] };
     if (leased.length > 0) {
-      const failed = await this.#ledger.putAll(leased);
+      const failed = await this.#ledger.putAll(leased, options);
       report.failed.push(...failed);
       report.written += leased.length - failed.length;
     }
     for (const { item, lease } of lapsed) {
       try {
-        if (await this.#ledger.putIfOwner(item, lease.owner)) report.written++;
+        if (await this.#ledger.putIfOwner(item, lease.owner, options)) report.written++;
         else report.superseded.push(item);
       } catch {
         report.failed.push(item);

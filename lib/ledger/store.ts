@@ -56,7 +56,7 @@ export interface OrderLedger {
   /** Writes an item while `owner` still holds its lease; false when another delivery has taken it over. */
   putIfOwner(item: LedgerItem, owner: string, options?: LedgerCallOptions): Promise<boolean>;
   /** Writes the items as plain puts (BatchWriteItem: no conditions); returns those it could not write. */
-  putAll(items: LedgerItem[]): Promise<LedgerItem[]>;
+  putAll(items: LedgerItem[], options?: LedgerCallOptions): Promise<LedgerItem[]>;
   /** Writes an item if it is still at `version` (a settle by an operator); false when it moved on. */
   putIfVersion(item: LedgerItem, version: number): Promise<boolean>;
   /** Every tenant's item for an orderRef (strongly consistent). */
@@ -193,12 +193,15 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
 
     putIfVersion: (item, version) => conditionalPut(item, "version = :version", { ":version": version }),
 
-    async putAll(items) {
+    async putAll(items, options = {}) {
       let pending = items;
       const failed: LedgerItem[] = [];
       for (let round = 0; round < UNPROCESSED_ROUNDS && pending.length > 0; round++) {
         // DynamoDB leaves items unprocessed when it throttles: back off (jittered) before the next round.
-        if (round > 0) await setTimeout(UNPROCESSED_BACKOFF_MS * 2 ** round * (0.5 + Math.random() / 2));
+        if (round > 0) {
+          if (options.abortSignal?.aborted) break;
+          await setTimeout(UNPROCESSED_BACKOFF_MS * 2 ** round * (0.5 + Math.random() / 2));
+        }
         const next: LedgerItem[] = [];
         for (let start = 0; start < pending.length; start += BATCH_WRITE_MAX) {
           const chunk = pending.slice(start, start + BATCH_WRITE_MAX);
@@ -207,6 +210,7 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
               new BatchWriteCommand({
                 RequestItems: { [tableName]: chunk.map((item) => ({ PutRequest: { Item: item } })) },
               }),
+              options,
             );
             for (const request of written.UnprocessedItems?.[tableName] ?? []) {
               if (request.PutRequest?.Item) next.push(request.PutRequest.Item as LedgerItem);

@@ -6,6 +6,7 @@ import { DEFAULTS, type SettingName } from "../config/settings.ts";
 import type { ImburseCredentials } from "../imburse/credentials.ts";
 import { bodyOrderRef, type OrderLine, type OrdersFileLine } from "../ops/orders-file.ts";
 import { publishOrders } from "../ops/publish.ts";
+import { minimumRemainingTimeMarginMs } from "../relay/process-record.ts";
 import { type RecordEvent, recordEvents } from "../relay/telemetry.ts";
 import { DEMO_CREDENTIALS, type SignalSource, type Simulator, startSimulator } from "../simulator/index.ts";
 import { type LocalEnvironment, localResourceName, startLocalEnvironment } from "./environment.ts";
@@ -48,9 +49,9 @@ export const LOCAL_RELAY_DEFAULTS: Readonly<LocalRelayOptions> = Object.freeze({
 
 /**
  * The relay settings and function timeout of a local run. Against the simulator on loopback, Imburse calls
- * time out after 2 s and the function after 5 s (so the visibility timeout, 6 × 5 + 2 s, stays short);
- * against a real Imburse URL after 8 s and 30 s. The remaining-time margin sits above the Imburse timeout,
- * as in the stacks, so a record is only started when its call can finish.
+ * time out after 2 s and the function after 10 s (so the visibility timeout, 6 × 10 + 2 s, stays short);
+ * against a real Imburse URL after 8 s and 30 s. The remaining-time margin fits the record's reserve and two
+ * Imburse calls, as the stacks' does, so a record is only started when its calls can finish.
  */
 export function localRelayProfile(
   relay: LocalRelayOptions,
@@ -65,9 +66,9 @@ export function localRelayProfile(
       ...(relay.maxAttempts === undefined ? {} : { maxAttempts: relay.maxAttempts }),
       recordConcurrency: relay.concurrency,
       imburseTimeoutMs,
-      remainingTimeMarginMs: imburseTimeoutMs + (remoteImburse ? 1_000 : 500),
+      remainingTimeMarginMs: minimumRemainingTimeMarginMs(imburseTimeoutMs) + (remoteImburse ? 1_000 : 500),
     },
-    functionTimeoutSeconds: remoteImburse ? 30 : 5,
+    functionTimeoutSeconds: remoteImburse ? 30 : 10,
   };
 }
 

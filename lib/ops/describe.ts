@@ -35,9 +35,18 @@ export function describeDeadLetter(reason: DeadLetterReason | undefined): string
       const id = reason.imburseCorrelationId
         ? ` (Imburse correlation id ${reason.imburseCorrelationId})`
         : "";
-      return [
-        `gave up after ${reason.attempts} attempts; last failure ${reason.lastReason}${status}${codes}${id}`,
-      ];
+      const limit = reason.exhausted;
+      const why =
+        limit === undefined
+          ? `gave up after ${reason.attempts} attempts`
+          : limit.limit === "max-attempts"
+            ? `gave up after ${limit.maxAttempts} attempts (RELAY_MAX_ATTEMPTS)`
+            : `gave up at ${limit.deadline} (${limit.limit === "retry-budget" ? "the retry budget" : "the earliest settledByDate"}), after ${reason.attempts} attempts`;
+      const last =
+        reason.lastReason === "arrived-late"
+          ? "the retry arrived after the deadline and was not tried"
+          : `last failure ${reason.lastReason}${status}${codes}${id}`;
+      return [`${why}; ${last}`];
     }
   }
 }

@@ -1,6 +1,14 @@
 import type { Message, MessageAttributeValue } from "@aws-sdk/client-sqs";
 import { MESSAGE_ATTRIBUTES, RELAY_ATTRIBUTE_NAMES } from "../config/names.ts";
 import { type FailureKind, isTransient } from "../imburse/failure.ts";
+
+/** The last reasons of a retries-exhausted letter that say nothing against the order. */
+const TRANSIENT_REASONS: ReadonlySet<string> = new Set(
+  (
+    ["throttled", "server-error", "network", "auth", "exists", "not-found", "rejected", "unexpected"] as const
+  ).filter((kind: FailureKind) => isTransient(kind)),
+);
+
 import { type DeadLetterKind, type DeadLetterReason, parseDeadLetterReason } from "../relay/reasons.ts";
 
 /**
@@ -55,7 +63,9 @@ export function lastFailureWasTransient({ reason }: ClassifiedDeadLetter): boole
   // JSON drops an undefined lastStatus; tolerate null from other writers.
   const status = reason.lastStatus ?? undefined;
   const transientStatus = status === undefined || status === 429 || (status >= 500 && status <= 599);
-  return isTransient(reason.lastReason as FailureKind) && transientStatus;
+  // A letter whose settledByDate passed would only be tried late again.
+  if (reason.exhausted?.limit === "settled-by-date") return false;
+  return TRANSIENT_REASONS.has(reason.lastReason) && transientStatus;
 }
 
 /** The message to send back to the orders queue. */

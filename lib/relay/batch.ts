@@ -3,6 +3,7 @@ import type { Tracer } from "@aws-lambda-powertools/tracer";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import pLimit from "p-limit";
 import { LedgerBatchWriter } from "../ledger/index.ts";
+import { queueNameOf } from "./envelope.ts";
 import { HandBackError } from "./errors.ts";
 import { processRecord, type RecordDependencies } from "./process-record.ts";
 
@@ -24,7 +25,7 @@ export function createBatchHandler(
   deps: RecordDependencies,
   options: BatchHandlerOptions,
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
-  const handBack = async (record: SQSRecord, seconds: number, why: string) => {
+  const handBack = async (record: SQSRecord, seconds: number, why: string, abortSignal: AbortSignal) => {
     deps.metrics.handedBack();
     deps.logger.info("Record handed back to SQS: it comes back later", {
       message_id: record.messageId,
@@ -43,7 +44,7 @@ export function createBatchHandler(
       return;
     }
     try {
-      await deps.sender.changeVisibility(queueUrl, record.receiptHandle, seconds);
+      await deps.sender.changeVisibility(queueUrl, record.receiptHandle, seconds, { abortSignal });
     } catch (error) {
       // It still comes back, after the queue's visibility timeout.
       deps.logger.warn("Could not shorten the handed-back record's visibility timeout", {
@@ -58,6 +59,8 @@ export function createBatchHandler(
     const processor = new BatchProcessor(EventType.SQS);
     const ledgerWrites = new LedgerBatchWriter(deps.ledger, deps.clock);
     const remainingMs = () => context.getRemainingTimeInMillis();
+    // The last calls of the invocation (hand-backs, the batch's ledger write) stop just before it ends.
+    const lastCalls = () => AbortSignal.timeout(Math.max(1, remainingMs() - LAST_CALL_MARGIN_MS));
     const recordHandler = (record: SQSRecord) =>
       limit(async () => {
         try {
@@ -66,7 +69,7 @@ export function createBatchHandler(
           );
         } catch (error) {
           if (error instanceof HandBackError) {
-            await handBack(record, error.visibleInSeconds, error.message);
+            await handBack(record, error.visibleInSeconds, error.message, lastCalls());
             throw error;
           }
           // Redelivered after the visibility timeout, dead-lettered by the queue after maxReceiveCount. Say
@@ -84,7 +87,7 @@ export function createBatchHandler(
       context,
       throwOnFullBatchFailure: false,
     });
-    const flushed = await ledgerWrites.flush();
+    const flushed = await ledgerWrites.flush({ abortSignal: lastCalls() });
     if (flushed.failed.length > 0) {
       for (const _ of flushed.failed) deps.metrics.ledgerUnavailable();
       deps.logger.error("Could not record completed orders in the ledger; their claims stand", {
@@ -100,10 +103,13 @@ export function createBatchHandler(
   };
 }
 
+/** How long before the invocation's end its last AWS calls are abandoned. */
+const LAST_CALL_MARGIN_MS = 200;
+
 /** The URL of the queue an event source ARN names (`arn:aws:sqs:region:account:name`), by queue name. */
 export function queueUrlOf(eventSourceArn: string, queueUrls: readonly string[]): string | undefined {
-  const name = eventSourceArn.split(":").pop();
-  return name ? queueUrls.find((url) => url.split("/").pop() === name) : undefined;
+  const name = queueNameOf(eventSourceArn);
+  return name ? queueUrls.find((url) => queueNameOf(url) === name) : undefined;
 }
 
 /** One X-Ray subsegment per record for its annotations (parallel-safe: the shared segment is never switched). */
@@ -117,7 +123,8 @@ async function traced<T>(
   try {
     return await fn((key, value) => subsegment.addAnnotation(key, value));
   } catch (error) {
-    subsegment.addError(error as Error);
+    // A hand-back is an expected way to end, not an error of the order's trace.
+    if (!(error instanceof HandBackError)) subsegment.addError(error as Error);
     throw error;
   } finally {
     subsegment.close();

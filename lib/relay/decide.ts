@@ -19,8 +19,12 @@ export type RecordOutcome =
   | { kind: "ledger-conflict" }
   /** Another delivery holds the order's lease until `until` (epoch milliseconds). */
   | { kind: "busy"; until: number }
-  /** The ledger could not be read or written: nothing was posted. */
+  /** The ledger could not be read or written in time: nothing was posted. */
   | { kind: "ledger-unavailable" }
+  /** The Imburse credentials could not be read: nothing was posted. */
+  | { kind: "credentials-unavailable" }
+  /** A retry that arrived after its deadline (it waited behind a paused breaker, say): not posted. */
+  | { kind: "deadline-passed" }
   /** Too little of the invocation was left to start (or claim) the record. */
   | { kind: "out-of-time" };
 
@@ -40,12 +44,12 @@ export type NextStep =
       notBefore: Date | undefined;
       failure: RetryableFailure;
     }
-  /** Send a copy to the retry queue with the same attempt: a hop of a long wait, or a ledger outage. */
+  /** Send a copy to the retry queue with the same attempt: a hop of a long wait, or a dependency outage. */
   | {
       kind: "delay";
       delaySeconds: number;
       notBefore: Date | undefined;
-      why: "not-due" | "ledger-unavailable";
+      why: "not-due" | "ledger-unavailable" | "credentials-unavailable";
     }
   | { kind: "dead-letter"; cause: DeadLetterCause }
   /** Leave the message to SQS, visible again after `seconds`. */
@@ -124,7 +128,10 @@ export function decide(outcome: RecordOutcome, context: DecisionContext): NextSt
       return { kind: "delay", why: "not-due", ...hop(remaining, context.now) };
     }
     case "ledger-unavailable":
-      return { kind: "delay", why: "ledger-unavailable", ...hop(ledgerWaitSeconds(context), context.now) };
+    case "credentials-unavailable":
+      return { kind: "delay", why: outcome.kind, ...hop(dependencyWaitSeconds(context), context.now) };
+    case "deadline-passed":
+      return { kind: "dead-letter", cause: exhausted(context, undefined) };
     case "busy":
       return {
         kind: "hand-back",
@@ -180,12 +187,12 @@ function capped<T>(items: readonly T[]): T[] {
 }
 
 /**
- * While the ledger cannot be read or written, the record waits on the retry queue with its attempt unchanged:
- * a ledger outage must burn neither the queue's receives nor the order's attempts, and nothing may be posted
- * without a claim. The wait grows with the order's age (half to all of it, between the retry base and cap),
+ * While the ledger (or the credentials secret) cannot be read, the record waits on the retry queue with its
+ * attempt unchanged: such an outage must burn neither the queue's receives nor the order's attempts, and
+ * nothing may be posted without a claim. The wait grows with the order's age (half to all of it, between the retry base and cap),
  * so every order backs off exponentially through a long outage without a counter of its own.
  */
-function ledgerWaitSeconds({ settings, now, firstReceivedAt, random }: DecisionContext): number {
+function dependencyWaitSeconds({ settings, now, firstReceivedAt, random }: DecisionContext): number {
   const ageSeconds = Math.max(0, (now - firstReceivedAt) / 1000);
   const ceiling = Math.min(settings.retryCapSeconds, Math.max(settings.retryBaseSeconds, ageSeconds));
   return Math.ceil(ceiling * (0.5 + random / 2));
@@ -203,20 +210,7 @@ function planRetry(failure: RetryableFailure, context: DecisionContext): NextSte
   const retryAfter = failure.retryAfterSeconds ?? 0;
   const capReached = settings.maxAttempts !== undefined && attempt >= settings.maxAttempts;
   if (capReached || leftSeconds <= 0 || retryAfter > leftSeconds) {
-    return {
-      kind: "dead-letter",
-      cause: {
-        kind: "retries-exhausted",
-        lastReason: failure.reason,
-        lastStatus: failure.status,
-        lastErrorCodes: failure.errorCodes,
-        imburseCorrelationId: failure.imburseCorrelationId,
-        mayExistInImburse: context.mayExist,
-        exhausted: capReached
-          ? { limit: "max-attempts", maxAttempts: settings.maxAttempts ?? attempt }
-          : { limit: deadline.from, deadline: new Date(deadline.at).toISOString() },
-      },
-    };
+    return { kind: "dead-letter", cause: exhausted(context, failure) };
   }
   const backoff = fullJitterBackoffSeconds(
     attempt,
@@ -227,6 +221,25 @@ function planRetry(failure: RetryableFailure, context: DecisionContext): NextSte
   const wanted = Math.min(MAX_RETRY_WAIT_SECONDS, leftSeconds, Math.max(retryAfter, backoff));
   const waitSeconds = Math.ceil(wanted);
   return { kind: "retry", nextAttempt: attempt + 1, waitSeconds, failure, ...hop(waitSeconds, now) };
+}
+
+/** `retries-exhausted`: the last failure (none for a retry that arrived late), and the limit that ran out. */
+function exhausted(
+  { attempt, deadline, settings, mayExist }: DecisionContext,
+  failure: RetryableFailure | undefined,
+): DeadLetterCause {
+  const capReached = settings.maxAttempts !== undefined && attempt >= settings.maxAttempts;
+  return {
+    kind: "retries-exhausted",
+    lastReason: failure?.reason ?? "arrived-late",
+    lastStatus: failure?.status,
+    lastErrorCodes: failure?.errorCodes ?? [],
+    imburseCorrelationId: failure?.imburseCorrelationId,
+    mayExistInImburse: mayExist,
+    exhausted: capReached
+      ? { limit: "max-attempts", maxAttempts: settings.maxAttempts ?? attempt }
+      : { limit: deadline.from, deadline: new Date(deadline.at).toISOString() },
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSRecord } from "aws-lambda";
+import { CredentialsUnavailableError } from "../aws/secret-credentials.ts";
 import type { RelaySettings } from "../config/settings.ts";
 import {
   type AttemptResult,
@@ -12,7 +13,14 @@ import {
   settledItem,
 } from "../ledger/index.ts";
 import { type Order, parseOrderMessage } from "../orders/index.ts";
-import { decide, isDue, type NextStep, type RecordOutcome, retryDeadline } from "./decide.ts";
+import {
+  decide,
+  isDue,
+  type NextStep,
+  type RecordOutcome,
+  type RetryDeadline,
+  retryDeadline,
+} from "./decide.ts";
 import { type OrderEnvelope, queueNameOf, readEnvelope, writeAttributes } from "./envelope.ts";
 import { HandBackError } from "./errors.ts";
 import { type DeadLetterCause, type DeadLetterReason, MAX_REASON_ISSUES } from "./reasons.ts";
@@ -76,10 +84,22 @@ export type RecordResult =
   | { status: "dead-lettered"; kind: DeadLetterCause["kind"] };
 
 /**
- * Time kept back at the end of the invocation for what follows the calls: the record's retry or
- * dead-letter message, and the batch's ledger write.
+ * The end of the invocation is budgeted from the back. Calls (the claim, the credentials, Imburse) must end
+ * {@link SEND_RESERVE_MS} before it; the record's own ledger mark and its retry or dead-letter message
+ * {@link FLUSH_RESERVE_MS} before it; the batch's ledger write and hand-backs use the rest.
  */
 export const SEND_RESERVE_MS = 3_000;
+
+/** What is kept back, after the record's mark and send, for the batch's ledger write and hand-backs. */
+export const FLUSH_RESERVE_MS = 1_000;
+
+/**
+ * The least `RELAY_REMAINING_TIME_MARGIN_MS` that lets a record started at the margin finish its calls: the
+ * reserve, and two Imburse calls (a read first, then the POST).
+ */
+export function minimumRemainingTimeMarginMs(imburseTimeoutMs: number): number {
+  return SEND_RESERVE_MS + 2 * imburseTimeoutMs;
+}
 
 /**
  * Handles one order message end to end: validate it, claim it in the ledger, submit it (reading it first
@@ -92,8 +112,8 @@ export async function processRecord(
   invocation: RecordInvocation,
 ): Promise<RecordResult> {
   const now = deps.clock();
-  // Everything this record does must be over before the invocation ends, with the reserve kept back.
-  const endsAt = now + invocation.remainingMs() - SEND_RESERVE_MS;
+  // Everything this record does must be over before the invocation ends, with the reserves kept back.
+  const invocationEnd = now + invocation.remainingMs();
   const parsed = parseOrderMessage(record.body, {
     metadataMaxKeys: deps.settings.metadataMaxKeys,
     metadataMaxKeyLength: deps.settings.metadataMaxKeyLength,
@@ -126,7 +146,18 @@ export async function processRecord(
         ignored: envelope.ignoredAttributes,
       });
     }
-    const attempt = new Attempt(record, envelope, orderRef, deps, logger, invocation.ledgerWrites, endsAt);
+    const settledByDates = parsed.success
+      ? (parsed.order.instructions ?? []).map((i) => i.settledByDate)
+      : [];
+    const deadline = retryDeadline(
+      envelope.firstReceivedAt.getTime(),
+      deps.settings.retryBudgetSeconds,
+      settledByDates,
+    );
+    const attempt = new Attempt(record, envelope, orderRef, deps, logger, invocation.ledgerWrites, {
+      invocationEnd,
+      deadline,
+    });
     let outcome: RecordOutcome;
     if (!isDue(envelope.notBefore, now)) {
       outcome = { kind: "not-due", notBefore: envelope.notBefore! };
@@ -138,9 +169,6 @@ export async function processRecord(
         ? await attempt.submit(parsed.order)
         : { kind: "invalid", errors: parsed.errors.slice(0, MAX_REASON_ISSUES), ...truncated(parsed.errors) };
     }
-    const settledByDates = parsed.success
-      ? (parsed.order.instructions ?? []).map((i) => i.settledByDate)
-      : [];
     const step = decide(outcome, {
       attempt: envelope.attempt,
       firstReceivedAt: envelope.firstReceivedAt.getTime(),
@@ -171,7 +199,10 @@ class Attempt {
   readonly #deps: RecordDependencies;
   readonly #logger: Logger;
   readonly #writes: LedgerBatchWriter;
-  readonly #endsAt: number;
+  /** When the invocation ends (epoch milliseconds). */
+  readonly #invocationEnd: number;
+  /** When the order's retries must stop. */
+  readonly #deadline: RetryDeadline;
   /** Set once this delivery holds the claim on the order. */
   #claim: { item: LedgerItem; readFirst: boolean } | undefined;
 
@@ -182,7 +213,7 @@ class Attempt {
     deps: RecordDependencies,
     logger: Logger,
     writes: LedgerBatchWriter,
-    endsAt: number,
+    times: { invocationEnd: number; deadline: RetryDeadline },
   ) {
     this.#record = record;
     this.#envelope = envelope;
@@ -190,15 +221,22 @@ class Attempt {
     this.#deps = deps;
     this.#logger = logger;
     this.#writes = writes;
-    this.#endsAt = endsAt;
+    this.#invocationEnd = times.invocationEnd;
+    this.#deadline = times.deadline;
   }
 
   /** Claims the order, then submits it: what the ledger or Imburse said. */
   async submit(order: Order): Promise<RecordOutcome> {
     const deps = this.#deps;
-    const tenantId = await deps.tenantId();
-    const now = deps.clock();
-    const abortSignal = this.#signal();
+    const callsEnd = this.#invocationEnd - SEND_RESERVE_MS;
+    let tenantId: string;
+    try {
+      tenantId = await withDeadline(deps.tenantId(), callsEnd - deps.clock());
+    } catch (error) {
+      this.#logger.warn("Imburse credentials unavailable; nothing posted", { problem: describe(error) });
+      return { kind: "credentials-unavailable" };
+    }
+    const abortSignal = this.#signal(SEND_RESERVE_MS);
     let claim: Awaited<ReturnType<OrderLedger["claim"]>>;
     try {
       claim = await deps.ledger.claim(
@@ -210,7 +248,7 @@ class Attempt {
           attempt: this.#envelope.attempt,
           firstReceivedAt: this.#envelope.firstReceivedAt.getTime(),
           owner: deps.newLeaseOwner(),
-          now,
+          now: deps.clock(),
           leaseMs: deps.settings.leaseSeconds * 1000,
           ttlSeconds: deps.settings.ledgerTtlSeconds,
         },
@@ -219,8 +257,10 @@ class Attempt {
     } catch (error) {
       // A table that is missing or refused to the relay will not come back by waiting: fail loudly.
       if (!(error instanceof LedgerUnavailableError) || error.permanent) throw error;
-      if (abortSignal.aborted) return { kind: "out-of-time" };
-      this.#logger.warn("Order ledger unavailable; nothing posted", { problem: error.message });
+      // Slow or failing, it costs no SQS receive: the message waits on the retry queue.
+      this.#logger.warn("Order ledger unavailable; nothing posted", {
+        problem: abortSignal.aborted ? "no answer before the record's time ran out" : error.message,
+      });
       return { kind: "ledger-unavailable" };
     }
     switch (claim.kind) {
@@ -233,16 +273,26 @@ class Attempt {
       case "claimed":
         // A retry that says a try may have reached Imburse counts as much as the ledger's mark.
         this.#claim = { item: claim.item, readFirst: claim.readFirst || this.#envelope.unknownOutcome };
+        // A retry that waited past its deadline (behind a paused breaker, say) is not tried again.
+        if (this.#envelope.attempt > 1 && deps.clock() >= this.#deadline.at)
+          return { kind: "deadline-passed" };
         if (claim.readFirst) {
           this.#logger.info("A previous try may have reached Imburse: reading the order before posting");
         }
-        return submitOrder(deps.api, order, {
-          correlationId: this.#envelope.correlationId,
-          readFirst: this.#claim.readFirst,
-          deadline: this.#endsAt,
-          timeoutMs: deps.settings.imburseTimeoutMs,
-          clock: deps.clock,
-        });
+        try {
+          return await submitOrder(deps.api, order, {
+            correlationId: this.#envelope.correlationId,
+            readFirst: this.#claim.readFirst,
+            deadline: callsEnd,
+            timeoutMs: deps.settings.imburseTimeoutMs,
+            clock: deps.clock,
+          });
+        } catch (error) {
+          // The client re-reads the credentials on a 401: the secret may have become unreadable since.
+          if (!(error instanceof CredentialsUnavailableError)) throw error;
+          this.#logger.warn("Imburse credentials unavailable; the claim stands", { problem: error.message });
+          return { kind: "credentials-unavailable" };
+        }
     }
   }
 
@@ -352,6 +402,10 @@ class Attempt {
       this.#logger.warn("The order waits on the retry queue until the ledger answers", {
         delay_seconds: step.delaySeconds,
       });
+    } else if (step.why === "credentials-unavailable") {
+      this.#logger.warn("The order waits on the retry queue until the credentials can be read", {
+        delay_seconds: step.delaySeconds,
+      });
     } else {
       this.#logger.debug("Retry not due yet; delayed again", { delay_seconds: step.delaySeconds });
     }
@@ -395,14 +449,25 @@ class Attempt {
     const { item, readFirst } = this.#claim;
     const next = settledItem(item, result, readFirst, this.#deps.clock());
     try {
-      const written = await this.#deps.ledger.putIfOwner(next, item.leaseOwner ?? "", {
-        abortSignal: this.#signal(),
-      });
-      if (!written) this.#logger.warn("Another delivery took the order over after this one's lease ended");
+      const abortSignal = this.#signal(FLUSH_RESERVE_MS);
+      const written = await this.#deps.ledger
+        .putIfOwner(next, item.leaseOwner ?? "", { abortSignal })
+        .catch((error: unknown) => {
+          // Out of time is not an outage: the claim stands, and the next delivery reads first.
+          if (abortSignal.aborted) return "out-of-time" as const;
+          throw error;
+        });
+      if (written === "out-of-time") {
+        this.#logger.warn("No time left to record the order's state; its claim stands", {
+          state: result.state,
+        });
+      } else if (!written) {
+        this.#logger.warn("Another delivery took the order over after this one's lease ended");
+      }
     } catch (error) {
       this.#deps.metrics.ledgerUnavailable();
       this.#logger.error("Could not record the order's state in the ledger; its claim stands", {
-        problem: error instanceof Error ? error.message : String(error),
+        problem: describe(error),
         state: result.state,
       });
     }
@@ -419,13 +484,13 @@ class Attempt {
     }
     await this.#deps.sender.send(
       { queueUrl, body: this.#record.body, attributes, delaySeconds },
-      { abortSignal: this.#signal(SEND_RESERVE_MS) },
+      { abortSignal: this.#signal(FLUSH_RESERVE_MS) },
     );
   }
 
-  /** Aborts an AWS call at the record's end (plus `extraMs` of the reserve, for the sends that use it). */
-  #signal(extraMs = 0): AbortSignal {
-    return AbortSignal.timeout(Math.max(1, this.#endsAt + extraMs - this.#deps.clock()));
+  /** Aborts an AWS call `reserveMs` before the invocation ends. */
+  #signal(reserveMs: number): AbortSignal {
+    return AbortSignal.timeout(Math.max(1, this.#invocationEnd - reserveMs - this.#deps.clock()));
   }
 
   #final(
@@ -448,6 +513,26 @@ class Attempt {
   #emit(event: RecordEvent): void {
     recordEvents.emit("record", event);
   }
+}
+
+/** Settles with `promise`, or rejects once `ms` have passed (the promise is left to finish on its own). */
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error("no answer before the record's time ran out")),
+      Math.max(0, ms),
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** What the ledger records of an attempt's outcome. */

@@ -20,7 +20,8 @@ export type DeadLetterCause =
     }
   | {
       kind: "retries-exhausted";
-      lastReason: RetryReason;
+      /** The last failure; `arrived-late` for a retry that came after its deadline and was not tried. */
+      lastReason: RetryReason | "arrived-late";
       lastStatus: number | undefined;
       lastErrorCodes: string[];
       imburseCorrelationId: string | undefined;

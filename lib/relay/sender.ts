@@ -17,8 +17,13 @@ export interface OutgoingMessage {
 export interface MessageSender {
   /** Sends one message; abandoned when `abortSignal` fires. */
   send(message: OutgoingMessage, options?: { abortSignal?: AbortSignal }): Promise<void>;
-  /** Makes a received message visible again after `seconds` (0–43,200). */
-  changeVisibility(queueUrl: string, receiptHandle: string, seconds: number): Promise<void>;
+  /** Makes a received message visible again after `seconds` (0–43,200); abandoned when `abortSignal` fires. */
+  changeVisibility(
+    queueUrl: string,
+    receiptHandle: string,
+    seconds: number,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<void>;
 }
 
 /** A {@link MessageSender} on the AWS SDK's SQS client. */
@@ -35,13 +40,14 @@ export function sqsMessageSender(client: SQSClient): MessageSender {
         options,
       );
     },
-    async changeVisibility(queueUrl, receiptHandle, seconds) {
+    async changeVisibility(queueUrl, receiptHandle, seconds, options) {
       await client.send(
         new ChangeMessageVisibilityCommand({
           QueueUrl: queueUrl,
           ReceiptHandle: receiptHandle,
           VisibilityTimeout: seconds,
         }),
+        options,
       );
     },
   };
