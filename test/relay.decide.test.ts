@@ -314,6 +314,136 @@ describe("the README's outcome table: Imburse's answer → submitOrder → decid
   });
 });
 
+describe("submitOrder: what it sends and what a failure carries", () => {
+  /** A fake Imburse that records the options of every call. */
+  const recording = (create: unknown[], get: unknown[] = []) => {
+    const options: Array<[string, unknown]> = [];
+    const api = fakeApi(create, get);
+    const createOrder = api.createOrder;
+    const getOrder = api.getOrder;
+    api.createOrder = (body, callOptions) => {
+      options.push(["create", callOptions]);
+      return createOrder(body, callOptions);
+    };
+    api.getOrder = (ref, callOptions) => {
+      options.push(["get", callOptions]);
+      return getOrder(ref, callOptions);
+    };
+    return { api, options };
+  };
+
+  it("gives each call the correlation id and what is left of the deadline, at most the timeout setting", async () => {
+    let now = NOW;
+    const { api, options } = recording([201], [getError(404)]);
+    const slowGet = api.getOrder;
+    api.getOrder = async (ref, callOptions) => {
+      now += 4_000;
+      return slowGet(ref, callOptions);
+    };
+    await submitOrder(api, order, {
+      correlationId: "c-9",
+      readFirst: true,
+      deadline: NOW + 10_000,
+      timeoutMs: 8_000,
+      clock: () => now,
+    });
+    expect(options).toEqual([
+      ["get", { correlationId: "c-9", timeoutMs: 8_000, deadline: NOW + 10_000 }],
+      ["create", { correlationId: "c-9", timeoutMs: 6_000, deadline: NOW + 10_000 }],
+    ]);
+  });
+
+  it("without a deadline, passes the timeout setting alone", async () => {
+    const { api, options } = recording([201]);
+    await submitOrder(api, order, { correlationId: "c-1", readFirst: false, timeoutMs: 5_000 });
+    expect(options).toEqual([["create", { correlationId: "c-1", timeoutMs: 5_000 }]]);
+  });
+
+  it("carries Imburse's status, codes, Retry-After and correlation id in a failure", async () => {
+    const result = await submitOrder(
+      fakeApi([apiError(429, ["TOO_MANY_REQUESTS"], { retryAfter: 7 })]),
+      order,
+      {
+        correlationId: "c",
+        readFirst: false,
+      },
+    );
+    expect(result).toEqual({
+      kind: "failed",
+      failure: {
+        reason: "throttled",
+        status: 429,
+        errorCodes: ["TOO_MANY_REQUESTS"],
+        retryAfterSeconds: 7,
+        imburseCorrelationId: "IMB-1",
+        mayHaveReached: false,
+      },
+    });
+  });
+
+  it("carries a network failure's code, and whether it may have reached Imburse", async () => {
+    const result = await submitOrder(fakeApi([networkError("ETIMEDOUT", true)]), order, {
+      correlationId: "c",
+      readFirst: false,
+    });
+    expect(result).toEqual({
+      kind: "failed",
+      failure: {
+        reason: "network",
+        status: undefined,
+        errorCodes: ["ETIMEDOUT"],
+        retryAfterSeconds: undefined,
+        imburseCorrelationId: undefined,
+        mayHaveReached: true,
+      },
+    });
+  });
+
+  it("carries a rejection's status, errors and correlation id", async () => {
+    const result = await submitOrder(fakeApi([apiError(422, ["SCHEME_NOT_FOUND"])]), order, {
+      correlationId: "c",
+      readFirst: false,
+    });
+    expect(result).toEqual({
+      kind: "rejected",
+      status: 422,
+      errors: [{ errorCode: "SCHEME_NOT_FOUND" }],
+      imburseCorrelationId: "IMB-1",
+    });
+  });
+
+  it("names why an existing order is pending: not shown yet, or instructions still missing", async () => {
+    const notShown = await submitOrder(fakeApi([apiError(409)], [getError(404)]), order, {
+      correlationId: "c",
+      readFirst: false,
+    });
+    expect(notShown).toMatchObject({
+      kind: "failed",
+      failure: { reason: "pending", errorCodes: ["ORDER_NOT_FOUND_AFTER_EXISTS"], mayHaveReached: true },
+    });
+    const partial = { ...order, instructions: [] };
+    const missing = await submitOrder(fakeApi([apiError(409)], [partial]), order, {
+      correlationId: "c",
+      readFirst: false,
+    });
+    expect(missing).toMatchObject({
+      kind: "failed",
+      failure: { reason: "pending", errorCodes: ["INSTRUCTIONS_NOT_SHOWN_YET"] },
+    });
+  });
+
+  it("keeps a read's throttling as throttling, with what Imburse said", async () => {
+    const result = await submitOrder(fakeApi([], [getError(429, ["TOO_MANY_REQUESTS"])]), order, {
+      correlationId: "c",
+      readFirst: true,
+    });
+    expect(result).toMatchObject({
+      kind: "failed",
+      failure: { reason: "throttled", status: 429, errorCodes: ["TOO_MANY_REQUESTS"], mayHaveReached: true },
+    });
+  });
+});
+
 describe("decide: what the ledger and the envelope say", () => {
   const cases: Array<[string, RecordOutcome, Partial<NextStep>]> = [
     ["a duplicate is acknowledged", { kind: "duplicate" }, { kind: "acknowledge", outcome: "duplicate" }],
@@ -369,6 +499,38 @@ describe("decide: what the ledger and the envelope say", () => {
 
   it("never hands back for less than a second", () => {
     expect(decide({ kind: "busy", until: NOW - 5 }, context())).toMatchObject({ seconds: 1 });
+  });
+
+  it("dead-letters with the whole cause: conflicts and rejections as Imburse gave them", () => {
+    expect(decide({ kind: "ledger-conflict" }, context())).toEqual({
+      kind: "dead-letter",
+      cause: {
+        kind: "conflict",
+        detail: "this orderRef was already submitted by the relay with different content",
+        differences: [],
+      },
+    });
+    expect(decide({ kind: "conflict", differences: ["amount"] }, context())).toEqual({
+      kind: "dead-letter",
+      cause: {
+        kind: "conflict",
+        detail: "Imburse already holds this orderRef with different content",
+        differences: ["amount"],
+      },
+    });
+    expect(
+      decide(
+        { kind: "rejected", status: 422, errors: [{ errorCode: "X" }], imburseCorrelationId: "IMB-2" },
+        context(),
+      ),
+    ).toEqual({
+      kind: "dead-letter",
+      cause: { kind: "rejected", status: 422, errors: [{ errorCode: "X" }], imburseCorrelationId: "IMB-2" },
+    });
+    expect(decide({ kind: "invalid", errors: [], truncatedErrors: 3 }, context())).toEqual({
+      kind: "dead-letter",
+      cause: { kind: "invalid", errors: [], truncatedErrors: 3 },
+    });
   });
 
   it("caps the differences and errors a reason lists", () => {
@@ -491,6 +653,19 @@ describe("the retry budget in time", () => {
     expect(decide(failed(), context({ attempt: 2, settings }))).toMatchObject({ kind: "retry" });
     expect(decide(failed(), context({ attempt: 3, settings }))).toMatchObject({
       cause: { exhausted: { limit: "max-attempts", maxAttempts: 3 } },
+    });
+  });
+
+  it("ignores a date it cannot read, and takes the earliest of several", () => {
+    expect(retryDeadline(NOW, 86_400, ["not a date"])).toEqual({ at: NOW + DAY_MS, from: "retry-budget" });
+    expect(retryDeadline(NOW, 864_000, ["2026-12-03", "2026-12-02", "2026-12-05"])).toEqual({
+      at: Date.parse("2026-12-03T00:00:00Z"),
+      from: "settled-by-date",
+    });
+    // The end of the date equal to the budget's end: the budget is named.
+    expect(retryDeadline(Date.parse("2026-12-01T00:00:00Z") - 3_600_000, 3_600, ["2026-11-30"])).toEqual({
+      at: Date.parse("2026-12-01T00:00:00Z"),
+      from: "retry-budget",
     });
   });
 

@@ -1,0 +1,15 @@
+import { defineConfig } from "vitest/config";
+
+/** The unit tests of the core decisions, for StrykerJS (`npm run mutate`): fast, no stand-ins. */
+export default defineConfig({
+  test: {
+    include: [
+      "test/relay.decide.test.ts",
+      "test/relay.envelope.test.ts",
+      "test/ledger.item.test.ts",
+      "test/relay.process-record.test.ts",
+      "test/ops.ledger.test.ts",
+    ],
+    pool: "forks",
+  },
+});
