@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The Imburse API key the relay uses, as the Secrets Manager secret holds it (JSON).

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { EVEN_AFTER_ISSUES, isRecord, refusePersonalData } from "./guards.ts";
 import { addIssue } from "./issues.ts";
 import type { OrderLimits } from "./limits.ts";
