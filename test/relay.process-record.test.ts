@@ -61,6 +61,7 @@ function relay(ledgerOverrides: Partial<OrderLedger> = {}, api?: RecordDependenc
     putIfVersion: async () => true,
     find: async (ref) => [...items.values()].filter((i) => i.orderRef === ref),
     stuck: async () => [],
+    dueEvents: async () => [],
     ...ledgerOverrides,
   };
   const metrics = new Proxy({} as RelayMetrics, {
@@ -74,6 +75,8 @@ function relay(ledgerOverrides: Partial<OrderLedger> = {}, api?: RecordDependenc
       retryBaseSeconds: 5,
       remainingTimeMarginMs: 10_000,
       maxAttempts: undefined,
+      eventsRetryScheduled: false,
+      eventsIncludeOrderDetails: false,
     },
     api: api ?? {
       createOrder: async (body) => {

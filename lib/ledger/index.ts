@@ -21,6 +21,8 @@ export {
   type LedgerState,
   OPEN_SHARDS,
   openShardOf,
+  outboxOf,
+  publishedItem,
   settledItem,
 } from "./item.ts";
 export {

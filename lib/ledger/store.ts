@@ -9,7 +9,7 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { LEDGER_OPEN_INDEX } from "../config/names.ts";
+import { LEDGER_OPEN_INDEX, LEDGER_TABLE } from "../config/names.ts";
 import {
   type Claim,
   type ClaimVerdict,
@@ -63,6 +63,8 @@ export interface OrderLedger {
   find(orderRef: string): Promise<LedgerItem[]>;
   /** Orders claimed with a lease that ended, or that may exist, for longer than `olderThanMs`. */
   stuck(now: number, olderThanMs: number): Promise<LedgerItem[]>;
+  /** Items with outcome events due for longer than `olderThanMs` (the outbox index), oldest first, at most `limit`. */
+  dueEvents(now: number, olderThanMs: number, limit: number): Promise<LedgerItem[]>;
 }
 
 /** BatchWriteItem's limit. */
@@ -208,8 +210,11 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
                 RequestItems: { [tableName]: chunk.map((item) => ({ PutRequest: { Item: item } })) },
               }),
             );
+            // Report the caller's own objects: it tells its items apart by identity.
+            const byKey = new Map(chunk.map((item) => [itemKey(item), item]));
             for (const request of written.UnprocessedItems?.[tableName] ?? []) {
-              if (request.PutRequest?.Item) next.push(request.PutRequest.Item as LedgerItem);
+              const unprocessed = request.PutRequest?.Item as LedgerItem | undefined;
+              if (unprocessed) next.push(byKey.get(itemKey(unprocessed)) ?? unprocessed);
             }
           } catch {
             failed.push(...chunk);
@@ -263,7 +268,41 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
         .filter((item) => isStuck(item, now, olderThanMs))
         .sort((a, b) => a.lastAttemptAt - b.lastAttemptAt);
     },
+
+    async dueEvents(now, olderThanMs, limit) {
+      const { outboxIndex } = LEDGER_TABLE;
+      const found: LedgerItem[] = [];
+      try {
+        for (let shard = 0; shard < OPEN_SHARDS; shard++) {
+          let startKey: Record<string, unknown> | undefined;
+          do {
+            const page = await doc.send(
+              new QueryCommand({
+                TableName: tableName,
+                IndexName: outboxIndex.name,
+                KeyConditionExpression: "outboxShard = :shard AND outboxDueAt <= :cutoff",
+                ExpressionAttributeValues: { ":shard": String(shard), ":cutoff": now - olderThanMs },
+                ExclusiveStartKey: startKey,
+                Limit: limit,
+              }),
+            );
+            found.push(...((page.Items ?? []) as LedgerItem[]));
+            startKey = found.length < limit * (shard + 1) ? page.LastEvaluatedKey : undefined;
+          } while (startKey);
+        }
+      } catch (error) {
+        throw unavailable("list the outcome events due", error);
+      }
+      return found
+        .filter((item) => (item.outbox?.length ?? 0) > 0)
+        .sort((a, b) => (a.outboxDueAt ?? 0) - (b.outboxDueAt ?? 0))
+        .slice(0, limit);
+    },
   };
+}
+
+function itemKey(item: Pick<LedgerItem, "orderRef" | "tenantId">): string {
+  return `${item.orderRef}\u0000${item.tenantId}`;
 }
 
 function claimValues(claim: Claim): Record<string, unknown> {

@@ -1,6 +1,13 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSRecord } from "aws-lambda";
 import type { RelaySettings } from "../config/settings.ts";
+import type { OutcomeOutbox } from "../events/outbox.ts";
+import {
+  guardedMetadata,
+  type OutboxEntry,
+  type OutcomeFacts,
+  outcomeEvent,
+} from "../events/outcome-event.ts";
 import {
   type AttemptResult,
   fingerprintOf,
@@ -16,7 +23,7 @@ import { decide, isDue, type NextStep, type RecordOutcome, retryDeadline } from 
 import { type OrderEnvelope, queueNameOf, readEnvelope, writeAttributes } from "./envelope.ts";
 import { HandBackError } from "./errors.ts";
 import { type DeadLetterCause, type DeadLetterReason, MAX_REASON_ISSUES } from "./reasons.ts";
-import { runInRecordScope } from "./scope.ts";
+import { type RecordScope, runInRecordScope } from "./scope.ts";
 import type { MessageSender } from "./sender.ts";
 import { type OrderApi, submitOrder } from "./submit-order.ts";
 import { type RecordEvent, type RelayMetrics, recordEvents } from "./telemetry.ts";
@@ -37,6 +44,8 @@ export type RecordSettings = Pick<
   | "metadataMaxValueLength"
   | "leaseSeconds"
   | "ledgerTtlSeconds"
+  | "eventsRetryScheduled"
+  | "eventsIncludeOrderDetails"
 >;
 
 /** Everything {@link processRecord} talks to. */
@@ -63,6 +72,8 @@ export interface RecordDependencies {
 export interface RecordInvocation {
   /** Collects the completed states of the batch, written together once every record is done. */
   ledgerWrites: LedgerBatchWriter;
+  /** Collects the batch's outcome events, published once the ledger states are written. None: events off. */
+  outbox?: OutcomeOutbox;
   /** What the invocation has left, in milliseconds. */
   remainingMs: () => number;
   annotate?: (key: string, value: string) => void;
@@ -115,7 +126,8 @@ export async function processRecord(
       message_id: record.messageId,
     },
   });
-  return runInRecordScope({ logger }, async () => {
+  const scope: RecordScope = { logger };
+  return runInRecordScope(scope, async () => {
     if (envelope.rejectedCorrelationId) {
       logger.warn(
         "The publisher's correlation id is not 1 to 128 printable ASCII characters; the message id replaces it",
@@ -126,7 +138,7 @@ export async function processRecord(
         ignored: envelope.ignoredAttributes,
       });
     }
-    const attempt = new Attempt(record, envelope, orderRef, deps, logger, invocation.ledgerWrites, endsAt);
+    const attempt = new Attempt(record, envelope, orderRef, deps, logger, invocation, endsAt, scope);
     let outcome: RecordOutcome;
     if (!isDue(envelope.notBefore, now)) {
       outcome = { kind: "not-due", notBefore: envelope.notBefore! };
@@ -171,9 +183,13 @@ class Attempt {
   readonly #deps: RecordDependencies;
   readonly #logger: Logger;
   readonly #writes: LedgerBatchWriter;
+  readonly #outbox: OutcomeOutbox | undefined;
   readonly #endsAt: number;
+  readonly #scope: RecordScope;
   /** Set once this delivery holds the claim on the order. */
   #claim: { item: LedgerItem; readFirst: boolean } | undefined;
+  /** The valid order this delivery carries, and the tenant it is claimed under. */
+  #order: { order: Order; tenantId: string } | undefined;
 
   constructor(
     record: SQSRecord,
@@ -181,22 +197,26 @@ class Attempt {
     orderRef: string | undefined,
     deps: RecordDependencies,
     logger: Logger,
-    writes: LedgerBatchWriter,
+    invocation: RecordInvocation,
     endsAt: number,
+    scope: RecordScope,
   ) {
     this.#record = record;
     this.#envelope = envelope;
     this.#orderRef = orderRef;
     this.#deps = deps;
     this.#logger = logger;
-    this.#writes = writes;
+    this.#writes = invocation.ledgerWrites;
+    this.#outbox = invocation.outbox;
     this.#endsAt = endsAt;
+    this.#scope = scope;
   }
 
   /** Claims the order, then submits it: what the ledger or Imburse said. */
   async submit(order: Order): Promise<RecordOutcome> {
     const deps = this.#deps;
     const tenantId = await deps.tenantId();
+    this.#order = { order, tenantId };
     const now = deps.clock();
     const abortSignal = this.#signal();
     let claim: Awaited<ReturnType<OrderLedger["claim"]>>;
@@ -225,8 +245,11 @@ class Attempt {
     }
     switch (claim.kind) {
       case "duplicate":
+        // The order's next delivery publishes an event its first one left due (the sweep's other half).
+        this.#outbox?.addItem(claim.item);
         return { kind: "duplicate" };
       case "conflict":
+        this.#outbox?.addItem(claim.item);
         return { kind: "ledger-conflict" };
       case "busy":
         return { kind: "busy", until: claim.until };
@@ -296,10 +319,14 @@ class Attempt {
         result: status,
         ...(outcome.kind === "submitted" ? { status: outcome.status } : {}),
       };
-      this.#writes.add(settledItem(item, { state: status, lastOutcome }, readFirst, this.#deps.clock()), {
-        owner: item.leaseOwner ?? "",
-        leaseExpiresAt: item.leaseExpiresAt ?? 0,
-      });
+      const event = this.#event({ outcome: status, kind: null });
+      const settled = settledItem(item, { state: status, lastOutcome }, readFirst, this.#deps.clock(), event);
+      // The event rides in the batch's write of the state it announces: no request of its own.
+      this.#writes.add(settled, { owner: item.leaseOwner ?? "", leaseExpiresAt: item.leaseExpiresAt ?? 0 });
+      this.#outbox?.addItem(settled);
+      this.#logger.info("Order accepted by Imburse", { outcome: status });
+      this.#final(status, undefined, undefined, event?.id);
+      return { status };
     }
     this.#logger.info("Order accepted by Imburse", { outcome: status });
     this.#final(status);
@@ -309,11 +336,18 @@ class Attempt {
   async #retry(step: Extract<NextStep, { kind: "retry" }>, outcome: RecordOutcome): Promise<RecordResult> {
     const { failure } = step;
     const mayExist = this.mayExist(outcome);
-    await this.#mark({
-      state: "waiting",
-      mayHaveReached: failure.mayHaveReached,
-      lastOutcome: lastOutcomeOf(outcome),
-    });
+    const event = this.#deps.settings.eventsRetryScheduled
+      ? this.#event({
+          outcome: "retry-scheduled",
+          kind: failure.reason,
+          nextAttemptAt: new Date(this.#deps.clock() + step.waitSeconds * 1000),
+          imburseCorrelationId: failure.imburseCorrelationId,
+        })
+      : undefined;
+    await this.#mark(
+      { state: "waiting", mayHaveReached: failure.mayHaveReached, lastOutcome: lastOutcomeOf(outcome) },
+      event,
+    );
     await this.#send(this.#deps.settings.retryQueueUrl, step.delaySeconds, {
       attempt: step.nextAttempt,
       notBefore: step.notBefore,
@@ -359,13 +393,29 @@ class Attempt {
   }
 
   async #deadLetter(cause: DeadLetterCause, outcome: RecordOutcome): Promise<RecordResult> {
+    const imburseCorrelationId = "imburseCorrelationId" in cause ? cause.imburseCorrelationId : undefined;
+    let event: OutboxEntry | undefined;
     if (cause.kind !== "invalid") {
-      await this.#mark({
-        state: "dead-lettered",
+      event = this.#event({ outcome: "dead-lettered", kind: cause.kind, cause, imburseCorrelationId });
+      await this.#mark(
+        {
+          state: "dead-lettered",
+          kind: cause.kind,
+          mayHaveReached: outcome.kind === "failed" && outcome.failure.mayHaveReached,
+          lastOutcome: lastOutcomeOf(outcome),
+        },
+        event,
+      );
+    } else if (this.#outbox) {
+      // No ledger item keeps an invalid order: its event is published once with the batch's, best effort.
+      event = this.#event({
+        outcome: "dead-lettered",
         kind: cause.kind,
-        mayHaveReached: outcome.kind === "failed" && outcome.failure.mayHaveReached,
-        lastOutcome: lastOutcomeOf(outcome),
+        cause,
+        tenant: await this.#deps.tenantId().catch(() => undefined),
+        metadata: guardedMetadata(this.#record.body, this.#deps.settings),
       });
+      if (event) this.#outbox.addLoose(event);
     }
     const reason: DeadLetterReason = {
       ...cause,
@@ -382,7 +432,7 @@ class Attempt {
     });
     this.#deps.metrics.deadLettered(cause.kind);
     this.#logger.error("Order dead-lettered", { reason });
-    this.#final(cause.kind, "imburseCorrelationId" in cause ? cause.imburseCorrelationId : undefined, reason);
+    this.#final(cause.kind, imburseCorrelationId, reason, event?.id);
     return { status: "dead-lettered", kind: cause.kind };
   }
 
@@ -390,16 +440,19 @@ class Attempt {
    * Records a non-final outcome at once, before the retry or dead-letter message goes out, so the next
    * delivery finds it. A failure is logged and left: the claim stays, and the next delivery reads first.
    */
-  async #mark(result: AttemptResult): Promise<void> {
+  async #mark(result: AttemptResult, event?: OutboxEntry): Promise<void> {
     if (!this.#claim) return;
     const { item, readFirst } = this.#claim;
-    const next = settledItem(item, result, readFirst, this.#deps.clock());
+    const next = settledItem(item, result, readFirst, this.#deps.clock(), event);
     try {
       const written = await this.#deps.ledger.putIfOwner(next, item.leaseOwner ?? "", {
         abortSignal: this.#signal(),
       });
-      if (!written) this.#logger.warn("Another delivery took the order over after this one's lease ended");
+      if (written) this.#outbox?.addItem(next);
+      else this.#logger.warn("Another delivery took the order over after this one's lease ended");
     } catch (error) {
+      // The outcome stands all the same: its event goes out, though nothing keeps it if this publish fails.
+      if (event) this.#outbox?.addLoose(event);
       this.#deps.metrics.ledgerUnavailable();
       this.#logger.error("Could not record the order's state in the ledger; its claim stands", {
         problem: error instanceof Error ? error.message : String(error),
@@ -428,10 +481,38 @@ class Attempt {
     return AbortSignal.timeout(Math.max(1, this.#endsAt + extraMs - this.#deps.clock()));
   }
 
+  /**
+   * The outcome event of this delivery, or undefined when events are off. Built from the claimed item's
+   * version, the valid order's metadata (or what `overrides` gives for an invalid one) and the last
+   * Imburse correlation id the record saw.
+   */
+  #event(
+    facts: Pick<OutcomeFacts, "outcome" | "kind"> &
+      Partial<Pick<OutcomeFacts, "cause" | "nextAttemptAt" | "imburseCorrelationId" | "tenant" | "metadata">>,
+  ): OutboxEntry | undefined {
+    if (!this.#outbox) return undefined;
+    const order = this.#order?.order;
+    return outcomeEvent({
+      orderRef: this.#orderRef,
+      tenant: this.#order?.tenantId,
+      correlationId: this.#envelope.correlationId,
+      originMessageId: this.#envelope.originMessageId,
+      attempts: this.#envelope.attempt,
+      firstReceivedAt: this.#claim?.item.firstReceivedAt ?? this.#envelope.firstReceivedAt.getTime(),
+      decidedAt: this.#deps.clock(),
+      version: this.#claim?.item.version,
+      metadata: order?.metadata ?? {},
+      order: this.#deps.settings.eventsIncludeOrderDetails ? order : undefined,
+      ...facts,
+      imburseCorrelationId: facts.imburseCorrelationId ?? this.#scope.imburseCorrelationId,
+    });
+  }
+
   #final(
     outcome: Extract<RecordEvent, { type: "final" }>["outcome"],
     imburseCorrelationId?: string,
     reason?: DeadLetterReason,
+    outcomeEventId?: string,
   ): void {
     this.#emit({
       type: "final",
@@ -442,6 +523,7 @@ class Attempt {
       attempts: this.#envelope.attempt,
       ...(imburseCorrelationId ? { imburseCorrelationId } : {}),
       ...(reason ? { reason } : {}),
+      ...(outcomeEventId ? { outcomeEventId } : {}),
     });
   }
 
