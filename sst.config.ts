@@ -61,7 +61,7 @@ export default $config({
     const dashboard = createDashboard({
       queues,
       submit: submit.function,
-      alarms: [...alarms, availability.probe, availability.errorRate],
+      alarms: [...alarms, availability.probe, availability.errorRate, outcomeNotifications.failedEventsAlarm],
       breakerAlarm: availability.unavailable,
       breaker: config.breaker,
     });
