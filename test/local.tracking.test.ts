@@ -171,6 +171,7 @@ describe("failedLines (exit status 1)", () => {
     outcome,
     attempts: 1,
     correlationId: null,
+    outcomeEventId: null,
   });
   const entries = [
     entry(1, "submitted"),
@@ -280,7 +281,15 @@ describe("local run pieces", () => {
 
   it("describes lines and renders the summary tables", () => {
     const entries: ReportEntry[] = [
-      { line: 1, orderRef: "A-1", messageId: "m1", outcome: "submitted", attempts: 3, correlationId: "c1" },
+      {
+        line: 1,
+        orderRef: "A-1",
+        messageId: "m1",
+        outcome: "submitted",
+        attempts: 3,
+        correlationId: "c1",
+        outcomeEventId: "e1",
+      },
       {
         line: 2,
         orderRef: "A-1",
@@ -288,6 +297,7 @@ describe("local run pieces", () => {
         outcome: "submitted",
         attempts: 1,
         correlationId: "c2",
+        outcomeEventId: "e1",
         duplicateOf: 1,
       },
       {
@@ -297,6 +307,7 @@ describe("local run pieces", () => {
         outcome: "unpublishable",
         attempts: 0,
         correlationId: null,
+        outcomeEventId: null,
         reason: "not valid JSON",
       },
     ];

@@ -11,6 +11,7 @@ export {
   claimedItem,
   describeState,
   fingerprintOf,
+  hasEventsDue,
   isComplete,
   isExpired,
   isStuck,

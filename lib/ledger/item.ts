@@ -224,6 +224,11 @@ export function settledItem(
   };
 }
 
+/** Whether the item holds outcome events due for at least `olderThanMs`: the sweep's (and next delivery's) due. */
+export function hasEventsDue(item: LedgerItem, now: number, olderThanMs: number): boolean {
+  return (item.outbox?.length ?? 0) > 0 && (item.outboxDueAt ?? 0) + olderThanMs <= now;
+}
+
 /** The outbox fields of an item, if it has events due. */
 export function outboxOf(
   item: LedgerItem | undefined,

@@ -62,7 +62,7 @@ export function createBatchHandler(
 
   // Complete orders whose outcome events reached the bus: recorded in the next invocation's batched write
   // (or by the sweep, if this container ends first). Lambda runs one invocation at a time per container.
-  let publishedToRecord: LedgerItem[] = [];
+  const publishedToRecord: LedgerItem[] = [];
 
   return async (event, context) => {
     const limit = pLimit(options.concurrency);
@@ -126,7 +126,7 @@ export function createBatchHandler(
           abortSignal: AbortSignal.timeout(Math.max(1, remainingMs() - PUBLISH_RESERVE_MS)),
         },
       );
-      publishedToRecord = published.completeToRecord;
+      publishedToRecord.push(...published.completeToRecord);
     }
     return response;
   };

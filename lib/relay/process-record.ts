@@ -7,10 +7,12 @@ import {
   type OutboxEntry,
   type OutcomeFacts,
   outcomeEvent,
+  outcomeEventId,
 } from "../events/outcome-event.ts";
 import {
   type AttemptResult,
   fingerprintOf,
+  hasEventsDue,
   type LastOutcome,
   type LedgerBatchWriter,
   type LedgerItem,
@@ -46,6 +48,7 @@ export type RecordSettings = Pick<
   | "ledgerTtlSeconds"
   | "eventsRetryScheduled"
   | "eventsIncludeOrderDetails"
+  | "outboxSweepAfterSeconds"
 >;
 
 /** Everything {@link processRecord} talks to. */
@@ -190,6 +193,8 @@ class Attempt {
   #claim: { item: LedgerItem; readFirst: boolean } | undefined;
   /** The valid order this delivery carries, and the tenant it is claimed under. */
   #order: { order: Order; tenantId: string } | undefined;
+  /** For a duplicate delivery: the ledger's item of the completed order it repeats. */
+  #completed: LedgerItem | undefined;
 
   constructor(
     record: SQSRecord,
@@ -245,11 +250,11 @@ class Attempt {
     }
     switch (claim.kind) {
       case "duplicate":
-        // The order's next delivery publishes an event its first one left due (the sweep's other half).
-        this.#outbox?.addItem(claim.item);
+        this.#completed = claim.item;
+        this.#publishStillDue(claim.item);
         return { kind: "duplicate" };
       case "conflict":
-        this.#outbox?.addItem(claim.item);
+        this.#publishStillDue(claim.item);
         return { kind: "ledger-conflict" };
       case "busy":
         return { kind: "busy", until: claim.until };
@@ -266,6 +271,16 @@ class Attempt {
           timeoutMs: deps.settings.imburseTimeoutMs,
           clock: deps.clock,
         });
+    }
+  }
+
+  /**
+   * The order's next delivery publishes what its earlier one left due (the sweep's other half), once it
+   * has been due as long as the sweep waits: an event published moments ago is only not recorded yet.
+   */
+  #publishStillDue(item: LedgerItem): void {
+    if (hasEventsDue(item, this.#deps.clock(), this.#deps.settings.outboxSweepAfterSeconds * 1000)) {
+      this.#outbox?.addItem(item);
     }
   }
 
@@ -307,6 +322,9 @@ class Attempt {
         type: "duplicate",
         originMessageId: this.#envelope.originMessageId,
         correlationId: this.#envelope.correlationId,
+        ...(this.#outbox && this.#completed
+          ? { outcomeEventId: this.#completedEventId(this.#completed) }
+          : {}),
       });
       return { status };
     }
@@ -505,6 +523,18 @@ class Attempt {
       order: this.#deps.settings.eventsIncludeOrderDetails ? order : undefined,
       ...facts,
       imburseCorrelationId: facts.imburseCorrelationId ?? this.#scope.imburseCorrelationId,
+    });
+  }
+
+  /** The id of the outcome event of the completed order a duplicate delivery repeats. */
+  #completedEventId(item: LedgerItem): string {
+    return outcomeEventId({
+      tenant: item.tenantId,
+      orderRef: item.orderRef,
+      outcome: item.state === "already-existed" ? "already-existed" : "submitted",
+      kind: null,
+      version: item.version,
+      originMessageId: this.#envelope.originMessageId,
     });
   }
 

@@ -88,7 +88,13 @@ export type RecordEvent =
       delaySeconds: number;
       reason: RetryReason;
     }
-  | { type: "duplicate"; originMessageId: string; correlationId: string };
+  | {
+      type: "duplicate";
+      originMessageId: string;
+      correlationId: string;
+      /** The id of the outcome event of the order it repeats, when events are on. */
+      outcomeEventId?: string;
+    };
 
 /**
  * In-process events: one per record, and one per exchange with Imburse. Nothing listens in Lambda; local
