@@ -85,6 +85,8 @@ export default $config({
       // Publishers subscribe to their orders' outcomes with rules on this bus (docs/publishers.md).
       outcomeEventBusName: outcomes.bus.name,
       outcomeEventBusArn: outcomes.bus.arn,
+      // `aws events start-replay --event-source-arn <arn>`: replays a window to a new consumer.
+      outcomeEventArchiveArn: outcomes.archive.arn,
       outboxSweepFunctionName: outcomeNotifications.sweep.function.name,
     };
   },

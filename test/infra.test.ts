@@ -817,6 +817,7 @@ it("exports the URLs, names and ARNs an operator needs", () => {
     circuitBreakerFunctionName: state(lambda(RESOURCE_NAMES.circuitBreakerFunction), "name"),
     outcomeEventBusName: busName(),
     outcomeEventBusArn: state(bus(), "arn"),
+    outcomeEventArchiveArn: arnOf(run.one(T.archive)),
     outboxSweepFunctionName: state(lambda(RESOURCE_NAMES.outboxSweepFunction), "name"),
     _protect: false,
   });
