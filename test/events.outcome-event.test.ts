@@ -89,7 +89,7 @@ describe("the outcome event", () => {
       outcome: "dead-lettered",
       kind: "invalid",
     });
-    expect(outcomeEventId(noRef)).toBe(outcomeEventId({ ...noRef, attempts: 2 }));
+    expect(outcomeEventId(noRef)).toBe(outcomeEvent({ ...noRef, attempts: 2 }).id);
     expect(outcomeEventId({ ...noRef, originMessageId: "m-2" })).not.toBe(outcomeEventId(noRef));
     const invalidWithRef = facts({ version: undefined, outcome: "dead-lettered", kind: "invalid" });
     expect(outcomeEventId({ ...invalidWithRef, originMessageId: "m-2" })).not.toBe(
@@ -113,13 +113,17 @@ describe("the outcome event", () => {
     const invalid = summariseReason({
       kind: "invalid",
       errors: [
-        { path: "metadata.note", code: "personal_data", message: "value must not contain a card number" },
+        {
+          path: "metadata.note",
+          code: "card_number_in_metadata",
+          message: "value must not contain a card number",
+        },
         { path: "instructions[0].amount", code: "amount_too_precise", message: "at most 2 fraction digits" },
       ],
     });
     expect(invalid).toMatchObject({
       kind: "invalid",
-      codes: ["personal_data", "amount_too_precise"],
+      codes: ["card_number_in_metadata", "amount_too_precise"],
       paths: ["metadata.note", "instructions[0].amount"],
     });
     expect(
