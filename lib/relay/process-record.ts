@@ -459,7 +459,11 @@ class Attempt {
    * delivery finds it. A failure is logged and left: the claim stays, and the next delivery reads first.
    */
   async #mark(result: AttemptResult, event?: OutboxEntry): Promise<void> {
-    if (!this.#claim) return;
+    if (!this.#claim) {
+      // No claim (a conflict the ledger itself found): no item of this delivery keeps the event.
+      if (event) this.#outbox?.addLoose(event);
+      return;
+    }
     const { item, readFirst } = this.#claim;
     const next = settledItem(item, result, readFirst, this.#deps.clock(), event);
     try {
