@@ -132,6 +132,9 @@ console.log(
     dynamoRequestsPerOrder: Number(((local.dynamoRequests() - dynamoRequestsBefore) / done).toFixed(3)),
     tokenExchanges: simulator.requestsTo("token").length,
     secretReads: local.secretsManager.calls.GetSecretValue ?? 0,
+    // One outcome event per order, in one PutEvents call per batch of ten.
+    outcomeEvents: local.eventBridge.events(local.eventBusName).length,
+    putEventsCalls: local.eventBridge.calls.PutEvents ?? 0,
   }),
 );
 sqs.destroy();

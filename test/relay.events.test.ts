@@ -193,6 +193,26 @@ describe("outcome events", () => {
   });
 });
 
+describe("the outbox's cost", () => {
+  it("adds no DynamoDB request: two batches of ten clean orders cost 22, the first's events recorded in the second's write", async () => {
+    relay = await startRelayHarness();
+    const batch = async (prefix: string) => {
+      for (let i = 0; i < 10; i++) await relay.publish(order(`${prefix}-${i}`), `corr-${prefix}-${i}`);
+      const records = [];
+      while (records.length < 10) records.push(...(await relay.deliver(queue("orders"))).records);
+    };
+    const before = relay.local.dynamoRequests();
+    await batch("FIRST");
+    await batch("SECOND");
+    expect(relay.local.dynamoRequests() - before).toBe(22);
+    expect(events()).toHaveLength(20);
+    expect(relay.local.eventBridge.calls.PutEvents).toBe(2);
+    expect(await ledgerItem("FIRST-0")).not.toHaveProperty("outbox");
+    // The last batch's are recorded by the next invocation (or published again by the sweep).
+    expect(await ledgerItem("SECOND-0")).toMatchObject({ outbox: [expect.anything()] });
+  });
+});
+
 describe("the outbox", () => {
   it("keeps the event when the handler stops between the ledger write and PutEvents: it still arrives, once", async () => {
     // The function dies right after its batch's ledger write (a crash, a timeout): PutEvents never happens.
