@@ -9,7 +9,7 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { LEDGER_OPEN_INDEX, LEDGER_TABLE } from "../config/names.ts";
+import { LEDGER_TABLE } from "../config/names.ts";
 import {
   type Claim,
   type ClaimVerdict,
@@ -181,6 +181,45 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
     }
   };
 
+  /**
+   * The items of a sparse index whose sort key is at most `cutoff`, over every shard (at most `perShard` of
+   * each when given: the oldest, as the sort key orders them).
+   */
+  const queryShards = async (
+    index: { name: string; partitionKey: string; sortKey: string },
+    cutoff: number,
+    operation: string,
+    perShard = Number.POSITIVE_INFINITY,
+  ): Promise<LedgerItem[]> => {
+    const found: LedgerItem[] = [];
+    try {
+      for (let shard = 0; shard < OPEN_SHARDS; shard++) {
+        let fromShard = 0;
+        let startKey: Record<string, unknown> | undefined;
+        do {
+          const page = await doc.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: index.name,
+              KeyConditionExpression: "#shard = :shard AND #sortKey <= :cutoff",
+              ExpressionAttributeNames: { "#shard": index.partitionKey, "#sortKey": index.sortKey },
+              ExpressionAttributeValues: { ":shard": String(shard), ":cutoff": cutoff },
+              ExclusiveStartKey: startKey,
+              ...(Number.isFinite(perShard) ? { Limit: perShard } : {}),
+            }),
+          );
+          const items = (page.Items ?? []) as LedgerItem[];
+          found.push(...items);
+          fromShard += items.length;
+          startKey = fromShard < perShard ? page.LastEvaluatedKey : undefined;
+        } while (startKey);
+      }
+    } catch (error) {
+      throw unavailable(operation, error);
+    }
+    return found;
+  };
+
   return {
     async claim(claim, options = {}) {
       const first = await tryClaim(claim, options);
@@ -242,57 +281,19 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
     },
 
     async stuck(now, olderThanMs) {
-      const cutoff = now - olderThanMs;
-      const found: LedgerItem[] = [];
-      try {
-        for (let shard = 0; shard < OPEN_SHARDS; shard++) {
-          let startKey: Record<string, unknown> | undefined;
-          do {
-            const page = await doc.send(
-              new QueryCommand({
-                TableName: tableName,
-                IndexName: LEDGER_OPEN_INDEX,
-                KeyConditionExpression: "openShard = :shard AND lastAttemptAt <= :cutoff",
-                ExpressionAttributeValues: { ":shard": String(shard), ":cutoff": cutoff },
-                ExclusiveStartKey: startKey,
-              }),
-            );
-            found.push(...((page.Items ?? []) as LedgerItem[]));
-            startKey = page.LastEvaluatedKey;
-          } while (startKey);
-        }
-      } catch (error) {
-        throw unavailable("list open orders", error);
-      }
+      const found = await queryShards(LEDGER_TABLE.openIndex, now - olderThanMs, "list open orders");
       return found
         .filter((item) => isStuck(item, now, olderThanMs))
         .sort((a, b) => a.lastAttemptAt - b.lastAttemptAt);
     },
 
     async dueEvents(now, olderThanMs, limit) {
-      const { outboxIndex } = LEDGER_TABLE;
-      const found: LedgerItem[] = [];
-      try {
-        for (let shard = 0; shard < OPEN_SHARDS; shard++) {
-          let startKey: Record<string, unknown> | undefined;
-          do {
-            const page = await doc.send(
-              new QueryCommand({
-                TableName: tableName,
-                IndexName: outboxIndex.name,
-                KeyConditionExpression: "outboxShard = :shard AND outboxDueAt <= :cutoff",
-                ExpressionAttributeValues: { ":shard": String(shard), ":cutoff": now - olderThanMs },
-                ExclusiveStartKey: startKey,
-                Limit: limit,
-              }),
-            );
-            found.push(...((page.Items ?? []) as LedgerItem[]));
-            startKey = found.length < limit * (shard + 1) ? page.LastEvaluatedKey : undefined;
-          } while (startKey);
-        }
-      } catch (error) {
-        throw unavailable("list the outcome events due", error);
-      }
+      const found = await queryShards(
+        LEDGER_TABLE.outboxIndex,
+        now - olderThanMs,
+        "list the outcome events due",
+        limit,
+      );
       return found
         .filter((item) => (item.outbox?.length ?? 0) > 0)
         .sort((a, b) => (a.outboxDueAt ?? 0) - (b.outboxDueAt ?? 0))
