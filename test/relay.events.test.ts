@@ -124,7 +124,7 @@ describe("outcome events", () => {
       expect(event.source).toBe("imburse-relay");
       expect(validate(event.detail), JSON.stringify(validate.errors)).toBe(true);
       // No amounts and no customer refs by default.
-      expect(JSON.stringify(event.detail)).not.toMatch(/25\.00|cust-1|4111/);
+      expect(JSON.stringify(event.detail)).not.toMatch(/210\.00|CUST-1|4111/);
     }
     const [submitted] = detailOf("OK-1").filter((d) => d.outcome === "submitted");
     const item = await ledgerItem("OK-1");
@@ -190,6 +190,38 @@ describe("outcome events", () => {
     expect(await sweep()).toMatchObject({ items: 0 });
     expect(events()).toHaveLength(2);
     expect(await ledgerItem("OK-1")).toMatchObject({ state: "submitted" });
+  });
+});
+
+describe("settings", () => {
+  it("publishes retries and order details only when asked to", async () => {
+    relay = await startRelayHarness({
+      simulator: { faults: "create[ref^=FLAKY-]:503:times=1" },
+      settings: { eventsRetryScheduled: "true", eventsIncludeOrderDetails: "true" },
+    });
+    await relay.publish(order("FLAKY-1"), "corr-flaky");
+    await relay.deliver(queue("orders"));
+    const [retry] = details();
+    const [queued] = relay.queued(queue("retry"));
+    expect(retry).toMatchObject({
+      outcome: "retry-scheduled",
+      kind: "server-error",
+      attempts: 1,
+      nextAttemptAt: new Date(relay.clock.now + queued!.delaySeconds * 1000).toISOString(),
+    });
+    expect(events()[0]?.["detail-type"]).toBe("Order Retry Scheduled");
+    // Recorded at once: a waiting item may be claimed again, so only on its version.
+    expect(await ledgerItem("FLAKY-1")).not.toHaveProperty("outbox");
+    await relay.deliverQueued(queue("retry"));
+    const submitted = details().find((d) => d.outcome === "submitted");
+    expect(submitted).toMatchObject({
+      attempts: 2,
+      instructions: [
+        { instructionRef: "FLAKY-1-1", customerRef: "CUST-1", amount: "210.00", currency: "EUR" },
+      ],
+    });
+    expect(validate(submitted), JSON.stringify(validate.errors)).toBe(true);
+    expect(submitted?.eventId).not.toBe(retry?.eventId);
   });
 });
 
