@@ -164,32 +164,34 @@ describe("outcome events", () => {
     relay.local.eventBridge.failNext(3);
     await relay.publish(order("OK-1"), "corr-1");
     await relay.publish(order("REJECT-2"), "corr-2");
+    // No ledger item keeps an invalid order: its event gets one of its own when it cannot be published.
+    await relay.publish(order("BAD-3", { amount: 1 }), "corr-3");
     const { response } = await relay.deliver(queue("orders"));
     expect(response.batchItemFailures).toEqual([]);
     expect(events()).toEqual([]);
     expect(await ledgerItem("OK-1")).toMatchObject({ state: "submitted" });
-    expect(relay.queued(queue("deadLetter")).map((m) => m.reason?.kind)).toEqual(["rejected"]);
-    expect(await outboxDue()).toBe(2);
+    const deadLetters = relay.queued(queue("deadLetter")).map((m) => m.reason?.kind);
+    expect(deadLetters.sort()).toEqual(["invalid", "rejected"]);
+    expect(await outboxDue()).toBe(3);
     const failedLog = relay
       .logs()
       .find(
         (l) => l.message === "Outcome events could not be published; they stay due in the ledger's outbox",
       );
-    expect(failedLog?.event_ids).toHaveLength(2);
+    expect(failedLog?.event_ids).toHaveLength(3);
 
     // Not yet due for the sweep: nothing goes out twice while a first publish may still be recorded.
     expect(await sweep(SWEEP_AFTER_MS - 1)).toMatchObject({ items: 0 });
     relay.local.eventBridge.failEntries(1);
-    expect(await sweep()).toMatchObject({ items: 2, published: 2, failed: 0 });
-    expect(
-      details()
-        .map((d) => d.orderRef)
-        .sort(),
-    ).toEqual(["OK-1", "REJECT-2"]);
+    expect(await sweep()).toMatchObject({ items: 3, published: 3, failed: 0 });
+    expect(details().map((d) => `${d.orderRef} ${d.correlationId}`)).toEqual(
+      expect.arrayContaining(["OK-1 corr-1", "REJECT-2 corr-2", "BAD-3 corr-3"]),
+    );
     expect(await outboxDue()).toBe(0);
     expect(await sweep()).toMatchObject({ items: 0 });
-    expect(events()).toHaveLength(2);
+    expect(events()).toHaveLength(3);
     expect(await ledgerItem("OK-1")).toMatchObject({ state: "submitted" });
+    expect(relay.queued(queue("deadLetter"))).toHaveLength(2);
   });
 });
 

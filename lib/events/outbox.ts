@@ -4,7 +4,7 @@
  * by the detail's `eventId`.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
-import { type LedgerItem, type OrderLedger, publishedItem } from "../ledger/index.ts";
+import { type LedgerItem, type OrderLedger, outboxOnlyItem, publishedItem } from "../ledger/index.ts";
 import type { RelayMetrics } from "../relay/telemetry.ts";
 import { recordEvents } from "../relay/telemetry.ts";
 import type { OutboxEntry } from "./outcome-event.ts";
@@ -22,7 +22,7 @@ export class OutcomeOutbox {
     if ((item.outbox?.length ?? 0) > 0) this.#items.push(item);
   }
 
-  /** An event no ledger item keeps: published once, best effort (its failure is counted). */
+  /** An event no ledger item keeps: published with the rest; if that fails, it gets an item of its own. */
   addLoose(entry: OutboxEntry): void {
     this.#loose.push(entry);
   }
@@ -39,6 +39,9 @@ export interface PublishDueDependencies {
   ledger: OrderLedger;
   metrics: Pick<RelayMetrics, "eventsPublished" | "eventsFailed">;
   logger: Logger;
+  clock: () => number;
+  /** The ledger's TTL, for the item an unpublished loose event gets. */
+  ledgerTtlSeconds: number;
 }
 
 /** What {@link publishDue} leaves to record. */
@@ -57,8 +60,9 @@ export interface PublishDueReport {
  * events all reached the bus are recorded: a complete item is returned for the caller's next batched
  * write, any other (dead-lettered, waiting: a redrive may claim it again) is written at once, on the
  * condition that its version has not moved. Items `unwritten` (their state write failed) are published but
- * not recorded. Never throws: an event not published stays due, and the sweep or the order's next delivery
- * publishes it.
+ * not recorded. A loose event that was not published is written to the ledger as an item of its own (one
+ * request, only on failure). Never throws: an event not published stays due, and the sweep or the order's
+ * next delivery publishes it.
  */
 export async function publishDue(
   items: readonly LedgerItem[],
@@ -84,6 +88,19 @@ export async function publishDue(
     published: uniqueEntries(entries.filter((entry) => published.has(entry.id))),
     failed: sent.failed,
   });
+  const unpublishedLoose = loose.filter((entry) => !published.has(entry.id));
+  if (unpublishedLoose.length > 0) {
+    const now = deps.clock();
+    const kept = unpublishedLoose.map((entry) =>
+      outboxOnlyItem(entry, tenantOf(entry), now, deps.ledgerTtlSeconds),
+    );
+    const notKept = await deps.ledger.putAll(kept);
+    if (notKept.length > 0) {
+      deps.logger.error("Outcome events were neither published nor kept for the sweep: they are lost", {
+        event_ids: notKept.map((item) => item.outbox?.[0]?.id),
+      });
+    }
+  }
   for (const item of items) {
     if (options.unwritten?.has(item)) continue;
     const next = publishedItem(item, published);
@@ -103,6 +120,15 @@ export async function publishDue(
     }
   }
   return report;
+}
+
+/** The tenant an event names, for its own item's key. */
+function tenantOf(entry: OutboxEntry): string {
+  try {
+    return (JSON.parse(entry.detail) as { tenant?: string | null }).tenant ?? "unknown";
+  } catch {
+    return "unknown";
+  }
 }
 
 function uniqueEntries(entries: readonly OutboxEntry[]): OutboxEntry[] {

@@ -11,7 +11,7 @@ import { powertools, withPowertools } from "../aws/powertools.ts";
 import { loadSettings, REQUIRED_SETTINGS } from "../config/settings.ts";
 import { dynamoDbLedger, type OrderLedger } from "../ledger/index.ts";
 import { powertoolsRelayMetrics } from "../relay/telemetry.ts";
-import { publishDue } from "./outbox.ts";
+import { type PublishDueDependencies, publishDue } from "./outbox.ts";
 import { eventBridgePublisher, type OutcomePublisher } from "./publisher.ts";
 
 /** What one sweep did. */
@@ -23,12 +23,7 @@ export interface SweepResult {
 }
 
 /** What {@link sweepOutbox} talks to. */
-export interface SweepDependencies {
-  ledger: OrderLedger;
-  publisher: OutcomePublisher;
-  logger: Logger;
-  metrics: { eventsPublished(count: number): void; eventsFailed(count: number): void };
-}
+export type SweepDependencies = PublishDueDependencies;
 
 /**
  * Publishes the events due for longer than `olderThanMs` (at most `maxItems` ledger items, oldest first) and
@@ -84,6 +79,8 @@ export function createOutboxSweepHandler(
         publisher,
         logger,
         metrics: powertoolsRelayMetrics(metrics),
+        clock,
+        ledgerTtlSeconds: settings.ledgerTtlSeconds,
       },
       {
         now: clock(),

@@ -21,8 +21,10 @@ export {
   type LedgerItem,
   type LedgerState,
   OPEN_SHARDS,
+  OUTBOX_ONLY_PREFIX,
   openShardOf,
   outboxOf,
+  outboxOnlyItem,
   publishedItem,
   settledItem,
 } from "./item.ts";

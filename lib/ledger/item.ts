@@ -229,6 +229,38 @@ export function hasEventsDue(item: LedgerItem, now: number, olderThanMs: number)
   return (item.outbox?.length ?? 0) > 0 && (item.outboxDueAt ?? 0) + olderThanMs <= now;
 }
 
+/** The orderRef prefix of {@link outboxOnlyItem}s: `#` is no ref character, so no order can collide. */
+export const OUTBOX_ONLY_PREFIX = "event#";
+
+/**
+ * An item that holds nothing but an outcome event no order's item keeps (an invalid order, a conflict the
+ * ledger found) and that could not be published: the sweep publishes it later like any other. It is never
+ * claimed, counted open or stuck, and expires with the ledger's TTL.
+ */
+export function outboxOnlyItem(
+  event: OutboxEntry,
+  tenantId: string,
+  now: number,
+  ttlSeconds: number,
+): LedgerItem {
+  return {
+    orderRef: `${OUTBOX_ONLY_PREFIX}${event.id}`,
+    tenantId,
+    state: "dead-lettered",
+    mayExist: false,
+    fingerprint: "",
+    correlationId: "",
+    attempts: 0,
+    firstReceivedAt: now,
+    lastAttemptAt: now,
+    version: 0,
+    expiresAt: Math.floor(now / 1000) + ttlSeconds,
+    outbox: [event],
+    outboxShard: openShardOf(event.id),
+    outboxDueAt: now,
+  };
+}
+
 /** The outbox fields of an item, if it has events due. */
 export function outboxOf(
   item: LedgerItem | undefined,

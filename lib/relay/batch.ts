@@ -120,7 +120,14 @@ export function createBatchHandler(
       const published = await publishDue(
         items,
         loose,
-        { publisher: options.publisher, ledger: deps.ledger, metrics: deps.metrics, logger: deps.logger },
+        {
+          publisher: options.publisher,
+          ledger: deps.ledger,
+          metrics: deps.metrics,
+          logger: deps.logger,
+          clock: deps.clock,
+          ledgerTtlSeconds: deps.settings.ledgerTtlSeconds,
+        },
         {
           unwritten: new Set([...flushed.failed, ...flushed.superseded]),
           abortSignal: AbortSignal.timeout(Math.max(1, remainingMs() - PUBLISH_RESERVE_MS)),
