@@ -94,7 +94,7 @@ export async function publishDue(
     const kept = unpublishedLoose.map((entry) =>
       outboxOnlyItem(entry, tenantOf(entry), now, deps.ledgerTtlSeconds),
     );
-    const notKept = await deps.ledger.putAll(kept);
+    const notKept = await deps.ledger.putAll(kept, { abortSignal: options.abortSignal });
     if (notKept.length > 0) {
       deps.logger.error("Outcome events were neither published nor kept for the sweep: they are lost", {
         event_ids: notKept.map((item) => item.outbox?.[0]?.id),
@@ -110,7 +110,7 @@ export async function publishDue(
       continue;
     }
     try {
-      await deps.ledger.putIfVersion(next, item.version);
+      await deps.ledger.putIfVersion(next, item.version, { abortSignal: options.abortSignal });
     } catch (error) {
       // Still due in the ledger: the sweep publishes it again, with the same id.
       deps.logger.warn("Could not record a published outcome event; it will be published again", {

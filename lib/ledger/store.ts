@@ -56,9 +56,9 @@ export interface OrderLedger {
   /** Writes an item while `owner` still holds its lease; false when another delivery has taken it over. */
   putIfOwner(item: LedgerItem, owner: string, options?: LedgerCallOptions): Promise<boolean>;
   /** Writes the items as plain puts (BatchWriteItem: no conditions); returns those it could not write. */
-  putAll(items: LedgerItem[]): Promise<LedgerItem[]>;
+  putAll(items: LedgerItem[], options?: LedgerCallOptions): Promise<LedgerItem[]>;
   /** Writes an item if it is still at `version` (a settle by an operator); false when it moved on. */
-  putIfVersion(item: LedgerItem, version: number): Promise<boolean>;
+  putIfVersion(item: LedgerItem, version: number, options?: LedgerCallOptions): Promise<boolean>;
   /** Every tenant's item for an orderRef (strongly consistent). */
   find(orderRef: string): Promise<LedgerItem[]>;
   /** Orders claimed with a lease that ended, or that may exist, for longer than `olderThanMs`. */
@@ -232,9 +232,10 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
     putIfOwner: (item, owner, options) =>
       conditionalPut(item, "leaseOwner = :owner", { ":owner": owner }, options),
 
-    putIfVersion: (item, version) => conditionalPut(item, "version = :version", { ":version": version }),
+    putIfVersion: (item, version, options) =>
+      conditionalPut(item, "version = :version", { ":version": version }, options),
 
-    async putAll(items) {
+    async putAll(items, options = {}) {
       let pending = items;
       const failed: LedgerItem[] = [];
       for (let round = 0; round < UNPROCESSED_ROUNDS && pending.length > 0; round++) {
@@ -248,6 +249,7 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
               new BatchWriteCommand({
                 RequestItems: { [tableName]: chunk.map((item) => ({ PutRequest: { Item: item } })) },
               }),
+              options,
             );
             // Report the caller's own objects: it tells its items apart by identity.
             const byKey = new Map(chunk.map((item) => [itemKey(item), item]));
