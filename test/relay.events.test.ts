@@ -6,6 +6,7 @@ import { DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { sqsClient } from "../lib/aws/clients.ts";
 import { LEDGER_TABLE } from "../lib/config/names.ts";
 import { DEFAULTS } from "../lib/config/settings.ts";
 import { outcomeDetailJsonSchema } from "../lib/events/json-schema.ts";
@@ -16,6 +17,7 @@ import { staticCredentials } from "../lib/imburse/credentials.ts";
 import type { LedgerItem } from "../lib/ledger/index.ts";
 import type { DeliveredEvent } from "../lib/local/eventbridge.ts";
 import { lambdaContext } from "../lib/local/lambda-event.ts";
+import { type MessageSender, sqsMessageSender } from "../lib/relay/sender.ts";
 import { DEMO_CREDENTIALS } from "../lib/simulator/index.ts";
 import { order, type RelayHarness, startRelayHarness } from "./support/relay-harness.ts";
 
@@ -192,6 +194,37 @@ describe("outcome events", () => {
     expect(events()).toHaveLength(3);
     expect(await ledgerItem("OK-1")).toMatchObject({ state: "submitted" });
     expect(relay.queued(queue("deadLetter"))).toHaveLength(2);
+  });
+});
+
+describe("a dead letter whose message could not be sent", () => {
+  it("announces nothing: the event is withdrawn from the ledger and the record goes back to SQS", async () => {
+    let failDeadLetters = true;
+    let real: MessageSender | undefined;
+    const sender = (): MessageSender => {
+      real ??= sqsMessageSender(sqsClient(process.env));
+      return real;
+    };
+    relay = await startRelayHarness({
+      simulator: { faults: "create[ref^=REJECT-]:400:code=SCHEME_NOT_FOUND" },
+      overrides: {
+        sender: {
+          send: async (message, options) => {
+            if (failDeadLetters && message.queueUrl === queue("deadLetter").url)
+              throw new Error("SQS is down");
+            return sender().send(message, options);
+          },
+          changeVisibility: (...args) => sender().changeVisibility(...args),
+        },
+      },
+    });
+    await relay.publish(order("REJECT-1"), "corr-1");
+    const { response } = await relay.deliver(queue("orders"));
+    expect(response.batchItemFailures).toHaveLength(1);
+    expect(events()).toEqual([]);
+    expect(await ledgerItem("REJECT-1")).not.toHaveProperty("outbox");
+    expect(await sweep()).toMatchObject({ items: 0 });
+    failDeadLetters = false;
   });
 });
 

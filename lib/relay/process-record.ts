@@ -18,6 +18,7 @@ import {
   type LedgerItem,
   LedgerUnavailableError,
   type OrderLedger,
+  publishedItem,
   settledItem,
 } from "../ledger/index.ts";
 import { type Order, parseOrderMessage } from "../orders/index.ts";
@@ -362,15 +363,17 @@ class Attempt {
           imburseCorrelationId: failure.imburseCorrelationId,
         })
       : undefined;
-    await this.#mark(
+    const marked = await this.#mark(
       { state: "waiting", mayHaveReached: failure.mayHaveReached, lastOutcome: lastOutcomeOf(outcome) },
       event,
     );
-    await this.#send(this.#deps.settings.retryQueueUrl, step.delaySeconds, {
-      attempt: step.nextAttempt,
-      notBefore: step.notBefore,
-      unknownOutcome: mayExist,
-    });
+    await this.#sendThenAnnounce(marked, event, () =>
+      this.#send(this.#deps.settings.retryQueueUrl, step.delaySeconds, {
+        attempt: step.nextAttempt,
+        notBefore: step.notBefore,
+        unknownOutcome: mayExist,
+      }),
+    );
     this.#deps.metrics.retried(failure.reason);
     this.#logger.warn("Imburse call failed; retry scheduled", {
       reason: failure.reason,
@@ -413,9 +416,10 @@ class Attempt {
   async #deadLetter(cause: DeadLetterCause, outcome: RecordOutcome): Promise<RecordResult> {
     const imburseCorrelationId = "imburseCorrelationId" in cause ? cause.imburseCorrelationId : undefined;
     let event: OutboxEntry | undefined;
+    let marked: Marked = { kept: undefined };
     if (cause.kind !== "invalid") {
       event = this.#event({ outcome: "dead-lettered", kind: cause.kind, cause, imburseCorrelationId });
-      await this.#mark(
+      marked = await this.#mark(
         {
           state: "dead-lettered",
           kind: cause.kind,
@@ -425,7 +429,7 @@ class Attempt {
         event,
       );
     } else if (this.#outbox) {
-      // No ledger item keeps an invalid order: its event is published once with the batch's, best effort.
+      // No ledger item keeps an invalid order.
       event = this.#event({
         outcome: "dead-lettered",
         kind: cause.kind,
@@ -433,7 +437,6 @@ class Attempt {
         tenant: await this.#deps.tenantId().catch(() => undefined),
         metadata: guardedMetadata(this.#record.body, this.#deps.settings),
       });
-      if (event) this.#outbox.addLoose(event);
     }
     const reason: DeadLetterReason = {
       ...cause,
@@ -444,10 +447,12 @@ class Attempt {
       firstReceivedAt: this.#envelope.firstReceivedAt.toISOString(),
       deadLetteredAt: new Date(this.#deps.clock()).toISOString(),
     };
-    await this.#send(this.#deps.settings.deadLetterQueueUrl, 0, {
-      attempt: this.#envelope.attempt,
-      deadLetterReason: JSON.stringify(reason),
-    });
+    await this.#sendThenAnnounce(marked, event, () =>
+      this.#send(this.#deps.settings.deadLetterQueueUrl, 0, {
+        attempt: this.#envelope.attempt,
+        deadLetterReason: JSON.stringify(reason),
+      }),
+    );
     this.#deps.metrics.deadLettered(cause.kind);
     this.#logger.error("Order dead-lettered", { reason });
     this.#final(cause.kind, imburseCorrelationId, reason, event?.id);
@@ -458,28 +463,60 @@ class Attempt {
    * Records a non-final outcome at once, before the retry or dead-letter message goes out, so the next
    * delivery finds it. A failure is logged and left: the claim stays, and the next delivery reads first.
    */
-  async #mark(result: AttemptResult, event?: OutboxEntry): Promise<void> {
-    if (!this.#claim) {
-      // No claim (a conflict the ledger itself found): no item of this delivery keeps the event.
-      if (event) this.#outbox?.addLoose(event);
-      return;
-    }
+  async #mark(result: AttemptResult, event?: OutboxEntry): Promise<Marked> {
+    // No claim (a conflict the ledger itself found): no item of this delivery keeps the event.
+    if (!this.#claim) return { kept: undefined };
     const { item, readFirst } = this.#claim;
     const next = settledItem(item, result, readFirst, this.#deps.clock(), event);
     try {
       const written = await this.#deps.ledger.putIfOwner(next, item.leaseOwner ?? "", {
         abortSignal: this.#signal(),
       });
-      if (written) this.#outbox?.addItem(next);
-      else this.#logger.warn("Another delivery took the order over after this one's lease ended");
+      if (written) return { kept: next };
+      this.#logger.warn("Another delivery took the order over after this one's lease ended");
+      return "superseded";
     } catch (error) {
-      // The outcome stands all the same: its event goes out, though nothing keeps it if this publish fails.
-      if (event) this.#outbox?.addLoose(event);
       this.#deps.metrics.ledgerUnavailable();
       this.#logger.error("Could not record the order's state in the ledger; its claim stands", {
         problem: error instanceof Error ? error.message : String(error),
         state: result.state,
       });
+      return { kept: undefined };
+    }
+  }
+
+  /**
+   * Sends the record's retry or dead-letter message, then announces its outcome event: with the ledger item
+   * that keeps it, or alone (published with the batch's, and kept in an item of its own if that fails). A
+   * send that fails withdraws the event from the item (the record goes back to SQS: nothing was decided),
+   * and throws.
+   */
+  async #sendThenAnnounce(
+    marked: Marked,
+    event: OutboxEntry | undefined,
+    send: () => Promise<void>,
+  ): Promise<void> {
+    try {
+      await send();
+    } catch (error) {
+      if (marked !== "superseded" && marked.kept && event) await this.#withdraw(marked.kept, event);
+      throw error;
+    }
+    if (!event || marked === "superseded") return;
+    if (marked.kept) this.#outbox?.addItem(marked.kept);
+    else this.#outbox?.addLoose(event);
+  }
+
+  /** Takes `event` out of the item this delivery wrote, if nothing wrote it since. Best effort. */
+  async #withdraw(item: LedgerItem, event: OutboxEntry): Promise<void> {
+    const without = publishedItem(item, new Set([event.id]));
+    if (!without) return;
+    try {
+      await this.#deps.ledger.putIfVersion(without, item.version, {
+        abortSignal: this.#signal(SEND_RESERVE_MS),
+      });
+    } catch {
+      // Still due: the sweep publishes an outcome the order's next delivery will supersede.
     }
   }
 
@@ -565,6 +602,9 @@ class Attempt {
     recordEvents.emit("record", event);
   }
 }
+
+/** What {@link Attempt}'s state write did: the item it wrote (none: no claim, or the write failed), or lost the order. */
+type Marked = { kept: LedgerItem | undefined } | "superseded";
 
 /** What the ledger records of an attempt's outcome. */
 function lastOutcomeOf(outcome: RecordOutcome): LastOutcome {
