@@ -121,8 +121,8 @@ export function createOutcomeNotifications({
 }
 
 /**
- * The alarm topic's policy: the account as by default (CloudWatch alarms publish as the account), and the
- * dead-letter rule, by its ARN, for EventBridge.
+ * The alarm topic's policy (it replaces SNS's default one): the account as by default, CloudWatch alarms of
+ * the account, and the dead-letter rule, by its ARN, for EventBridge.
  */
 function allowRuleToPublish(topic: aws.sns.Topic, rule: aws.cloudwatch.EventRule): void {
   const { accountId } = aws.getCallerIdentityOutput();
@@ -138,6 +138,15 @@ function allowRuleToPublish(topic: aws.sns.Topic, rule: aws.cloudwatch.EventRule
           Action: ["sns:Publish", "sns:Subscribe", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic"],
           Resource: topic.arn,
           Condition: { StringEquals: { "AWS:SourceOwner": accountId } },
+        },
+        {
+          // Alarm actions publish as CloudWatch: kept explicit, as this policy replaces the topic's default.
+          Sid: "Alarms",
+          Effect: "Allow",
+          Principal: { Service: "cloudwatch.amazonaws.com" },
+          Action: "sns:Publish",
+          Resource: topic.arn,
+          Condition: { StringEquals: { "aws:SourceAccount": accountId } },
         },
         {
           Sid: "DeadLetteredOrders",

@@ -5,8 +5,7 @@
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { type LedgerItem, type OrderLedger, outboxOnlyItem, publishedItem } from "../ledger/index.ts";
-import type { RelayMetrics } from "../relay/telemetry.ts";
-import { recordEvents } from "../relay/telemetry.ts";
+import { type RelayMetrics, recordEvents } from "../relay/telemetry.ts";
 import type { OutboxEntry } from "./outcome-event.ts";
 import type { OutcomePublisher } from "./publisher.ts";
 
