@@ -1,9 +1,11 @@
 import { readFile } from "node:fs/promises";
+import { Logger } from "@aws-lambda-powertools/logger";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { outcomeDetailJsonSchemaText } from "../lib/cli/schema.ts";
 import { DEFAULTS } from "../lib/config/settings.ts";
 import { outcomeDetailJsonSchema } from "../lib/events/json-schema.ts";
+import { publishDue } from "../lib/events/outbox.ts";
 import {
   guardedMetadata,
   type OutcomeDetail,
@@ -13,7 +15,13 @@ import {
   summariseReason,
 } from "../lib/events/outcome-event.ts";
 import { chunksOf } from "../lib/events/publisher.ts";
-import { claimedItem, type LedgerItem, publishedItem, settledItem } from "../lib/ledger/index.ts";
+import {
+  claimedItem,
+  type LedgerItem,
+  type OrderLedger,
+  publishedItem,
+  settledItem,
+} from "../lib/ledger/index.ts";
 import { parseOrder } from "../lib/orders/index.ts";
 import { jsonBlockAfter, matchesEventPattern } from "./support/event-pattern.ts";
 import { validOrder } from "./support/orders.ts";
@@ -293,5 +301,74 @@ describe("the documented event and pattern", () => {
     );
     expect(matchesEventPattern({ detail: { tags: ["b"] } }, event)).toBe(true);
     expect(() => matchesEventPattern({ detail: { n: [{ numeric: [">", 1] }] } }, event)).toThrow(/numeric/);
+  });
+});
+
+describe("publishDue", () => {
+  const entry = (id: string) => ({ id, detailType: "Order Submitted" as const, detail: '{"tenant":"t-1"}' });
+  const item = (orderRef: string, id: string): LedgerItem => ({
+    ...claimedItem(undefined, {
+      orderRef,
+      tenantId: "t-1",
+      fingerprint: "f",
+      correlationId: "c",
+      attempt: 1,
+      firstReceivedAt: 0,
+      owner: "o",
+      now: 0,
+      leaseMs: 1,
+      ttlSeconds: 60,
+    }),
+    state: "submitted",
+    outbox: [entry(id)],
+  });
+  const run = async (publish: (ids: string[]) => { published: string[]; failed: string[] }) => {
+    const puts: LedgerItem[][] = [];
+    const versioned: LedgerItem[] = [];
+    const ledger = {
+      putAll: async (items: LedgerItem[]) => {
+        puts.push(items);
+        return [];
+      },
+      putIfVersion: async (written: LedgerItem) => {
+        versioned.push(written);
+        return true;
+      },
+    } as unknown as OrderLedger;
+    const written = item("OK-1", "e-written");
+    const unwritten = item("OK-2", "e-unwritten");
+    const dead = { ...item("DEAD-3", "e-dead"), state: "dead-lettered" as const };
+    const report = await publishDue(
+      [written, unwritten, dead],
+      [entry("e-loose")],
+      {
+        publisher: { publish: async (entries) => publish(entries.map((e) => e.id)) },
+        ledger,
+        metrics: { eventsPublished: () => undefined, eventsFailed: () => undefined },
+        logger: new Logger({ logLevel: "SILENT" }),
+        clock: () => 1_000,
+        ledgerTtlSeconds: 60,
+      },
+      { unwritten: new Set([unwritten]) },
+    );
+    return { report, puts, versioned };
+  };
+
+  it("records what was published: complete items for the next batched write, others on their version", async () => {
+    const { report, puts, versioned } = await run((ids) => ({ published: ids, failed: [] }));
+    expect(report).toMatchObject({ published: 4, failed: 0 });
+    expect(report.completeToRecord.map((i) => [i.orderRef, i.outbox])).toEqual([["OK-1", undefined]]);
+    expect(versioned.map((i) => [i.orderRef, i.outbox])).toEqual([["DEAD-3", undefined]]);
+    expect(puts).toEqual([]);
+  });
+
+  it("keeps in items of their own the unpublished events nothing else keeps", async () => {
+    const { report, puts, versioned } = await run((ids) => ({ published: [], failed: ids }));
+    expect(report).toMatchObject({ published: 0, failed: 4, completeToRecord: [] });
+    expect(versioned).toEqual([]);
+    expect(puts.flat().map((i) => [i.orderRef, i.tenantId, i.outbox?.[0]?.id, i.outboxDueAt])).toEqual([
+      ["event#e-loose", "t-1", "e-loose", 1_000],
+      ["event#e-unwritten", "t-1", "e-unwritten", 1_000],
+    ]);
   });
 });

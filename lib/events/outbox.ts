@@ -59,8 +59,8 @@ export interface PublishDueReport {
  * events all reached the bus are recorded: a complete item is returned for the caller's next batched
  * write, any other (dead-lettered, waiting: a redrive may claim it again) is written at once, on the
  * condition that its version has not moved. Items `unwritten` (their state write failed) are published but
- * not recorded. A loose event that was not published is written to the ledger as an item of its own (one
- * request, only on failure). Never throws: an event not published stays due, and the sweep or the order's
+ * not recorded: nothing keeps their events, as nothing keeps a loose event. Such an event that was not
+ * published is written to the ledger as an item of its own (one request, only on failure). Never throws: an event not published stays due, and the sweep or the order's
  * next delivery publishes it.
  */
 export async function publishDue(
@@ -87,7 +87,11 @@ export async function publishDue(
     published: uniqueEntries(entries.filter((entry) => published.has(entry.id))),
     failed: sent.failed,
   });
-  const unpublishedLoose = loose.filter((entry) => !published.has(entry.id));
+  const unkept = [
+    ...loose,
+    ...items.filter((item) => options.unwritten?.has(item)).flatMap((i) => i.outbox ?? []),
+  ];
+  const unpublishedLoose = uniqueEntries(unkept.filter((entry) => !published.has(entry.id)));
   if (unpublishedLoose.length > 0) {
     const now = deps.clock();
     const kept = unpublishedLoose.map((entry) =>
