@@ -32,6 +32,7 @@ export default $config({
     const { createHealthProbe } = await import("./stacks/health-probe.ts");
     const { createRedrive } = await import("./stacks/redrive.ts");
     const { createDashboard } = await import("./stacks/dashboard.ts");
+    const { createOutcomeBus, createOutcomeNotifications } = await import("./stacks/outcomes.ts");
 
     const config = infrastructureConfig($app.stage);
     assertRetryBudgetFits(config);
@@ -39,7 +40,8 @@ export default $config({
     const queues = createQueues(config);
     const table = createLedgerTable();
     const secret = createCredentialsSecret();
-    const submit = createSubmitFunction({ config, queues, table, secret });
+    const outcomes = createOutcomeBus(config);
+    const submit = createSubmitFunction({ config, queues, table, secret, bus: outcomes.bus });
     const { topic, alarms } = createAlarms({
       config: config.alarms,
       queues,
@@ -55,10 +57,11 @@ export default $config({
     const probe = createHealthProbe({ config, secret });
     const ledgerCheck = createLedgerCheck({ config, table });
     const redrive = createRedrive({ config, queues });
+    const outcomeNotifications = createOutcomeNotifications({ config, bus: outcomes.bus, topic, table });
     const dashboard = createDashboard({
       queues,
       submit: submit.function,
-      alarms: [...alarms, availability.probe, availability.errorRate],
+      alarms: [...alarms, availability.probe, availability.errorRate, outcomeNotifications.failedEventsAlarm],
       breakerAlarm: availability.unavailable,
       breaker: config.breaker,
     });
@@ -79,6 +82,12 @@ export default $config({
       ledgerCheckFunctionName: ledgerCheck.function.name,
       circuitBreakerFunctionName: breaker.function.name,
       ...(redrive ? { redriveFunctionName: redrive.function.name } : {}),
+      // Publishers subscribe to their orders' outcomes with rules on this bus (docs/publishers.md).
+      outcomeEventBusName: outcomes.bus.name,
+      outcomeEventBusArn: outcomes.bus.arn,
+      // `aws events start-replay --event-source-arn <arn>`: replays a window to a new consumer.
+      outcomeEventArchiveArn: outcomes.archive.arn,
+      outboxSweepFunctionName: outcomeNotifications.sweep.function.name,
     };
   },
 });

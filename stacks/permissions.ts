@@ -8,7 +8,7 @@
  * Scheduled functions get theirs through `createScheduledFunction` (scheduled.ts), the alarm-driven
  * circuit breaker through `createCircuitBreaker` (circuit-breaker.ts).
  */
-import { LEDGER_OPEN_INDEX } from "../lib/config/names.ts";
+import { LEDGER_OPEN_INDEX, LEDGER_TABLE } from "../lib/config/names.ts";
 
 /** One IAM statement in the shape `sst.aws.Function` takes in `permissions`. */
 export type Permission = sst.aws.FunctionPermissionArgs;
@@ -84,4 +84,23 @@ export function eventSourceMappingArn(uuid: $util.Input<string>): $util.Output<s
 /** Send X-Ray segments for active tracing. X-Ray has no resource-level permissions, hence `*`. */
 export function writeTraces(): Permission {
   return { actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] };
+}
+
+/** Publish events to exactly one bus. */
+export function publishEvents(busArn: $util.Input<string>): Permission {
+  return { actions: ["events:PutEvents"], resources: [busArn] };
+}
+
+/**
+ * What the sweep does with the ledger: query the outbox index, then write the items whose events were
+ * published (PutItem on a condition, BatchWriteItem for complete orders). It never claims or reads items.
+ */
+export function sweepLedgerOutbox(tableArn: $util.Input<string>): Permission[] {
+  return [
+    {
+      actions: ["dynamodb:Query"],
+      resources: [$interpolate`${tableArn}/index/${LEDGER_TABLE.outboxIndex.name}`],
+    },
+    { actions: ["dynamodb:PutItem", "dynamodb:BatchWriteItem"], resources: [tableArn] },
+  ];
 }

@@ -4,7 +4,14 @@
  */
 import type { InfrastructureConfig, SubscriptionConfig } from "../lib/config/infrastructure.ts";
 import { RESOURCE_NAMES } from "../lib/config/names.ts";
-import { consumeQueues, readSecret, sendToQueues, useLedgerTable, writeTraces } from "./permissions.ts";
+import {
+  consumeQueues,
+  publishEvents,
+  readSecret,
+  sendToQueues,
+  useLedgerTable,
+  writeTraces,
+} from "./permissions.ts";
 import type { RelayQueues } from "./queues.ts";
 import { relayFunctionArgs } from "./relay-function.ts";
 
@@ -17,6 +24,8 @@ export interface SubmitFunctionInputs {
   queues: RelayQueues;
   table: sst.aws.Dynamo;
   secret: aws.secretsmanager.Secret;
+  /** The outcome events' bus. */
+  bus: sst.aws.Bus;
 }
 
 /** The submit function and what the circuit breaker pauses. */
@@ -35,6 +44,7 @@ export function createSubmitFunction({
   queues,
   table,
   secret,
+  bus,
 }: SubmitFunctionInputs): SubmitFunction {
   const submit = new sst.aws.Function(
     RESOURCE_NAMES.submitFunction,
@@ -57,12 +67,14 @@ export function createSubmitFunction({
         deadLetterQueueUrl: queues.deadLetter.url,
         ledgerTable: table.name,
         secretId: secret.arn,
+        eventBusName: bus.name,
       },
       permissions: [
         consumeQueues([queues.orders.arn, queues.retry.arn]),
         sendToQueues([queues.retry.arn, queues.deadLetter.arn]),
         readSecret(secret.arn),
         useLedgerTable(table.arn),
+        publishEvents(bus.arn),
         writeTraces(),
       ],
     }),

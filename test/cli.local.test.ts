@@ -2,6 +2,10 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { OutcomeDetail } from "../lib/events/outcome-event.ts";
+import type { DeliveredEvent } from "../lib/local/eventbridge.ts";
+import type { ReportEntry } from "../lib/local/outcomes.ts";
+import { jsonBlockAfter, matchesEventPattern } from "./support/event-pattern.ts";
 import { validOrder as order } from "./support/orders.ts";
 import { runCli, runProcess } from "./support/run-cli.ts";
 
@@ -215,7 +219,17 @@ describe("imburse-relay local", () => {
   });
 
   it("npm start runs the demo set to its summary and exits 0", { timeout: 60_000 }, async () => {
-    const run = await runProcess("npm", ["start", "--silent"]);
+    const reportPath = join(dir, "demo-report.json");
+    const eventsPath = join(dir, "demo-events.jsonl");
+    const run = await runProcess("npm", [
+      "start",
+      "--silent",
+      "--",
+      "--report",
+      reportPath,
+      "--events",
+      eventsPath,
+    ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("imburse-relay local: 13 lines from the demo set");
     expect(run.stdout).toMatch(/Drained: 13 lines in \d+\.\d s\./);
@@ -232,5 +246,68 @@ describe("imburse-relay local", () => {
       total: 13,
     });
     expect(run.stdout).toContain("Demo: every line got its expected outcome.");
+
+    // Exactly one outcome event per order that reached an outcome, matching its report entry.
+    const report = JSON.parse(await readFile(reportPath, "utf8")) as { orders: ReportEntry[] };
+    const events = (await readFile(eventsPath, "utf8"))
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as DeliveredEvent & { detail: OutcomeDetail });
+    const byId = new Map(events.map((event) => [event.detail.eventId, event]));
+    expect(byId.size).toBe(events.length);
+    const duplicates = report.orders.filter((entry) => entry.duplicateOf !== undefined);
+    expect(events).toHaveLength(report.orders.length - duplicates.length);
+    for (const entry of report.orders) {
+      expect(entry.outcomeEventId, `line ${entry.line}`).toMatch(/^[0-9a-f]{32}$/);
+      const { detail, "detail-type": detailType } = byId.get(entry.outcomeEventId!)!;
+      if (entry.duplicateOf !== undefined) {
+        // A duplicate delivery points at the event of the order it repeats.
+        const original = report.orders.find((o) => o.line === entry.duplicateOf);
+        expect(entry.outcomeEventId).toBe(original?.outcomeEventId);
+        continue;
+      }
+      const success = entry.outcome === "submitted" || entry.outcome === "already-existed";
+      expect(detail).toMatchObject({
+        outcome: success ? entry.outcome : "dead-lettered",
+        kind: success ? null : entry.outcome,
+        orderRef: entry.orderRef,
+        correlationId: entry.correlationId,
+        originMessageId: entry.messageId,
+        attempts: entry.attempts,
+      });
+      expect(detailType).toBe(
+        success
+          ? entry.outcome === "submitted"
+            ? "Order Submitted"
+            : "Order Already Existed"
+          : "Order Dead-Lettered",
+      );
+      expect(run.stdout).toContain(`eventId ${detail.eventId}`);
+    }
+    // The card number in line 5's metadata is refused and never echoed; the demo's other metadata is.
+    const metadataOf = (line: number) =>
+      byId.get(report.orders.find((o) => o.line === line)!.outcomeEventId!)!.detail.metadata;
+    expect(metadataOf(1)).toEqual({ source: "imburse-relay demo" });
+    expect(metadataOf(5)).toEqual({});
+    expect(metadataOf(4)).toEqual({});
+    expect(JSON.stringify(events)).not.toMatch(/4111|25\.00|cust-1/);
+
+    // The documented subscription pattern, pointed at the demo's metadata, picks exactly its dead letters.
+    const doc = await readFile(new URL("../docs/publishers.md", import.meta.url), "utf8");
+    const pattern = jsonBlockAfter(doc, "outcome-event-pattern") as {
+      detail: { metadata: Record<string, unknown> };
+    };
+    pattern.detail.metadata = { source: ["imburse-relay demo"] };
+    const matched = events
+      .filter((event) => matchesEventPattern(pattern, event))
+      .map((e) => e.detail.orderRef);
+    expect(matched.sort()).toEqual(
+      report.orders
+        .filter((o) => ["invalid", "conflict", "rejected", "retries-exhausted"].includes(o.outcome))
+        // Lines 4 (not JSON), 5 (its metadata refused) and 6 (3 decimals, metadata kept) are invalid.
+        .filter((o) => o.line !== 4 && o.line !== 5)
+        .map((o) => o.orderRef)
+        .sort(),
+    );
   });
 });

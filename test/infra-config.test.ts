@@ -49,6 +49,7 @@ describe("infrastructureConfig", () => {
     expect(config.schedules).toEqual({
       healthProbe: "rate(1 minute)",
       ledgerCheck: BASE_CONFIG.schedules.ledgerCheck,
+      outboxSweep: BASE_CONFIG.schedules.outboxSweep,
       redrive: { enabled: true, expression: BASE_CONFIG.schedules.redrive.expression },
     });
     expect(config.healthProbeFunction).toEqual({ ...BASE_CONFIG.healthProbeFunction, memoryMb: 512 });

@@ -6,7 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALARM_EMAIL_ENV, type FunctionConfig, infrastructureConfig } from "../lib/config/infrastructure.ts";
-import { METRICS, RESOURCE_NAMES, SERVICE_NAME, SQS_MAX_RETENTION_SECONDS } from "../lib/config/names.ts";
+import {
+  METRICS,
+  OUTCOME_EVENTS,
+  RESOURCE_NAMES,
+  SERVICE_NAME,
+  SQS_MAX_RETENTION_SECONDS,
+} from "../lib/config/names.ts";
 import { DEFAULTS, loadSettings, REQUIRED_SETTINGS, settingsToEnv } from "../lib/config/settings.ts";
 import { minimumRemainingTimeMarginMs } from "../lib/relay/process-record.ts";
 import { type RecordedResource, runSstConfig, type SstRun } from "./support/sst-harness.ts";
@@ -31,6 +37,9 @@ const T = {
   rule: "aws:cloudwatch/eventRule:EventRule",
   target: "aws:cloudwatch/eventTarget:EventTarget",
   permission: "aws:lambda/permission:Permission",
+  bus: "aws:cloudwatch/eventBus:EventBus",
+  archive: "aws:cloudwatch/eventArchive:EventArchive",
+  topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
 } as const;
 
 /** The availability alarms (stacks/availability.ts), by logical name. */
@@ -111,6 +120,9 @@ const expectedEnvironment = (resourceIds: Parameters<typeof settingsToEnv>[0]) =
   ...settingsToEnv({ ...DEFAULTS, ...config.settings, ...resourceIds }),
 });
 const topicArn = () => arnOf(run.one(T.topic));
+/** The outcome events' bus (stacks/outcomes.ts). */
+const bus = () => run.one(T.bus, `${RESOURCE_NAMES.outcomeBus}Bus`);
+const busName = () => state(bus(), "name");
 const mappingUuids = () =>
   [RESOURCE_NAMES.ordersQueue, RESOURCE_NAMES.retryQueue].map((name) => state(mappingOf(name), "uuid"));
 
@@ -181,12 +193,14 @@ describe("functions", () => {
     [RESOURCE_NAMES.healthProbeFunction]: "functions/health-probe.handler",
     [RESOURCE_NAMES.circuitBreakerFunction]: "functions/circuit-breaker.handler",
     [RESOURCE_NAMES.ledgerCheckFunction]: "functions/ledger-check.handler",
+    [RESOURCE_NAMES.outboxSweepFunction]: "functions/outbox-sweep.handler",
   };
   const sizes: Record<string, FunctionConfig> = {
     [RESOURCE_NAMES.submitFunction]: config.submitFunction,
     [RESOURCE_NAMES.healthProbeFunction]: config.healthProbeFunction,
     [RESOURCE_NAMES.circuitBreakerFunction]: config.circuitBreakerFunction,
     [RESOURCE_NAMES.ledgerCheckFunction]: config.ledgerCheckFunction,
+    [RESOURCE_NAMES.outboxSweepFunction]: config.outboxSweepFunction,
   };
 
   it("bundles every handler, and each handler exports what its function names", () => {
@@ -233,6 +247,7 @@ describe("functions", () => {
         deadLetterQueueUrl: state(queue(RESOURCE_NAMES.deadLetterQueue), "url"),
         ledgerTable: state(run.one(T.table), "name"),
         secretId: arnOf(run.one(T.secret)),
+        eventBusName: busName(),
         leaseSeconds: config.submitFunction.timeoutSeconds,
       }),
     );
@@ -263,6 +278,14 @@ describe("functions", () => {
     expect(loadSettings(env, REQUIRED_SETTINGS.ledgerCheck).ledgerTable).toBe(
       `${SERVICE_NAME}-${STAGE}-Ledger`,
     );
+  });
+
+  it("the outbox sweep gets the ledger table and the outcome bus only", () => {
+    const env = variables(RESOURCE_NAMES.outboxSweepFunction);
+    expect(env).toEqual(
+      expectedEnvironment({ ledgerTable: state(run.one(T.table), "name"), eventBusName: busName() }),
+    );
+    expect(loadSettings(env, REQUIRED_SETTINGS.outboxSweep).eventBusName).toBe(busName());
   });
 
   it("the circuit breaker gets the UUIDs of both of the submit function's mappings", () => {
@@ -330,10 +353,22 @@ describe("schedules", () => {
     });
   });
 
+  it("runs the outbox sweep on schedules.outboxSweep, in UTC, without Scheduler retries", () => {
+    const schedule = run.one(T.schedule, `${RESOURCE_NAMES.outboxSweepFunction}CronSchedule`);
+    expect(schedule.inputs).toMatchObject({
+      scheduleExpression: config.schedules.outboxSweep,
+      scheduleExpressionTimezone: "UTC",
+      target: {
+        arn: arnOf(lambda(RESOURCE_NAMES.outboxSweepFunction)),
+        retryPolicy: { maximumRetryAttempts: 0 },
+      },
+    });
+  });
+
   it("deploys no DLQ redrive by default (schedules.redrive.enabled is false)", () => {
     expect(config.schedules.redrive.enabled).toBe(false);
     expect(run.all(T.lambda, `${RESOURCE_NAMES.redriveFunction}Function`)).toEqual([]);
-    expect(run.all(T.schedule)).toHaveLength(2);
+    expect(run.all(T.schedule)).toHaveLength(3);
     expect(run.builds.map((b) => b.handler)).not.toContain("functions/redrive.handler");
   });
 });
@@ -368,6 +403,22 @@ describe("least privilege", () => {
       expect(resourcesFor(RESOURCE_NAMES.submitFunction, action)).toEqual([arnOf(run.one(T.table))]);
     },
   );
+
+  it("submit and the outbox sweep may put events on exactly the outcome bus", () => {
+    for (const name of [RESOURCE_NAMES.submitFunction, RESOURCE_NAMES.outboxSweepFunction]) {
+      expect(resourcesFor(name, "events:PutEvents"), name).toEqual([state(bus(), "arn")]);
+    }
+  });
+
+  it("the outbox sweep queries only the outbox index and writes only the ledger table", () => {
+    const table = arnOf(run.one(T.table));
+    expect(resourcesFor(RESOURCE_NAMES.outboxSweepFunction, "dynamodb:Query")).toEqual([
+      `${table}/index/Outbox`,
+    ]);
+    for (const action of ["dynamodb:PutItem", "dynamodb:BatchWriteItem"]) {
+      expect(resourcesFor(RESOURCE_NAMES.outboxSweepFunction, action), action).toEqual([table]);
+    }
+  });
 
   it("the ledger check may only query the ledger's open-orders index", () => {
     expect(resourcesFor(RESOURCE_NAMES.ledgerCheckFunction, "dynamodb:Query")).toEqual([
@@ -407,10 +458,15 @@ describe("least privilege", () => {
         "dynamodb:UpdateItem",
         "dynamodb:PutItem",
         "dynamodb:BatchWriteItem",
+        "events:PutEvents",
         ...XRAY,
       ],
     ],
     [RESOURCE_NAMES.ledgerCheckFunction, ["dynamodb:Query", ...XRAY]],
+    [
+      RESOURCE_NAMES.outboxSweepFunction,
+      ["dynamodb:Query", "dynamodb:PutItem", "dynamodb:BatchWriteItem", "events:PutEvents", ...XRAY],
+    ],
     [RESOURCE_NAMES.healthProbeFunction, ["secretsmanager:GetSecretValue", ...XRAY]],
     [
       RESOURCE_NAMES.circuitBreakerFunction,
@@ -435,6 +491,7 @@ describe("least privilege", () => {
     RESOURCE_NAMES.healthProbeFunction,
     RESOURCE_NAMES.circuitBreakerFunction,
     RESOURCE_NAMES.ledgerCheckFunction,
+    RESOURCE_NAMES.outboxSweepFunction,
   ])("lets only Lambda assume the role of %s", (name) => {
     expect(trustOf(roleOf(name))).toEqual([[{ Service: "lambda.amazonaws.com" }, "sts:AssumeRole"]]);
   });
@@ -452,6 +509,7 @@ describe("order ledger table and credentials secret", () => {
       pointInTimeRecovery: { enabled: true },
       globalSecondaryIndexes: [
         { name: "Open", hashKey: "openShard", rangeKey: "lastAttemptAt", projectionType: "ALL" },
+        { name: "Outbox", hashKey: "outboxShard", rangeKey: "outboxDueAt", projectionType: "ALL" },
       ],
     });
     expect(inputs.attributes).toEqual(
@@ -460,6 +518,8 @@ describe("order ledger table and credentials secret", () => {
         { name: "tenantId", type: "S" },
         { name: "openShard", type: "S" },
         { name: "lastAttemptAt", type: "N" },
+        { name: "outboxShard", type: "S" },
+        { name: "outboxDueAt", type: "N" },
       ]),
     );
   });
@@ -480,7 +540,7 @@ describe("alarms", () => {
 
   it("operator alarms all notify the one topic, on alarm and on recovery, and ignore missing data", () => {
     const all = operatorAlarms();
-    expect(all).toHaveLength(9);
+    expect(all).toHaveLength(10);
     for (const a of all) {
       expect(a.inputs).toMatchObject({
         alarmActions: [topicArn()],
@@ -654,7 +714,7 @@ describe("alarms", () => {
 });
 
 describe("circuit breaker trigger", () => {
-  const rule = () => run.one(T.rule);
+  const rule = () => run.one(T.rule, `${RESOURCE_NAMES.circuitBreakerFunction}Rule`);
 
   it("matches exactly the composite alarm's state changes", () => {
     expect(JSON.parse(rule().inputs.eventPattern as string)).toEqual({
@@ -665,7 +725,7 @@ describe("circuit breaker trigger", () => {
   });
 
   it("targets the breaker function, which only EventBridge from that rule may invoke", () => {
-    const targets = run.all(T.target);
+    const targets = run.all(T.target).filter((t) => t.inputs.rule === state(rule(), "name"));
     expect(targets).toHaveLength(1);
     expect(targets[0]?.inputs).toMatchObject({
       rule: state(rule(), "name"),
@@ -764,6 +824,73 @@ it("exports the URLs, names and ARNs an operator needs", () => {
     healthProbeFunctionName: state(lambda(RESOURCE_NAMES.healthProbeFunction), "name"),
     ledgerCheckFunctionName: state(lambda(RESOURCE_NAMES.ledgerCheckFunction), "name"),
     circuitBreakerFunctionName: state(lambda(RESOURCE_NAMES.circuitBreakerFunction), "name"),
+    outcomeEventBusName: busName(),
+    outcomeEventBusArn: state(bus(), "arn"),
+    outcomeEventArchiveArn: arnOf(run.one(T.archive)),
+    outboxSweepFunctionName: state(lambda(RESOURCE_NAMES.outboxSweepFunction), "name"),
     _protect: false,
+  });
+});
+
+describe("outcome events", () => {
+  const deadLetterRule = () => run.one(T.rule, `${RESOURCE_NAMES.outcomeBus}DeadLettered`);
+
+  it("archives every event on the bus for archiveRetentionDays", () => {
+    expect(run.all(T.bus)).toHaveLength(1);
+    expect(run.one(T.archive).inputs).toMatchObject({
+      eventSourceArn: state(bus(), "arn"),
+      retentionDays: config.outcomes.archiveRetentionDays,
+    });
+    expect(run.one(T.archive).inputs.eventPattern).toBeUndefined();
+  });
+
+  it("sends every Order Dead-Lettered event of the bus to the alarm topic as a readable sentence", () => {
+    expect(deadLetterRule().inputs.eventBusName).toBe(busName());
+    expect(JSON.parse(deadLetterRule().inputs.eventPattern as string)).toEqual({
+      source: [OUTCOME_EVENTS.source],
+      "detail-type": [OUTCOME_EVENTS.detailTypes["dead-lettered"]],
+    });
+    const targets = run.all(T.target).filter((t) => t.inputs.rule === state(deadLetterRule(), "name"));
+    expect(targets).toHaveLength(1);
+    const { inputs } = targets[0]!;
+    expect(inputs).toMatchObject({ arn: topicArn(), eventBusName: busName() });
+    const transformer = inputs.inputTransformer as {
+      inputPaths: Record<string, string>;
+      inputTemplate: string;
+    };
+    expect(transformer.inputPaths).toMatchObject({
+      kind: "$.detail.kind",
+      orderRef: "$.detail.orderRef",
+      reason: "$.detail.reason.text",
+    });
+    // A JSON string naming every placeholder it fills.
+    const template = JSON.parse(transformer.inputTemplate) as string;
+    for (const placeholder of Object.keys(transformer.inputPaths))
+      expect(template).toContain(`<${placeholder}>`);
+  });
+
+  it("lets EventBridge publish to the alarm topic only from that rule", () => {
+    const policy = JSON.parse(run.one(T.topicPolicy).inputs.policy as string) as {
+      Statement: { Principal: Record<string, string>; Action: string | string[]; Condition: unknown }[];
+    };
+    const fromEvents = policy.Statement.filter((s) => s.Principal.Service === "events.amazonaws.com");
+    expect(fromEvents).toEqual([
+      expect.objectContaining({
+        Action: "sns:Publish",
+        Condition: { ArnEquals: { "aws:SourceArn": arnOf(deadLetterRule()) } },
+      }),
+    ]);
+    expect(run.one(T.topicPolicy).inputs.arn).toBe(topicArn());
+  });
+
+  it("alarms on outcome events that failed to publish (OutcomeEventFailed, Sum)", () => {
+    expect(run.one(T.alarm, METRICS.outcomeEventFailed).inputs).toMatchObject({
+      namespace: METRICS.namespace,
+      metricName: METRICS.outcomeEventFailed,
+      dimensions: { service: SERVICE_NAME },
+      statistic: "Sum",
+      threshold: config.outcomes.failedEventsAlarmThreshold,
+      alarmActions: [topicArn()],
+    });
   });
 });

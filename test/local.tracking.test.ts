@@ -45,7 +45,9 @@ describe("OutcomeTracker", () => {
       delaySeconds: 1,
       reason: "throttled",
     });
-    tracker.record(final("m1", "submitted", { attempts: 2, imburseCorrelationId: "SIM:3" }));
+    tracker.record(
+      final("m1", "submitted", { attempts: 2, imburseCorrelationId: "SIM:3", outcomeEventId: "e-m1" }),
+    );
     expect(tracker.complete).toBe(false);
     tracker.published(1, "m1");
     expect(tracker.complete).toBe(true);
@@ -57,6 +59,7 @@ describe("OutcomeTracker", () => {
         outcome: "submitted",
         attempts: 2,
         correlationId: "corr-m1",
+        outcomeEventId: "e-m1",
         imburseCorrelationId: "SIM:3",
       },
     ]);
@@ -67,6 +70,7 @@ describe("OutcomeTracker", () => {
       "outcome",
       "attempts",
       "correlationId",
+      "outcomeEventId",
       "imburseCorrelationId",
     ]);
   });
@@ -78,7 +82,7 @@ describe("OutcomeTracker", () => {
     ]);
     tracker.published(1, "m1");
     tracker.published(2, "m2");
-    tracker.record({ type: "duplicate", originMessageId: "m2", correlationId: "b" });
+    tracker.record({ type: "duplicate", originMessageId: "m2", correlationId: "b", outcomeEventId: "e-1" });
     expect(tracker.complete).toBe(false);
     expect(tracker.completeButOrphans).toBe(false);
     tracker.record(final("m1", "already-existed"));
@@ -89,6 +93,8 @@ describe("OutcomeTracker", () => {
       outcome: "already-existed",
       attempts: 1,
       correlationId: "b",
+      // The event of the order it repeats.
+      outcomeEventId: "e-1",
       duplicateOf: 1,
     });
   });
@@ -171,6 +177,7 @@ describe("failedLines (exit status 1)", () => {
     outcome,
     attempts: 1,
     correlationId: null,
+    outcomeEventId: null,
   });
   const entries = [
     entry(1, "submitted"),
@@ -280,7 +287,15 @@ describe("local run pieces", () => {
 
   it("describes lines and renders the summary tables", () => {
     const entries: ReportEntry[] = [
-      { line: 1, orderRef: "A-1", messageId: "m1", outcome: "submitted", attempts: 3, correlationId: "c1" },
+      {
+        line: 1,
+        orderRef: "A-1",
+        messageId: "m1",
+        outcome: "submitted",
+        attempts: 3,
+        correlationId: "c1",
+        outcomeEventId: "e1",
+      },
       {
         line: 2,
         orderRef: "A-1",
@@ -288,6 +303,7 @@ describe("local run pieces", () => {
         outcome: "submitted",
         attempts: 1,
         correlationId: "c2",
+        outcomeEventId: "e1",
         duplicateOf: 1,
       },
       {
@@ -297,6 +313,7 @@ describe("local run pieces", () => {
         outcome: "unpublishable",
         attempts: 0,
         correlationId: null,
+        outcomeEventId: null,
         reason: "not valid JSON",
       },
     ];

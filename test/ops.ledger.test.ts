@@ -53,6 +53,7 @@ function memoryLedger(items: LedgerItem[]) {
     },
     find: async (orderRef) => items.filter((i) => i.orderRef === orderRef),
     stuck: async (now, olderThanMs) => items.filter((i) => isStuck(i, now, olderThanMs)),
+    dueEvents: async () => [],
   };
   return { ledger, writes };
 }

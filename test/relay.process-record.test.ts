@@ -80,6 +80,7 @@ function relay(
     putIfVersion: async () => true,
     find: async (ref) => [...items.values()].filter((i) => i.orderRef === ref),
     stuck: async () => [],
+    dueEvents: async () => [],
     ...ledgerOverrides,
   };
   const metrics = new Proxy({} as RelayMetrics, {
@@ -93,6 +94,8 @@ function relay(
       retryBaseSeconds: 5,
       remainingTimeMarginMs: 10_000,
       maxAttempts: undefined,
+      eventsRetryScheduled: false,
+      eventsIncludeOrderDetails: false,
     },
     api: api ?? {
       createOrder: async (body) => {

@@ -13,12 +13,38 @@ const submitEnv = settingsToEnv({
   deadLetterQueueUrl: "https://sqs/dlq",
   ledgerTable: "table",
   secretId: "secret",
+  eventBusName: "bus",
 });
 
 describe("loadSettings", () => {
   it("applies the defaults and reads overrides", () => {
     const settings = loadSettings({ ...submitEnv, RELAY_MAX_ATTEMPTS: "3" });
-    expect(settings).toMatchObject({ ...DEFAULTS, maxAttempts: 3, retryQueueUrl: "https://sqs/retry" });
+    expect(settings).toMatchObject({
+      ...DEFAULTS,
+      // Flags are spelled in the environment and read as booleans: off unless asked for.
+      eventsRetryScheduled: false,
+      eventsIncludeOrderDetails: false,
+      maxAttempts: 3,
+      retryQueueUrl: "https://sqs/retry",
+    });
+  });
+
+  it("reads the outcome-event flags as true or false only, and requires the bus for the submit function", () => {
+    const on = loadSettings({
+      ...submitEnv,
+      RELAY_EVENTS_RETRY_SCHEDULED: "true",
+      RELAY_EVENTS_INCLUDE_ORDER_DETAILS: "true",
+    });
+    expect(on).toMatchObject({
+      eventsRetryScheduled: true,
+      eventsIncludeOrderDetails: true,
+      eventBusName: "bus",
+    });
+    expect(() => loadSettings({ ...submitEnv, RELAY_EVENTS_RETRY_SCHEDULED: "yes" })).toThrow(
+      /RELAY_EVENTS_RETRY_SCHEDULED/,
+    );
+    const { RELAY_EVENT_BUS_NAME: _bus, ...withoutBus } = submitEnv;
+    expect(() => loadSettings(withoutBus)).toThrow(/RELAY_EVENT_BUS_NAME/);
   });
 
   it("names every missing or invalid variable, never a value", () => {

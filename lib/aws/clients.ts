@@ -1,4 +1,5 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -31,4 +32,9 @@ export function secretsManagerClient(): SecretsManagerClient {
 
 export function lambdaClient(): LambdaClient {
   return new LambdaClient({ requestHandler });
+}
+
+/** The outcome events' client; local mode points it at its stand-in with `AWS_ENDPOINT_URL_EVENTBRIDGE`. */
+export function eventBridgeClient(): EventBridgeClient {
+  return new EventBridgeClient({ requestHandler });
 }

@@ -49,6 +49,7 @@ interface LocalFlags {
   untilDrained?: boolean;
   maxWait?: number;
   report?: string;
+  events?: string;
   faults?: string;
   seed?: number;
   retryBaseSeconds: number;
@@ -86,6 +87,7 @@ export function registerLocalCommand(program: Command, io: CliIo, setExitCode: (
       positiveSeconds,
     )
     .option("--report <file>", "write a JSON report: one entry per line and the totals")
+    .option("--events <file>", "write every outcome event that reached the local bus, as JSON lines")
     .option(
       "--faults <spec>",
       "simulator fault rules (default: the demo's for the demo set, none for --orders)",
@@ -179,7 +181,8 @@ async function local(flags: LocalFlags, io: CliIo): Promise<number> {
     if (error instanceof FaultSpecError) throw new UsageError(`--faults: ${error.message}`);
     throw error;
   }
-  if (flags.report) await checkWritableDirectory(flags.report);
+  if (flags.report) await checkWritableDirectory(flags.report, "--report");
+  if (flags.events) await checkWritableDirectory(flags.events, "--events");
   const imburse: LocalImburse = flags.imburseUrl
     ? { url: flags.imburseUrl, credentials: imburseCredentialsFromEnv(io.env) }
     : { simulator: { faults, ...(flags.seed === undefined ? {} : { seed: flags.seed }) } };
@@ -219,14 +222,15 @@ async function local(flags: LocalFlags, io: CliIo): Promise<number> {
     untilDrained: flags.untilDrained === true,
     ...(flags.maxWait === undefined ? {} : { maxWaitSeconds: flags.maxWait }),
     ...(flags.report ? { reportPath: flags.report } : {}),
+    ...(flags.events ? { eventsPath: flags.events } : {}),
     stream: io.stdout,
     interactive: isInteractive(io),
   });
   return result.exitCode;
 }
 
-async function checkWritableDirectory(file: string): Promise<void> {
+async function checkWritableDirectory(file: string, flag: string): Promise<void> {
   const directory = dirname(resolve(file));
   const info = await stat(directory).catch(() => undefined);
-  if (!info?.isDirectory()) throw new UsageError(`--report: directory ${directory} does not exist`);
+  if (!info?.isDirectory()) throw new UsageError(`${flag}: directory ${directory} does not exist`);
 }

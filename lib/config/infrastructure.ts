@@ -121,12 +121,22 @@ export interface RedriveScheduleConfig {
   expression: ScheduleExpression;
 }
 
+/** The outcome events' bus (stacks/outcomes.ts). */
+export interface OutcomesConfig {
+  /** Days the bus's archive keeps every event, for replays to a new consumer (0 keeps them for ever). */
+  archiveRetentionDays: number;
+  /** Relay metric `OutcomeEventFailed` (Sum) at which the failed-publish alarm fires. */
+  failedEventsAlarmThreshold: number;
+}
+
 /** The scheduled functions. */
 export interface SchedulesConfig {
   /** How often the health probe runs. Keep it at most {@link BreakerConfig.periodSeconds}. */
   healthProbe: ScheduleExpression;
   /** How often the stuck-order check runs. */
   ledgerCheck: ScheduleExpression;
+  /** How often the outbox sweep republishes outcome events still due. */
+  outboxSweep: ScheduleExpression;
   redrive: RedriveScheduleConfig;
 }
 
@@ -145,6 +155,9 @@ export interface InfrastructureConfig {
   circuitBreakerFunction: FunctionConfig;
   /** Must fit one query of every shard of the ledger's open-orders index. */
   ledgerCheckFunction: FunctionConfig;
+  /** Must fit one run: up to `RELAY_OUTBOX_SWEEP_MAX_EVENTS` items read, published and recorded. */
+  outboxSweepFunction: FunctionConfig;
+  outcomes: OutcomesConfig;
   alarms: AlarmsConfig;
   breaker: BreakerConfig;
   schedules: SchedulesConfig;
@@ -197,6 +210,9 @@ export const BASE_CONFIG: InfrastructureConfig = {
   redriveFunction: { timeoutSeconds: 300, memoryMb: 256 },
   circuitBreakerFunction: { timeoutSeconds: 30, memoryMb: 256 },
   ledgerCheckFunction: { timeoutSeconds: 60, memoryMb: 256 },
+  outboxSweepFunction: { timeoutSeconds: 120, memoryMb: 256 },
+  // A month to replay from after a consumer's bug; an event is a few hundred bytes.
+  outcomes: { archiveRetentionDays: 30, failedEventsAlarmThreshold: 1 },
   alarms: {
     periodSeconds: 300,
     evaluationPeriods: 1,
@@ -214,6 +230,7 @@ export const BASE_CONFIG: InfrastructureConfig = {
   schedules: {
     healthProbe: "rate(5 minutes)",
     ledgerCheck: "rate(5 minutes)",
+    outboxSweep: "rate(5 minutes)",
     redrive: { enabled: false, expression: "rate(1 hour)" },
   },
   settings: {},
@@ -240,6 +257,8 @@ export function infrastructureConfig(
     redriveFunction: { ...BASE_CONFIG.redriveFunction, ...override.redriveFunction },
     circuitBreakerFunction: { ...BASE_CONFIG.circuitBreakerFunction, ...override.circuitBreakerFunction },
     ledgerCheckFunction: { ...BASE_CONFIG.ledgerCheckFunction, ...override.ledgerCheckFunction },
+    outboxSweepFunction: { ...BASE_CONFIG.outboxSweepFunction, ...override.outboxSweepFunction },
+    outcomes: { ...BASE_CONFIG.outcomes, ...override.outcomes },
     alarms: { ...BASE_CONFIG.alarms, ...override.alarms },
     breaker: { ...BASE_CONFIG.breaker, ...override.breaker },
     schedules: {

@@ -17,6 +17,8 @@ export const RESOURCE_NAMES = {
   redriveFunction: "Redrive",
   circuitBreakerFunction: "CircuitBreaker",
   ledgerCheckFunction: "LedgerCheck",
+  outcomeBus: "Outcomes",
+  outboxSweepFunction: "OutboxSweep",
 } as const;
 
 /**
@@ -28,6 +30,8 @@ export const LEDGER_TABLE = {
   sortKey: "tenantId",
   ttl: "expiresAt",
   openIndex: { name: "Open", partitionKey: "openShard", sortKey: "lastAttemptAt" },
+  /** Items with outcome events still to publish (only they carry `outboxShard`): the outbox sweep's index. */
+  outboxIndex: { name: "Outbox", partitionKey: "outboxShard", sortKey: "outboxDueAt" },
 } as const;
 
 /** The credentials secret's name in a stage (`<app>/<stage>/ImburseCredentials`), readable for the operator. */
@@ -95,7 +99,20 @@ export const METRICS = {
   ledgerUnavailable: "LedgerUnavailable",
   stuckOrders: "StuckOrders",
   handedBack: "RecordHandedBack",
+  outcomeEventPublished: "OutcomeEventPublished",
+  outcomeEventFailed: "OutcomeEventFailed",
 } as const;
 
 /** The service name used by Powertools (logs, traces, metrics dimension). */
 export const SERVICE_NAME = "imburse-relay";
+
+/** The outcome events on the bus: their `source`, and the `detail-type` of each outcome. */
+export const OUTCOME_EVENTS = {
+  source: SERVICE_NAME,
+  detailTypes: {
+    submitted: "Order Submitted",
+    "already-existed": "Order Already Existed",
+    "dead-lettered": "Order Dead-Lettered",
+    "retry-scheduled": "Order Retry Scheduled",
+  },
+} as const;

@@ -66,6 +66,26 @@ export const SETTINGS = {
     env: "RELAY_REDRIVE_MAX_MESSAGES",
     doc: "Most dead letters one scheduled redrive run moves back.",
   },
+  eventBusName: {
+    env: "RELAY_EVENT_BUS_NAME",
+    doc: "Name of the EventBridge bus the outcome events go to (one per order on every terminal outcome).",
+  },
+  eventsRetryScheduled: {
+    env: "RELAY_EVENTS_RETRY_SCHEDULED",
+    doc: "`true` also publishes `Order Retry Scheduled` on every retry (noise for most publishers).",
+  },
+  eventsIncludeOrderDetails: {
+    env: "RELAY_EVENTS_INCLUDE_ORDER_DETAILS",
+    doc: "`true` adds each instruction's ref, customerRef, direction, amount and currency to the outcome events.",
+  },
+  outboxSweepAfterSeconds: {
+    env: "RELAY_OUTBOX_SWEEP_AFTER_SECONDS",
+    doc: "The outbox sweep republishes an outcome event still due this long after its outcome was recorded.",
+  },
+  outboxSweepMaxEvents: {
+    env: "RELAY_OUTBOX_SWEEP_MAX_EVENTS",
+    doc: "Most ledger items one outbox sweep run publishes.",
+  },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -91,11 +111,22 @@ export const DEFAULTS = {
   metadataMaxValueLength: 500,
   probeOrderRef: "imburse-relay-health-probe",
   redriveMaxMessages: 50,
+  eventsRetryScheduled: "false",
+  eventsIncludeOrderDetails: "false",
+  outboxSweepAfterSeconds: 120,
+  outboxSweepMaxEvents: 500,
 } as const;
 
 const positiveInt = z.coerce.number().int().positive();
 
 const resourceId = z.string().min(1);
+
+/** `true` or `false`, as an environment variable spells it, with its default spelled the same way. */
+const flag = (byDefault: "true" | "false") =>
+  z
+    .enum(["true", "false"])
+    .default(byDefault)
+    .transform((value) => value === "true");
 
 const settingsSchema = z.object({
   ordersQueueUrl: resourceId,
@@ -132,6 +163,11 @@ const settingsSchema = z.object({
     .regex(/^(?!\.{1,2}$)[A-Za-z0-9._-]{1,50}$/)
     .default(DEFAULTS.probeOrderRef),
   redriveMaxMessages: positiveInt.default(DEFAULTS.redriveMaxMessages),
+  eventBusName: resourceId,
+  eventsRetryScheduled: flag(DEFAULTS.eventsRetryScheduled),
+  eventsIncludeOrderDetails: flag(DEFAULTS.eventsIncludeOrderDetails),
+  outboxSweepAfterSeconds: positiveInt.default(DEFAULTS.outboxSweepAfterSeconds),
+  outboxSweepMaxEvents: positiveInt.default(DEFAULTS.outboxSweepMaxEvents),
 });
 
 /** Every setting, parsed and defaulted. */
@@ -145,6 +181,7 @@ export const RESOURCE_SETTINGS = [
   "ledgerTable",
   "secretId",
   "eventSourceMappingIds",
+  "eventBusName",
 ] as const;
 
 type ResourceSetting = (typeof RESOURCE_SETTINGS)[number];
@@ -157,7 +194,15 @@ export type SettingsWith<R extends ResourceSetting> = CommonSettings & Pick<AllS
 
 /** The resource ids each function of the relay requires. */
 export const REQUIRED_SETTINGS = {
-  submit: ["ordersQueueUrl", "retryQueueUrl", "deadLetterQueueUrl", "ledgerTable", "secretId"],
+  submit: [
+    "ordersQueueUrl",
+    "retryQueueUrl",
+    "deadLetterQueueUrl",
+    "ledgerTable",
+    "secretId",
+    "eventBusName",
+  ],
+  outboxSweep: ["ledgerTable", "eventBusName"],
   ledgerCheck: ["ledgerTable"],
   healthProbe: ["secretId"],
   circuitBreaker: ["eventSourceMappingIds"],

@@ -11,6 +11,7 @@ export {
   claimedItem,
   describeState,
   fingerprintOf,
+  hasEventsDue,
   isComplete,
   isExpired,
   isStuck,
@@ -20,7 +21,11 @@ export {
   type LedgerItem,
   type LedgerState,
   OPEN_SHARDS,
+  OUTBOX_ONLY_PREFIX,
   openShardOf,
+  outboxOf,
+  outboxOnlyItem,
+  publishedItem,
   settledItem,
 } from "./item.ts";
 export {

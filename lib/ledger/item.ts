@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
+import type { OutboxEntry } from "../events/outcome-event.ts";
 
 /**
  * Where an order stands. `claimed`: a delivery holds the lease and may be calling Imburse. `waiting`: an
@@ -55,6 +56,15 @@ export interface LedgerItem {
   expiresAt: number;
   /** Set while the order is not complete: the sparse index `ledger stuck` and the stuck check query. */
   openShard?: string;
+  /**
+   * Outcome events due for publishing (the outbox): written with the state they announce, removed once
+   * EventBridge accepted them. Usually one; an older one stays until it is published.
+   */
+  outbox?: OutboxEntry[];
+  /** Set while `outbox` holds events: the sparse index the outbox sweep queries. */
+  outboxShard?: string;
+  /** Epoch milliseconds: when the oldest event in `outbox` became due. */
+  outboxDueAt?: number;
 }
 
 /** A delivery's request to work on an order. */
@@ -156,6 +166,8 @@ export function claimedItem(previous: LedgerItem | undefined, claim: Claim): Led
     leaseOwner: claim.owner,
     leaseExpiresAt: claim.now + claim.leaseMs,
     ...(previous?.lastOutcome ? { lastOutcome: previous.lastOutcome } : {}),
+    // The claim's write leaves the outbox alone: an event still due is published with the next one.
+    ...outboxOf(previous),
     version: (previous?.version ?? 0) + 1,
     expiresAt: Math.floor(claim.now / 1000) + claim.ttlSeconds,
     openShard: openShardOf(claim.orderRef),
@@ -188,6 +200,7 @@ export function settledItem(
   result: AttemptResult,
   readFirst: boolean,
   now: number,
+  event?: OutboxEntry,
 ): LedgerItem {
   const {
     leaseOwner: _owner,
@@ -207,7 +220,83 @@ export function settledItem(
     lastOutcome: result.lastOutcome,
     lastAttemptAt: Math.max(claimed.lastAttemptAt, now),
     ...(complete ? {} : { openShard: openShard ?? openShardOf(claimed.orderRef) }),
+    ...(event ? withOutboxEvent(claimed, event, now) : {}),
   };
+}
+
+/** Whether the item holds outcome events due for at least `olderThanMs`: the sweep's (and next delivery's) due. */
+export function hasEventsDue(item: LedgerItem, now: number, olderThanMs: number): boolean {
+  return (item.outbox?.length ?? 0) > 0 && (item.outboxDueAt ?? 0) + olderThanMs <= now;
+}
+
+/** The orderRef prefix of {@link outboxOnlyItem}s: `#` is no ref character, so no order can collide. */
+export const OUTBOX_ONLY_PREFIX = "event#";
+
+/**
+ * An item that holds nothing but an outcome event no order's item keeps (an invalid order, a conflict the
+ * ledger found) and that could not be published: the sweep publishes it later like any other. It is never
+ * claimed, counted open or stuck, and expires with the ledger's TTL.
+ */
+export function outboxOnlyItem(
+  event: OutboxEntry,
+  tenantId: string,
+  now: number,
+  ttlSeconds: number,
+): LedgerItem {
+  return {
+    orderRef: `${OUTBOX_ONLY_PREFIX}${event.id}`,
+    tenantId,
+    state: "dead-lettered",
+    mayExist: false,
+    fingerprint: "",
+    correlationId: "",
+    attempts: 0,
+    firstReceivedAt: now,
+    lastAttemptAt: now,
+    version: 0,
+    expiresAt: Math.floor(now / 1000) + ttlSeconds,
+    outbox: [event],
+    outboxShard: openShardOf(event.id),
+    outboxDueAt: now,
+  };
+}
+
+/** The outbox fields of an item, if it has events due. */
+export function outboxOf(
+  item: LedgerItem | undefined,
+): Pick<LedgerItem, "outbox" | "outboxShard" | "outboxDueAt"> {
+  if (!item?.outbox?.length) return {};
+  return {
+    outbox: item.outbox,
+    outboxShard: item.outboxShard ?? openShardOf(item.orderRef),
+    outboxDueAt: item.outboxDueAt ?? item.lastAttemptAt,
+  };
+}
+
+/** The outbox fields with `event` added as due at `now` (an event already in it is not repeated). */
+function withOutboxEvent(
+  item: LedgerItem,
+  event: OutboxEntry,
+  now: number,
+): Pick<LedgerItem, "outbox" | "outboxShard" | "outboxDueAt"> {
+  const due = (item.outbox ?? []).filter((entry) => entry.id !== event.id);
+  return {
+    outbox: [...due, event],
+    outboxShard: openShardOf(item.orderRef),
+    outboxDueAt: due.length > 0 ? (item.outboxDueAt ?? now) : now,
+  };
+}
+
+/**
+ * The item once the events `publishedIds` reached the bus: they leave the outbox, and the outbox fields go
+ * with the last of them (the item leaves the sweep's index). Undefined when none of them was in it.
+ */
+export function publishedItem(item: LedgerItem, publishedIds: ReadonlySet<string>): LedgerItem | undefined {
+  const outbox = item.outbox ?? [];
+  const left = outbox.filter((entry) => !publishedIds.has(entry.id));
+  if (left.length === outbox.length) return undefined;
+  const { outbox: _outbox, outboxShard: _shard, outboxDueAt: _due, ...rest } = item;
+  return left.length > 0 ? { ...rest, ...outboxOf({ ...item, outbox: left }) } : rest;
 }
 
 /** A stuck order: claimed with a lease that ended, or may exist in Imburse unconfirmed. */

@@ -9,7 +9,7 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { LEDGER_OPEN_INDEX } from "../config/names.ts";
+import { LEDGER_TABLE } from "../config/names.ts";
 import {
   type Claim,
   type ClaimVerdict,
@@ -58,11 +58,13 @@ export interface OrderLedger {
   /** Writes the items as plain puts (BatchWriteItem: no conditions); returns those it could not write. */
   putAll(items: LedgerItem[], options?: LedgerCallOptions): Promise<LedgerItem[]>;
   /** Writes an item if it is still at `version` (a settle by an operator); false when it moved on. */
-  putIfVersion(item: LedgerItem, version: number): Promise<boolean>;
+  putIfVersion(item: LedgerItem, version: number, options?: LedgerCallOptions): Promise<boolean>;
   /** Every tenant's item for an orderRef (strongly consistent). */
   find(orderRef: string): Promise<LedgerItem[]>;
   /** Orders claimed with a lease that ended, or that may exist, for longer than `olderThanMs`. */
   stuck(now: number, olderThanMs: number): Promise<LedgerItem[]>;
+  /** Items with outcome events due for longer than `olderThanMs` (the outbox index), oldest first, at most `limit`. */
+  dueEvents(now: number, olderThanMs: number, limit: number): Promise<LedgerItem[]>;
 }
 
 /** BatchWriteItem's limit. */
@@ -179,6 +181,45 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
     }
   };
 
+  /**
+   * The items of a sparse index whose sort key is at most `cutoff`, over every shard (at most `perShard` of
+   * each when given: the oldest, as the sort key orders them).
+   */
+  const queryShards = async (
+    index: { name: string; partitionKey: string; sortKey: string },
+    cutoff: number,
+    operation: string,
+    perShard = Number.POSITIVE_INFINITY,
+  ): Promise<LedgerItem[]> => {
+    const found: LedgerItem[] = [];
+    try {
+      for (let shard = 0; shard < OPEN_SHARDS; shard++) {
+        let fromShard = 0;
+        let startKey: Record<string, unknown> | undefined;
+        do {
+          const page = await doc.send(
+            new QueryCommand({
+              TableName: tableName,
+              IndexName: index.name,
+              KeyConditionExpression: "#shard = :shard AND #sortKey <= :cutoff",
+              ExpressionAttributeNames: { "#shard": index.partitionKey, "#sortKey": index.sortKey },
+              ExpressionAttributeValues: { ":shard": String(shard), ":cutoff": cutoff },
+              ExclusiveStartKey: startKey,
+              ...(Number.isFinite(perShard) ? { Limit: perShard } : {}),
+            }),
+          );
+          const items = (page.Items ?? []) as LedgerItem[];
+          found.push(...items);
+          fromShard += items.length;
+          startKey = fromShard < perShard ? page.LastEvaluatedKey : undefined;
+        } while (startKey);
+      }
+    } catch (error) {
+      throw unavailable(operation, error);
+    }
+    return found;
+  };
+
   return {
     async claim(claim, options = {}) {
       const first = await tryClaim(claim, options);
@@ -191,7 +232,8 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
     putIfOwner: (item, owner, options) =>
       conditionalPut(item, "leaseOwner = :owner", { ":owner": owner }, options),
 
-    putIfVersion: (item, version) => conditionalPut(item, "version = :version", { ":version": version }),
+    putIfVersion: (item, version, options) =>
+      conditionalPut(item, "version = :version", { ":version": version }, options),
 
     async putAll(items, options = {}) {
       let pending = items;
@@ -212,8 +254,11 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
               }),
               options,
             );
+            // Report the caller's own objects: it tells its items apart by identity.
+            const byKey = new Map(chunk.map((item) => [itemKey(item), item]));
             for (const request of written.UnprocessedItems?.[tableName] ?? []) {
-              if (request.PutRequest?.Item) next.push(request.PutRequest.Item as LedgerItem);
+              const unprocessed = request.PutRequest?.Item as LedgerItem | undefined;
+              if (unprocessed) next.push(byKey.get(itemKey(unprocessed)) ?? unprocessed);
             }
           } catch {
             failed.push(...chunk);
@@ -241,33 +286,29 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
     },
 
     async stuck(now, olderThanMs) {
-      const cutoff = now - olderThanMs;
-      const found: LedgerItem[] = [];
-      try {
-        for (let shard = 0; shard < OPEN_SHARDS; shard++) {
-          let startKey: Record<string, unknown> | undefined;
-          do {
-            const page = await doc.send(
-              new QueryCommand({
-                TableName: tableName,
-                IndexName: LEDGER_OPEN_INDEX,
-                KeyConditionExpression: "openShard = :shard AND lastAttemptAt <= :cutoff",
-                ExpressionAttributeValues: { ":shard": String(shard), ":cutoff": cutoff },
-                ExclusiveStartKey: startKey,
-              }),
-            );
-            found.push(...((page.Items ?? []) as LedgerItem[]));
-            startKey = page.LastEvaluatedKey;
-          } while (startKey);
-        }
-      } catch (error) {
-        throw unavailable("list open orders", error);
-      }
+      const found = await queryShards(LEDGER_TABLE.openIndex, now - olderThanMs, "list open orders");
       return found
         .filter((item) => isStuck(item, now, olderThanMs))
         .sort((a, b) => a.lastAttemptAt - b.lastAttemptAt);
     },
+
+    async dueEvents(now, olderThanMs, limit) {
+      const found = await queryShards(
+        LEDGER_TABLE.outboxIndex,
+        now - olderThanMs,
+        "list the outcome events due",
+        limit,
+      );
+      return found
+        .filter((item) => (item.outbox?.length ?? 0) > 0)
+        .sort((a, b) => (a.outboxDueAt ?? 0) - (b.outboxDueAt ?? 0))
+        .slice(0, limit);
+    },
   };
+}
+
+function itemKey(item: Pick<LedgerItem, "orderRef" | "tenantId">): string {
+  return `${item.orderRef}\u0000${item.tenantId}`;
 }
 
 function claimValues(claim: Claim): Record<string, unknown> {

@@ -8,6 +8,7 @@ import { infrastructureConfig, visibilityTimeoutSeconds } from "../config/infras
 import { LEDGER_TABLE, ledgerTableName, RESOURCE_NAMES, SERVICE_NAME } from "../config/names.ts";
 import { type SettingName, settingsToEnv } from "../config/settings.ts";
 import type { ImburseCredentials } from "../imburse/credentials.ts";
+import { type EventBridgeStandIn, startEventBridgeStandIn } from "./eventbridge.ts";
 import { type SecretsManagerStandIn, startSecretsManagerStandIn } from "./secrets-manager.ts";
 
 /** One local queue. */
@@ -31,6 +32,9 @@ export interface LocalEnvironment {
   sqsEndpoint: string;
   fauxqs: FauxqsServer;
   secretsManager: SecretsManagerStandIn;
+  /** The outcome events' bus and the EventBridge stand-in it lives on. */
+  eventBusName: string;
+  eventBridge: EventBridgeStandIn;
   /** Visibility timeout of the orders and retry queues. */
   visibilityTimeoutSeconds: number;
   stop(): Promise<void>;
@@ -56,8 +60,8 @@ export function localResourceName(logicalName: string): string {
 }
 
 /**
- * Boots fauxqs (SQS), dynalite (DynamoDB) and the Secrets Manager stand-in on loopback, and creates
- * the queues, the order ledger table and the credentials secret with the names and redrive settings
+ * Boots fauxqs (SQS), dynalite (DynamoDB) and the Secrets Manager and EventBridge stand-ins on loopback, and
+ * creates the queues, the order ledger table, the credentials secret and the outcome events' bus with the names and redrive settings
  * the stacks use.
  */
 export async function startLocalEnvironment(options: LocalEnvironmentOptions): Promise<LocalEnvironment> {
@@ -123,12 +127,16 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
   );
   sm.destroy();
 
+  const eventBusName = localResourceName(RESOURCE_NAMES.outcomeBus);
+  const eventBridge = await startEventBridgeStandIn({ region, buses: [eventBusName] });
+
   const env: Record<string, string> = {
     ...FAKE_AWS_CREDENTIALS,
     AWS_REGION: region,
     AWS_ENDPOINT_URL_SQS: sqsEndpoint,
     AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
     ...settingsToEnv({
       // As the stacks do: a claim lasts the function timeout.
       leaseSeconds: functionTimeoutSeconds,
@@ -138,6 +146,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
       deadLetterQueueUrl: deadLetter.queueUrl,
       ledgerTable: tableName,
       secretId,
+      eventBusName,
       imburseBaseUrl: options.imburseBaseUrl,
     }),
   };
@@ -156,11 +165,14 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
     sqsEndpoint,
     fauxqs,
     secretsManager,
+    eventBusName,
+    eventBridge,
     visibilityTimeoutSeconds: visibility,
     async stop() {
       await Promise.all([
         fauxqs.stop(),
         secretsManager.close(),
+        eventBridge.close(),
         new Promise<void>((resolve) => dynamo.close(() => resolve())),
       ]);
     },
@@ -168,11 +180,11 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
 }
 
 /**
- * Creates the order ledger table with the stacks' key schema and open-orders index. dynalite has no TTL
+ * Creates the order ledger table with the stacks' key schema, open-orders index and outbox index. dynalite has no TTL
  * (UpdateTimeToLive), which is harmless: the ledger treats an item past its expiry as absent.
  */
 export async function createLedgerTable(ddb: DynamoDBClient, tableName: string): Promise<void> {
-  const { partitionKey, sortKey, openIndex } = LEDGER_TABLE;
+  const { partitionKey, sortKey, openIndex, outboxIndex } = LEDGER_TABLE;
   await ddb.send(
     new CreateTableCommand({
       TableName: tableName,
@@ -181,6 +193,8 @@ export async function createLedgerTable(ddb: DynamoDBClient, tableName: string):
         { AttributeName: sortKey, AttributeType: "S" },
         { AttributeName: openIndex.partitionKey, AttributeType: "S" },
         { AttributeName: openIndex.sortKey, AttributeType: "N" },
+        { AttributeName: outboxIndex.partitionKey, AttributeType: "S" },
+        { AttributeName: outboxIndex.sortKey, AttributeType: "N" },
       ],
       KeySchema: [
         { AttributeName: partitionKey, KeyType: "HASH" },
@@ -192,6 +206,14 @@ export async function createLedgerTable(ddb: DynamoDBClient, tableName: string):
           KeySchema: [
             { AttributeName: openIndex.partitionKey, KeyType: "HASH" },
             { AttributeName: openIndex.sortKey, KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "ALL" },
+        },
+        {
+          IndexName: outboxIndex.name,
+          KeySchema: [
+            { AttributeName: outboxIndex.partitionKey, KeyType: "HASH" },
+            { AttributeName: outboxIndex.sortKey, KeyType: "RANGE" },
           ],
           Projection: { ProjectionType: "ALL" },
         },

@@ -30,6 +30,11 @@ export interface ReportEntry {
   /** Attempts the relay made (1 + retries); 0 for a line never published. */
   attempts: number;
   correlationId: string | null;
+  /**
+   * The id of the order's outcome event (`detail.eventId` on the bus); for a duplicate delivery, that of the
+   * order it repeats; null for a line that reached no outcome of the relay's own.
+   */
+  outcomeEventId: string | null;
   imburseCorrelationId?: string;
   /** The dead-letter reason for the relay's dead-letter outcomes; a sentence for unpublishable and relay-failed. */
   reason?: DeadLetterReason | string;
@@ -116,6 +121,7 @@ export class OutcomeTracker {
       outcome: "unpublishable",
       attempts: 0,
       correlationId: tracked.correlationId ?? null,
+      outcomeEventId: null,
       reason: problem,
     });
     this.#reportExternals();
@@ -217,6 +223,7 @@ export class OutcomeTracker {
       outcome: "pending",
       attempts: line.messageId === undefined ? 0 : (state?.lastAttempt ?? 1),
       correlationId: state?.correlationId ?? line.correlationId ?? null,
+      outcomeEventId: null,
     });
   }
 
@@ -230,6 +237,7 @@ export class OutcomeTracker {
       orderRef: state.final?.orderRef ?? line.orderRef ?? null,
       messageId: line.messageId ?? null,
       correlationId: state.correlationId ?? line.correlationId ?? null,
+      outcomeEventId: null,
     };
     if (state.final) {
       const { final } = state;
@@ -237,6 +245,7 @@ export class OutcomeTracker {
         ...base,
         outcome: final.outcome,
         attempts: final.attempts,
+        outcomeEventId: final.outcomeEventId ?? null,
         ...(final.imburseCorrelationId ? { imburseCorrelationId: final.imburseCorrelationId } : {}),
         ...(final.reason ? { reason: final.reason as DeadLetterReason } : {}),
       });
@@ -258,6 +267,7 @@ export class OutcomeTracker {
         ...base,
         outcome: original?.outcome ?? "submitted",
         attempts: state.lastAttempt,
+        outcomeEventId: state.duplicate.outcomeEventId ?? null,
         duplicateOf: original?.line ?? null,
       });
     }
@@ -312,6 +322,7 @@ function inReportOrder(entry: ReportEntry): ReportEntry {
     outcome,
     attempts,
     correlationId,
+    outcomeEventId,
     imburseCorrelationId,
     reason,
     duplicateOf,
@@ -323,6 +334,7 @@ function inReportOrder(entry: ReportEntry): ReportEntry {
     outcome,
     attempts,
     correlationId,
+    outcomeEventId,
     ...(imburseCorrelationId === undefined ? {} : { imburseCorrelationId }),
     ...(reason === undefined ? {} : { reason }),
     ...(duplicateOf === undefined ? {} : { duplicateOf }),

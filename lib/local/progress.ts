@@ -1,6 +1,8 @@
 import cliProgress from "cli-progress";
+import type { OutcomeDetail } from "../events/outcome-event.ts";
 import { describeDeadLetter } from "../ops/describe.ts";
 import type { RecordEvent } from "../relay/telemetry.ts";
+import type { DeliveredEvent } from "./eventbridge.ts";
 import { type ExternalEvent, LINE_OUTCOMES, type ReportEntry, type TrackedLine } from "./outcomes.ts";
 
 /** Live progress of a local run. */
@@ -10,6 +12,8 @@ export interface LocalProgress {
   completed(entry: ReportEntry): void;
   retry(line: TrackedLine | undefined, event: Extract<RecordEvent, { type: "retry-scheduled" }>): void;
   external(event: ExternalEvent): void;
+  /** An outcome event that reached the bus. */
+  event(event: DeliveredEvent): void;
   /** Any other line (handed-back records, SQS errors, hints). */
   note(text: string): void;
   /** Removes the bar; later output is plain. */
@@ -39,6 +43,14 @@ export function describeEntry(entry: ReportEntry): string {
   }
   const why = typeof entry.reason === "object" ? `: ${describeDeadLetter(entry.reason)[0] ?? ""}` : "";
   return `${label}: ${entry.outcome} ${attempts}${why}`;
+}
+
+/** One line for an outcome event on the bus: its type, order, kind and id. */
+export function describeOutcomeEvent(event: DeliveredEvent): string {
+  const detail = event.detail as Partial<OutcomeDetail>;
+  const order = detail.orderRef ? ` ${detail.orderRef}` : ` message ${detail.originMessageId ?? "?"}`;
+  const kind = detail.kind ? ` (${detail.kind})` : "";
+  return `event: ${event["detail-type"]}${order}${kind} → bus, eventId ${detail.eventId ?? "?"}`;
 }
 
 /** Progress as cli-progress bar plus event lines on a terminal, or as plain lines elsewhere. */
@@ -93,6 +105,9 @@ export function createProgress(options: ProgressOptions): LocalProgress {
           ? `message ${event.originMessageId}: duplicate delivery (Imburse not called)`
           : `message ${event.originMessageId}${event.orderRef ? ` ${event.orderRef}` : ""}: ${event.outcome} after ${event.attempts} attempt(s)`,
       );
+    },
+    event(event) {
+      print(describeOutcomeEvent(event));
     },
     note(text) {
       print(text);

@@ -1,3 +1,4 @@
+import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { sqsClient } from "../aws/clients.ts";
 import { infrastructureConfig } from "../config/infrastructure.ts";
@@ -113,6 +114,8 @@ export interface LocalRunOptions {
   /** With `untilDrained`: stop waiting after this many seconds from the start, report, and exit 3. */
   maxWaitSeconds?: number;
   reportPath?: string;
+  /** Write every outcome event that reached the local bus here, as JSON lines. */
+  eventsPath?: string;
   stream: NodeJS.WritableStream;
   interactive: boolean;
   signals?: SignalSource;
@@ -176,6 +179,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const onRecord = (event: RecordEvent) => tracker.record(event);
   let finished = false;
   let publishing = true;
+  let closeEvents: () => Promise<void> = async () => undefined;
   let announced = false;
 
   const publishable = options.lines.filter((line): line is OrderLine => line.ok);
@@ -260,6 +264,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       functionTimeoutSeconds: profile.functionTimeoutSeconds,
     });
     const environment = local;
+    const events = options.eventsPath ? createWriteStream(options.eventsPath) : undefined;
+    closeEvents = () => new Promise<void>((resolve) => (events ? events.end(resolve) : resolve()));
+    environment.eventBridge.onEvent((event) => {
+      progress.event(event);
+      events?.write(`${JSON.stringify(event)}\n`);
+    });
     Object.assign(process.env, environment.env, {
       POWERTOOLS_LOG_LEVEL: options.logLevel.toUpperCase(),
       POWERTOOLS_METRICS_DISABLED: "true",
@@ -346,6 +356,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     await stopRunner?.();
     await local?.stop();
     await simulator?.close();
+    await closeEvents();
   }
   if (outcome instanceof Error) throw outcome;
 
@@ -374,6 +385,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     await writeFile(options.reportPath, `${JSON.stringify(report, null, 2)}\n`);
     print(`Report written to ${options.reportPath}.`);
   }
+  if (options.eventsPath) print(`Outcome events written to ${options.eventsPath} (JSON lines).`);
   const failed = failedLines(entries, options.expected);
   const done = entries.every((entry) => entry.outcome !== "pending");
   const exitCode =

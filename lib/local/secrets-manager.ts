@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
+import { ServiceError, startJsonService } from "./json-service.ts";
 
 /** A running Secrets Manager stand-in. */
 export interface SecretsManagerStandIn {
@@ -26,16 +25,6 @@ interface Secret {
   versions: Version[];
 }
 
-class ServiceError extends Error {
-  readonly type: string;
-  readonly status: number;
-  constructor(type: string, message: string, status = 400) {
-    super(message);
-    this.type = type;
-    this.status = status;
-  }
-}
-
 /**
  * A small in-memory Secrets Manager speaking the service's JSON 1.1 protocol (CreateSecret,
  * PutSecretValue, GetSecretValue, DescribeSecret), so the real SDK client and Powertools Parameters
@@ -47,8 +36,6 @@ export async function startSecretsManagerStandIn(
   const region = options.region ?? "us-east-1";
   const account = options.account ?? "000000000000";
   const secrets = new Map<string, Secret>();
-  const calls: Record<string, number> = {};
-  let failures = 0;
 
   const find = (id: unknown): Secret => {
     const key = String(id ?? "");
@@ -125,58 +112,11 @@ export async function startSecretsManagerStandIn(
     },
   };
 
-  const server = http.createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      const target = String(request.headers["x-amz-target"] ?? "");
-      const operation = target.replace(/^secretsmanager\./, "");
-      calls[operation] = (calls[operation] ?? 0) + 1;
-      const reply = (status: number, body: unknown, errorType?: string) => {
-        response.writeHead(status, {
-          "content-type": "application/x-amz-json-1.1",
-          "x-amzn-requestid": randomUUID(),
-          ...(errorType ? { "x-amzn-errortype": errorType } : {}),
-        });
-        response.end(JSON.stringify(body));
-      };
-      try {
-        if (failures > 0) {
-          failures--;
-          throw new ServiceError(
-            "InternalServiceError",
-            "Injected outage of the Secrets Manager stand-in.",
-            500,
-          );
-        }
-        const handler = operations[operation];
-        if (!handler)
-          throw new ServiceError("UnknownOperationException", `Unsupported operation ${operation}`);
-        const input = chunks.length
-          ? (JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>)
-          : {};
-        reply(200, handler(input));
-      } catch (error) {
-        const failure =
-          error instanceof ServiceError
-            ? error
-            : new ServiceError("InternalServiceError", String(error), 500);
-        reply(failure.status, { __type: failure.type, message: failure.message }, failure.type);
-      }
-    });
+  const service = await startJsonService({
+    targetPrefix: "secretsmanager",
+    operations,
+    outageType: "InternalServiceError",
+    ...(options.port !== undefined ? { port: options.port } : {}),
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    calls,
-    failNext: (count) => {
-      failures = count;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return service;
 }

@@ -2,7 +2,9 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import type { Tracer } from "@aws-lambda-powertools/tracer";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import pLimit from "p-limit";
-import { LedgerBatchWriter } from "../ledger/index.ts";
+import { OutcomeOutbox, publishDue } from "../events/outbox.ts";
+import type { OutcomePublisher } from "../events/publisher.ts";
+import { LedgerBatchWriter, type LedgerItem } from "../ledger/index.ts";
 import { queueNameOf } from "./envelope.ts";
 import { HandBackError } from "./errors.ts";
 import { processRecord, type RecordDependencies } from "./process-record.ts";
@@ -14,7 +16,12 @@ export interface BatchHandlerOptions {
   /** The URLs of the queues the function consumes, to hand a record back to the queue it came from. */
   sourceQueueUrls: readonly string[];
   tracer?: Tracer;
+  /** Publishes the outcome events; without one, no events are built. */
+  publisher?: OutcomePublisher;
 }
+
+/** Time kept back at the end of the invocation when publishing: a slow PutEvents never times the batch out. */
+const PUBLISH_RESERVE_MS = 500;
 
 /**
  * The SQS batch handler: Powertools batch processing with partial batch responses, at most
@@ -54,10 +61,16 @@ export function createBatchHandler(
     }
   };
 
+  // Complete orders whose outcome events reached the bus: recorded in the next invocation's batched write
+  // (or by the sweep, if this container ends first). Lambda runs one invocation at a time per container.
+  const publishedToRecord: LedgerItem[] = [];
+
   return async (event, context) => {
     const limit = pLimit(options.concurrency);
     const processor = new BatchProcessor(EventType.SQS);
     const ledgerWrites = new LedgerBatchWriter(deps.ledger, deps.clock);
+    for (const item of publishedToRecord.splice(0)) ledgerWrites.addPublished(item);
+    const outbox = options.publisher ? new OutcomeOutbox() : undefined;
     const remainingMs = () => context.getRemainingTimeInMillis();
     // The last calls of the invocation (hand-backs, the batch's ledger write) stop just before it ends.
     const lastCalls = () => AbortSignal.timeout(Math.max(1, remainingMs() - LAST_CALL_MARGIN_MS));
@@ -65,7 +78,12 @@ export function createBatchHandler(
       limit(async () => {
         try {
           return await traced(options.tracer, (annotate) =>
-            processRecord(record, deps, { ledgerWrites, remainingMs, annotate }),
+            processRecord(record, deps, {
+              ledgerWrites,
+              remainingMs,
+              annotate,
+              ...(outbox ? { outbox } : {}),
+            }),
           );
         } catch (error) {
           if (error instanceof HandBackError) {
@@ -98,6 +116,27 @@ export function createBatchHandler(
       deps.logger.warn("Completed orders were taken over by another delivery after their lease ended", {
         order_refs: flushed.superseded.map((item) => item.orderRef),
       });
+    }
+    if (outbox && options.publisher) {
+      // After the ledger write that marked them due: a crash from here on leaves them due, never lost.
+      const { items, loose } = outbox.drain();
+      const published = await publishDue(
+        items,
+        loose,
+        {
+          publisher: options.publisher,
+          ledger: deps.ledger,
+          metrics: deps.metrics,
+          logger: deps.logger,
+          clock: deps.clock,
+          ledgerTtlSeconds: deps.settings.ledgerTtlSeconds,
+        },
+        {
+          unwritten: new Set([...flushed.failed, ...flushed.superseded]),
+          abortSignal: AbortSignal.timeout(Math.max(1, remainingMs() - PUBLISH_RESERVE_MS)),
+        },
+      );
+      publishedToRecord.push(...published.completeToRecord);
     }
     return response;
   };

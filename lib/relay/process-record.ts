@@ -2,14 +2,24 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSRecord } from "aws-lambda";
 import { CredentialsUnavailableError } from "../aws/secret-credentials.ts";
 import type { RelaySettings } from "../config/settings.ts";
+import type { OutcomeOutbox } from "../events/outbox.ts";
+import {
+  guardedMetadata,
+  type OutboxEntry,
+  type OutcomeFacts,
+  outcomeEvent,
+  outcomeEventId,
+} from "../events/outcome-event.ts";
 import {
   type AttemptResult,
   fingerprintOf,
+  hasEventsDue,
   type LastOutcome,
   type LedgerBatchWriter,
   type LedgerItem,
   LedgerUnavailableError,
   type OrderLedger,
+  publishedItem,
   settledItem,
 } from "../ledger/index.ts";
 import { type Order, parseOrderMessage } from "../orders/index.ts";
@@ -24,7 +34,7 @@ import {
 import { type OrderEnvelope, queueNameOf, readEnvelope, writeAttributes } from "./envelope.ts";
 import { HandBackError } from "./errors.ts";
 import { type DeadLetterCause, type DeadLetterReason, MAX_REASON_ISSUES } from "./reasons.ts";
-import { runInRecordScope } from "./scope.ts";
+import { type RecordScope, runInRecordScope } from "./scope.ts";
 import type { MessageSender } from "./sender.ts";
 import { type OrderApi, submitOrder } from "./submit-order.ts";
 import { type RecordEvent, type RelayMetrics, recordEvents } from "./telemetry.ts";
@@ -45,6 +55,9 @@ export type RecordSettings = Pick<
   | "metadataMaxValueLength"
   | "leaseSeconds"
   | "ledgerTtlSeconds"
+  | "eventsRetryScheduled"
+  | "eventsIncludeOrderDetails"
+  | "outboxSweepAfterSeconds"
 >;
 
 /** Everything {@link processRecord} talks to. */
@@ -71,6 +84,8 @@ export interface RecordDependencies {
 export interface RecordInvocation {
   /** Collects the completed states of the batch, written together once every record is done. */
   ledgerWrites: LedgerBatchWriter;
+  /** Collects the batch's outcome events, published once the ledger states are written. None: events off. */
+  outbox?: OutcomeOutbox;
   /** What the invocation has left, in milliseconds. */
   remainingMs: () => number;
   annotate?: (key: string, value: string) => void;
@@ -92,6 +107,9 @@ export const SEND_RESERVE_MS = 3_000;
 
 /** What is kept back, after the record's mark and send, for the batch's ledger write and hand-backs. */
 export const FLUSH_RESERVE_MS = 1_000;
+
+/** Taking an event back after a failed send may use the batch's share, short of its very end. */
+const WITHDRAW_RESERVE_MS = 500;
 
 /**
  * The least `RELAY_REMAINING_TIME_MARGIN_MS` that lets a record started at the margin finish its calls: the
@@ -135,7 +153,8 @@ export async function processRecord(
       message_id: record.messageId,
     },
   });
-  return runInRecordScope({ logger }, async () => {
+  const scope: RecordScope = { logger };
+  return runInRecordScope(scope, async () => {
     if (envelope.rejectedCorrelationId) {
       logger.warn(
         "The publisher's correlation id is not 1 to 128 printable ASCII characters; the message id replaces it",
@@ -154,7 +173,7 @@ export async function processRecord(
       deps.settings.retryBudgetSeconds,
       settledByDates,
     );
-    const attempt = new Attempt(record, envelope, orderRef, deps, logger, invocation.ledgerWrites, {
+    const attempt = new Attempt(record, envelope, orderRef, deps, logger, invocation, scope, {
       invocationEnd,
       deadline,
     });
@@ -199,12 +218,18 @@ class Attempt {
   readonly #deps: RecordDependencies;
   readonly #logger: Logger;
   readonly #writes: LedgerBatchWriter;
+  readonly #outbox: OutcomeOutbox | undefined;
+  readonly #scope: RecordScope;
   /** When the invocation ends (epoch milliseconds). */
   readonly #invocationEnd: number;
   /** When the order's retries must stop. */
   readonly #deadline: RetryDeadline;
   /** Set once this delivery holds the claim on the order. */
   #claim: { item: LedgerItem; readFirst: boolean } | undefined;
+  /** The valid order this delivery carries, and the tenant it is claimed under. */
+  #order: { order: Order; tenantId: string } | undefined;
+  /** For a duplicate delivery: the ledger's item of the completed order it repeats. */
+  #completed: LedgerItem | undefined;
 
   constructor(
     record: SQSRecord,
@@ -212,7 +237,8 @@ class Attempt {
     orderRef: string | undefined,
     deps: RecordDependencies,
     logger: Logger,
-    writes: LedgerBatchWriter,
+    invocation: RecordInvocation,
+    scope: RecordScope,
     times: { invocationEnd: number; deadline: RetryDeadline },
   ) {
     this.#record = record;
@@ -220,7 +246,9 @@ class Attempt {
     this.#orderRef = orderRef;
     this.#deps = deps;
     this.#logger = logger;
-    this.#writes = writes;
+    this.#writes = invocation.ledgerWrites;
+    this.#outbox = invocation.outbox;
+    this.#scope = scope;
     this.#invocationEnd = times.invocationEnd;
     this.#deadline = times.deadline;
   }
@@ -236,6 +264,7 @@ class Attempt {
       this.#logger.warn("Imburse credentials unavailable; nothing posted", { problem: describe(error) });
       return { kind: "credentials-unavailable" };
     }
+    this.#order = { order, tenantId };
     const abortSignal = this.#signal(SEND_RESERVE_MS);
     let claim: Awaited<ReturnType<OrderLedger["claim"]>>;
     try {
@@ -265,8 +294,11 @@ class Attempt {
     }
     switch (claim.kind) {
       case "duplicate":
+        this.#completed = claim.item;
+        this.#publishStillDue(claim.item);
         return { kind: "duplicate" };
       case "conflict":
+        this.#publishStillDue(claim.item);
         return { kind: "ledger-conflict" };
       case "busy":
         return { kind: "busy", until: claim.until };
@@ -293,6 +325,16 @@ class Attempt {
           this.#logger.warn("Imburse credentials unavailable; the claim stands", { problem: error.message });
           return { kind: "credentials-unavailable" };
         }
+    }
+  }
+
+  /**
+   * The order's next delivery publishes what its earlier one left due (the sweep's other half), once it
+   * has been due as long as the sweep waits: an event published moments ago is only not recorded yet.
+   */
+  #publishStillDue(item: LedgerItem): void {
+    if (hasEventsDue(item, this.#deps.clock(), this.#deps.settings.outboxSweepAfterSeconds * 1000)) {
+      this.#outbox?.addItem(item);
     }
   }
 
@@ -334,6 +376,9 @@ class Attempt {
         type: "duplicate",
         originMessageId: this.#envelope.originMessageId,
         correlationId: this.#envelope.correlationId,
+        ...(this.#outbox && this.#completed
+          ? { outcomeEventId: this.#completedEventId(this.#completed) }
+          : {}),
       });
       return { status };
     }
@@ -346,10 +391,14 @@ class Attempt {
         result: status,
         ...(outcome.kind === "submitted" ? { status: outcome.status } : {}),
       };
-      this.#writes.add(settledItem(item, { state: status, lastOutcome }, readFirst, this.#deps.clock()), {
-        owner: item.leaseOwner ?? "",
-        leaseExpiresAt: item.leaseExpiresAt ?? 0,
-      });
+      const event = this.#event({ outcome: status, kind: null });
+      const settled = settledItem(item, { state: status, lastOutcome }, readFirst, this.#deps.clock(), event);
+      // The event rides in the batch's write of the state it announces: no request of its own.
+      this.#writes.add(settled, { owner: item.leaseOwner ?? "", leaseExpiresAt: item.leaseExpiresAt ?? 0 });
+      this.#outbox?.addItem(settled);
+      this.#logger.info("Order accepted by Imburse", { outcome: status });
+      this.#final(status, undefined, undefined, event?.id);
+      return { status };
     }
     this.#logger.info("Order accepted by Imburse", { outcome: status });
     this.#final(status);
@@ -359,16 +408,25 @@ class Attempt {
   async #retry(step: Extract<NextStep, { kind: "retry" }>, outcome: RecordOutcome): Promise<RecordResult> {
     const { failure } = step;
     const mayExist = this.mayExist(outcome);
-    await this.#mark({
-      state: "waiting",
-      mayHaveReached: failure.mayHaveReached,
-      lastOutcome: lastOutcomeOf(outcome),
-    });
-    await this.#send(this.#deps.settings.retryQueueUrl, step.delaySeconds, {
-      attempt: step.nextAttempt,
-      notBefore: step.notBefore,
-      unknownOutcome: mayExist,
-    });
+    const event = this.#deps.settings.eventsRetryScheduled
+      ? this.#event({
+          outcome: "retry-scheduled",
+          kind: failure.reason,
+          nextAttemptAt: new Date(this.#deps.clock() + step.waitSeconds * 1000),
+          imburseCorrelationId: failure.imburseCorrelationId,
+        })
+      : undefined;
+    const marked = await this.#mark(
+      { state: "waiting", mayHaveReached: failure.mayHaveReached, lastOutcome: lastOutcomeOf(outcome) },
+      event,
+    );
+    await this.#sendThenAnnounce(marked, event, () =>
+      this.#send(this.#deps.settings.retryQueueUrl, step.delaySeconds, {
+        attempt: step.nextAttempt,
+        notBefore: step.notBefore,
+        unknownOutcome: mayExist,
+      }),
+    );
     this.#deps.metrics.retried(failure.reason);
     this.#logger.warn("Imburse call failed; retry scheduled", {
       reason: failure.reason,
@@ -413,12 +471,28 @@ class Attempt {
   }
 
   async #deadLetter(cause: DeadLetterCause, outcome: RecordOutcome): Promise<RecordResult> {
+    const imburseCorrelationId = "imburseCorrelationId" in cause ? cause.imburseCorrelationId : undefined;
+    let event: OutboxEntry | undefined;
+    let marked: Marked = { kept: undefined };
     if (cause.kind !== "invalid") {
-      await this.#mark({
-        state: "dead-lettered",
+      event = this.#event({ outcome: "dead-lettered", kind: cause.kind, cause, imburseCorrelationId });
+      marked = await this.#mark(
+        {
+          state: "dead-lettered",
+          kind: cause.kind,
+          mayHaveReached: outcome.kind === "failed" && outcome.failure.mayHaveReached,
+          lastOutcome: lastOutcomeOf(outcome),
+        },
+        event,
+      );
+    } else if (this.#outbox) {
+      // No ledger item keeps an invalid order.
+      event = this.#event({
+        outcome: "dead-lettered",
         kind: cause.kind,
-        mayHaveReached: outcome.kind === "failed" && outcome.failure.mayHaveReached,
-        lastOutcome: lastOutcomeOf(outcome),
+        cause,
+        tenant: await this.#deps.tenantId().catch(() => undefined),
+        metadata: guardedMetadata(this.#record.body, this.#deps.settings),
       });
     }
     const reason: DeadLetterReason = {
@@ -430,13 +504,15 @@ class Attempt {
       firstReceivedAt: this.#envelope.firstReceivedAt.toISOString(),
       deadLetteredAt: new Date(this.#deps.clock()).toISOString(),
     };
-    await this.#send(this.#deps.settings.deadLetterQueueUrl, 0, {
-      attempt: this.#envelope.attempt,
-      deadLetterReason: JSON.stringify(reason),
-    });
+    await this.#sendThenAnnounce(marked, event, () =>
+      this.#send(this.#deps.settings.deadLetterQueueUrl, 0, {
+        attempt: this.#envelope.attempt,
+        deadLetterReason: JSON.stringify(reason),
+      }),
+    );
     this.#deps.metrics.deadLettered(cause.kind);
     this.#logger.error("Order dead-lettered", { reason });
-    this.#final(cause.kind, "imburseCorrelationId" in cause ? cause.imburseCorrelationId : undefined, reason);
+    this.#final(cause.kind, imburseCorrelationId, reason, event?.id);
     return { status: "dead-lettered", kind: cause.kind };
   }
 
@@ -444,10 +520,11 @@ class Attempt {
    * Records a non-final outcome at once, before the retry or dead-letter message goes out, so the next
    * delivery finds it. A failure is logged and left: the claim stays, and the next delivery reads first.
    */
-  async #mark(result: AttemptResult): Promise<void> {
-    if (!this.#claim) return;
+  async #mark(result: AttemptResult, event?: OutboxEntry): Promise<Marked> {
+    // No claim (a conflict the ledger itself found): no item of this delivery keeps the event.
+    if (!this.#claim) return { kept: undefined };
     const { item, readFirst } = this.#claim;
-    const next = settledItem(item, result, readFirst, this.#deps.clock());
+    const next = settledItem(item, result, readFirst, this.#deps.clock(), event);
     try {
       const abortSignal = this.#signal(FLUSH_RESERVE_MS);
       const written = await this.#deps.ledger
@@ -461,15 +538,53 @@ class Attempt {
         this.#logger.warn("No time left to record the order's state; its claim stands", {
           state: result.state,
         });
-      } else if (!written) {
-        this.#logger.warn("Another delivery took the order over after this one's lease ended");
+        return { kept: undefined };
       }
+      if (written) return { kept: next };
+      this.#logger.warn("Another delivery took the order over after this one's lease ended");
+      return "superseded";
     } catch (error) {
       this.#deps.metrics.ledgerUnavailable();
       this.#logger.error("Could not record the order's state in the ledger; its claim stands", {
         problem: describe(error),
         state: result.state,
       });
+      return { kept: undefined };
+    }
+  }
+
+  /**
+   * Sends the record's retry or dead-letter message, then announces its outcome event: with the ledger item
+   * that keeps it, or alone (published with the batch's, and kept in an item of its own if that fails). A
+   * send that fails withdraws the event from the item (the record goes back to SQS: nothing was decided),
+   * and throws.
+   */
+  async #sendThenAnnounce(
+    marked: Marked,
+    event: OutboxEntry | undefined,
+    send: () => Promise<void>,
+  ): Promise<void> {
+    try {
+      await send();
+    } catch (error) {
+      if (marked !== "superseded" && marked.kept && event) await this.#withdraw(marked.kept, event);
+      throw error;
+    }
+    if (!event || marked === "superseded") return;
+    if (marked.kept) this.#outbox?.addItem(marked.kept);
+    else this.#outbox?.addLoose(event);
+  }
+
+  /** Takes `event` out of the item this delivery wrote, if nothing wrote it since. Best effort. */
+  async #withdraw(item: LedgerItem, event: OutboxEntry): Promise<void> {
+    const without = publishedItem(item, new Set([event.id]));
+    if (!without) return;
+    try {
+      await this.#deps.ledger.putIfVersion(without, item.version, {
+        abortSignal: this.#signal(WITHDRAW_RESERVE_MS),
+      });
+    } catch {
+      // Still due: the sweep publishes an outcome the order's next delivery will supersede.
     }
   }
 
@@ -493,10 +608,50 @@ class Attempt {
     return AbortSignal.timeout(Math.max(1, this.#invocationEnd - reserveMs - this.#deps.clock()));
   }
 
+  /**
+   * The outcome event of this delivery, or undefined when events are off. Built from the claimed item's
+   * version, the valid order's metadata (or what `overrides` gives for an invalid one) and the last
+   * Imburse correlation id the record saw.
+   */
+  #event(
+    facts: Pick<OutcomeFacts, "outcome" | "kind"> &
+      Partial<Pick<OutcomeFacts, "cause" | "nextAttemptAt" | "imburseCorrelationId" | "tenant" | "metadata">>,
+  ): OutboxEntry | undefined {
+    if (!this.#outbox) return undefined;
+    const order = this.#order?.order;
+    return outcomeEvent({
+      orderRef: this.#orderRef,
+      tenant: this.#order?.tenantId,
+      correlationId: this.#envelope.correlationId,
+      originMessageId: this.#envelope.originMessageId,
+      attempts: this.#envelope.attempt,
+      firstReceivedAt: this.#claim?.item.firstReceivedAt ?? this.#envelope.firstReceivedAt.getTime(),
+      decidedAt: this.#deps.clock(),
+      version: this.#claim?.item.version,
+      metadata: order?.metadata ?? {},
+      order: this.#deps.settings.eventsIncludeOrderDetails ? order : undefined,
+      ...facts,
+      imburseCorrelationId: facts.imburseCorrelationId ?? this.#scope.imburseCorrelationId,
+    });
+  }
+
+  /** The id of the outcome event of the completed order a duplicate delivery repeats. */
+  #completedEventId(item: LedgerItem): string {
+    return outcomeEventId({
+      tenant: item.tenantId,
+      orderRef: item.orderRef,
+      outcome: item.state === "already-existed" ? "already-existed" : "submitted",
+      kind: null,
+      version: item.version,
+      originMessageId: this.#envelope.originMessageId,
+    });
+  }
+
   #final(
     outcome: Extract<RecordEvent, { type: "final" }>["outcome"],
     imburseCorrelationId?: string,
     reason?: DeadLetterReason,
+    outcomeEventId?: string,
   ): void {
     this.#emit({
       type: "final",
@@ -507,6 +662,7 @@ class Attempt {
       attempts: this.#envelope.attempt,
       ...(imburseCorrelationId ? { imburseCorrelationId } : {}),
       ...(reason ? { reason } : {}),
+      ...(outcomeEventId ? { outcomeEventId } : {}),
     });
   }
 
@@ -534,6 +690,9 @@ async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** What {@link Attempt}'s state write did: the item it wrote (none: no claim, or the write failed), or lost the order. */
+type Marked = { kept: LedgerItem | undefined } | "superseded";
 
 /** What the ledger records of an attempt's outcome. */
 function lastOutcomeOf(outcome: RecordOutcome): LastOutcome {

@@ -2,11 +2,13 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { dynamoDbClient, sqsClient } from "../aws/clients.ts";
+import { dynamoDbClient, eventBridgeClient, sqsClient } from "../aws/clients.ts";
 import { imburseCredentials, powertools, withPowertools } from "../aws/powertools.ts";
 import { loadSettings } from "../config/settings.ts";
+import { eventBridgePublisher, type OutcomePublisher } from "../events/publisher.ts";
 import { ImburseClient } from "../imburse/client.ts";
 import { dynamoDbLedger } from "../ledger/index.ts";
 import { createBatchHandler } from "./batch.ts";
@@ -22,6 +24,10 @@ export interface SubmitHandlerOverrides {
   sender?: MessageSender;
   /** The DynamoDB client of the order ledger (default: one from the SDK's environment). */
   dynamoDb?: DynamoDBClient;
+  /** The EventBridge client of the outcome events (default: one from the SDK's environment). */
+  eventBridge?: EventBridgeClient;
+  /** Replaces the outcome events' publisher altogether (tests that stop between the ledger write and it). */
+  publisher?: OutcomePublisher;
   clock?: () => number;
   random?: () => number;
 }
@@ -47,7 +53,9 @@ export function createSubmitHandler(
     onCall: (call) => {
       relayMetrics.imburseCall(call);
       recordEvents.emit("imburse-call", call);
-      (currentRecordScope()?.logger ?? logger).info("Imburse call", {
+      const scope = currentRecordScope();
+      if (scope && call.imburseCorrelationId) scope.imburseCorrelationId = call.imburseCorrelationId;
+      (scope?.logger ?? logger).info("Imburse call", {
         route: call.route,
         status: call.status,
         duration_ms: call.durationMs,
@@ -76,6 +84,12 @@ export function createSubmitHandler(
       concurrency: settings.recordConcurrency,
       sourceQueueUrls: [settings.ordersQueueUrl, settings.retryQueueUrl],
       tracer,
+      publisher:
+        overrides.publisher ??
+        eventBridgePublisher(
+          tracer.captureAWSv3Client(overrides.eventBridge ?? eventBridgeClient()),
+          settings.eventBusName,
+        ),
     },
   );
   return withPowertools(batch, tools);

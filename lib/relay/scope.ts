@@ -4,6 +4,8 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 /** What belongs to the one record being processed: its logger, which carries its correlation id. */
 export interface RecordScope {
   logger: Logger;
+  /** Imburse's correlation id of the record's last exchange that carried one (for its outcome event). */
+  imburseCorrelationId?: string;
 }
 
 const storage = new AsyncLocalStorage<RecordScope>();

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { METRICS } from "../config/names.ts";
+import type { OutboxEntry } from "../events/outcome-event.ts";
 import type { ImburseCallEvent } from "../imburse/client.ts";
 import { countsAgainstAvailability, kindOfAnswer } from "../imburse/failure.ts";
 import type { DeadLetterKind, FinalOutcome } from "./reasons.ts";
@@ -19,6 +20,10 @@ export interface RelayMetrics {
   ledgerUnavailable(): void;
   /** A record was handed back to SQS to come back later (another delivery held the order, or no time). */
   handedBack(): void;
+  /** Outcome events that reached the bus. */
+  eventsPublished(count: number): void;
+  /** Outcome events that could not be published (they stay due in the outbox, or are lost for an invalid order). */
+  eventsFailed(count: number): void;
 }
 
 /** {@link RelayMetrics} as CloudWatch EMF through Powertools Metrics; dimensioned counts are single metrics. */
@@ -44,6 +49,8 @@ export function powertoolsRelayMetrics(metrics: Metrics): RelayMetrics {
     },
     ledgerUnavailable: () => count(METRICS.ledgerUnavailable),
     handedBack: () => count(METRICS.handedBack),
+    eventsPublished: (n) => metrics.addMetric(METRICS.outcomeEventPublished, MetricUnit.Count, n),
+    eventsFailed: (n) => metrics.addMetric(METRICS.outcomeEventFailed, MetricUnit.Count, n),
     imburseCall: (event) => {
       metrics.addMetric(METRICS.imburseLatency, MetricUnit.Milliseconds, event.durationMs);
       if (isImburseFailure(event)) count(METRICS.imburseError);
@@ -70,6 +77,8 @@ export type RecordEvent =
       attempts: number;
       imburseCorrelationId?: string | undefined;
       reason?: unknown;
+      /** The id of the order's outcome event, when events are on. */
+      outcomeEventId?: string | undefined;
     }
   | {
       type: "retry-scheduled";
@@ -79,10 +88,29 @@ export type RecordEvent =
       delaySeconds: number;
       reason: RetryReason;
     }
-  | { type: "duplicate"; originMessageId: string; correlationId: string };
+  | {
+      type: "duplicate";
+      originMessageId: string;
+      correlationId: string;
+      /** The id of the outcome event of the order it repeats, when events are on. */
+      outcomeEventId?: string;
+    };
 
 /**
  * In-process events: one per record, and one per exchange with Imburse. Nothing listens in Lambda; local
  * mode subscribes to draw its progress, write its report and evaluate its alarms without scraping logs.
  */
-export const recordEvents = new EventEmitter<{ record: [RecordEvent]; "imburse-call": [ImburseCallEvent] }>();
+export const recordEvents = new EventEmitter<{
+  record: [RecordEvent];
+  "imburse-call": [ImburseCallEvent];
+  /** Outcome events as they reached the bus (local mode shows and writes them). */
+  "outcome-events": [OutcomeEventsPublished];
+}>();
+
+/** What one PutEvents round achieved, for in-process observers. */
+export interface OutcomeEventsPublished {
+  /** The entries that reached the bus. */
+  published: OutboxEntry[];
+  /** The ids that did not. */
+  failed: string[];
+}
