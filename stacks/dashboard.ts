@@ -5,7 +5,7 @@
  */
 import type { BreakerConfig } from "../lib/config/infrastructure.ts";
 import { METRICS, RESOURCE_NAMES } from "../lib/config/names.ts";
-import { AWS_NAMESPACES, LAMBDA_METRICS, RELAY_METRIC_DIMENSIONS, SQS_METRICS } from "./metrics.ts";
+import { AWS_NAMESPACES, LAMBDA_METRICS, relayMetricDimensions, SQS_METRICS } from "./metrics.ts";
 import type { RelayQueues } from "./queues.ts";
 
 /** What the dashboard shows. */
@@ -46,7 +46,7 @@ const relay = (
 ): MetricLine => [
   METRICS.namespace,
   metricName,
-  ...Object.entries({ ...RELAY_METRIC_DIMENSIONS, ...dimensions }).flat(),
+  ...Object.entries({ ...relayMetricDimensions(), ...dimensions }).flat(),
   { stat, label },
 ];
 

@@ -4,11 +4,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALARM_EMAIL_ENV, infrastructureConfig } from "../lib/config/infrastructure.ts";
-import { RESOURCE_NAMES } from "../lib/config/names.ts";
+import { METRICS, RESOURCE_NAMES } from "../lib/config/names.ts";
 import { loadSettings, REQUIRED_SETTINGS } from "../lib/config/settings.ts";
 import { runSstConfig, type SstRun } from "./support/sst-harness.ts";
+import { foreignReads, metricsReadBy, stageOfEachFunction } from "./support/stage-isolation.ts";
 
 const STAGE = "production";
+/** A stage sharing the account: its metrics must never reach this stage's alarms. */
+const OTHER_STAGE = "dev";
 const EMAILS = ["ops@example.com", "on-call@example.com"];
 
 let run: SstRun;
@@ -58,5 +61,24 @@ describe("production", () => {
     expect(subscriptions).toEqual(
       EMAILS.map((endpoint) => ({ topic: topicArn, protocol: "email", endpoint })),
     );
+  });
+});
+
+describe("stage isolation", () => {
+  it("every alarm and dashboard widget reads this stage's metrics only, and there are some of each", () => {
+    const reads = metricsReadBy(run);
+    expect(reads.filter((read) => read.namespace === METRICS.namespace).length).toBeGreaterThan(10);
+    expect(reads.filter((read) => read.namespace !== METRICS.namespace).length).toBeGreaterThan(5);
+    expect(foreignReads(run, STAGE)).toEqual([]);
+    // The same reads seen from another stage are all foreign: the two never share a metric.
+    expect(foreignReads(run, OTHER_STAGE).filter((r) => r.namespace === METRICS.namespace)).toEqual(
+      reads.filter((r) => r.namespace === METRICS.namespace),
+    );
+  });
+
+  it("every function emits its metrics with this stage as the stage dimension", () => {
+    const stages = stageOfEachFunction(run);
+    expect(Object.keys(stages).length).toBeGreaterThanOrEqual(4);
+    expect(new Set(Object.values(stages))).toEqual(new Set([STAGE]));
   });
 });

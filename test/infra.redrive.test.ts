@@ -84,6 +84,7 @@ describe("scheduled DLQ redrive, enabled by a stage override", () => {
       ...settingsToEnv({
         ...DEFAULTS,
         ...config.settings,
+        stage: STAGE,
         deadLetterQueueUrl: queueUrl(RESOURCE_NAMES.deadLetterQueue),
         ordersQueueUrl: queueUrl(RESOURCE_NAMES.ordersQueue),
       }),

@@ -6,11 +6,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALARM_EMAIL_ENV, type FunctionConfig, infrastructureConfig } from "../lib/config/infrastructure.ts";
-import { METRICS, RESOURCE_NAMES, SERVICE_NAME, SQS_MAX_RETENTION_SECONDS } from "../lib/config/names.ts";
+import {
+  METRICS,
+  RESOURCE_NAMES,
+  relayMetricDimensions,
+  SERVICE_NAME,
+  SQS_MAX_RETENTION_SECONDS,
+} from "../lib/config/names.ts";
 import { DEFAULTS, loadSettings, REQUIRED_SETTINGS, settingsToEnv } from "../lib/config/settings.ts";
 import { type RecordedResource, runSstConfig, type SstRun } from "./support/sst-harness.ts";
+import { foreignReads, metricsReadBy, stageOfEachFunction } from "./support/stage-isolation.ts";
 
 const STAGE = "dev";
+/** A stage sharing the account: its metrics must never reach this stage's alarms. */
+const OTHER_STAGE = "production";
 const config = infrastructureConfig(STAGE);
 
 const T = {
@@ -107,7 +116,7 @@ const trustOf = (role: RecordedResource) => {
 const expectedEnvironment = (resourceIds: Parameters<typeof settingsToEnv>[0]) => ({
   POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
   POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
-  ...settingsToEnv({ ...DEFAULTS, ...config.settings, ...resourceIds }),
+  ...settingsToEnv({ ...DEFAULTS, ...config.settings, stage: STAGE, ...resourceIds }),
 });
 const topicArn = () => arnOf(run.one(T.topic));
 const mappingUuids = () =>
@@ -564,23 +573,26 @@ describe("alarms", () => {
     [METRICS.imburseError, alarms.imburseErrors, "Sum"],
     [METRICS.ledgerUnavailable, alarms.ledgerUnavailable, "Sum"],
     [METRICS.stuckOrders, alarms.stuckOrders, "Maximum"],
-  ])("watches the relay metric %s (service dimension) at %s, %s", (metricName, threshold, statistic) => {
-    const matching = run.all(T.alarm).filter((a) => a.inputs.metricName === metricName);
-    expect(matching).toHaveLength(1);
-    expect(matching[0]?.inputs).toMatchObject({
-      namespace: METRICS.namespace,
-      dimensions: { service: SERVICE_NAME },
-      statistic,
-      period: alarms.periodSeconds,
-      threshold,
-    });
-  });
+  ])(
+    "watches the relay metric %s (service and stage dimensions) at %s, %s",
+    (metricName, threshold, statistic) => {
+      const matching = run.all(T.alarm).filter((a) => a.inputs.metricName === metricName);
+      expect(matching).toHaveLength(1);
+      expect(matching[0]?.inputs).toMatchObject({
+        namespace: METRICS.namespace,
+        dimensions: relayMetricDimensions(STAGE),
+        statistic,
+        period: alarms.periodSeconds,
+        threshold,
+      });
+    },
+  );
 
   it("the probe alarm fires when ProbeHealthy's Minimum is below 1 for probeUnhealthyPeriods periods", () => {
     expect(alarm(AVAILABILITY.probe).inputs).toMatchObject({
       namespace: METRICS.namespace,
       metricName: METRICS.probeHealthy,
-      dimensions: { service: SERVICE_NAME },
+      dimensions: relayMetricDimensions(STAGE),
       statistic: "Minimum",
       period: breaker.periodSeconds,
       comparisonOperator: "LessThanThreshold",
@@ -612,7 +624,7 @@ describe("alarms", () => {
       expect(found[0]?.metric).toEqual({
         namespace: METRICS.namespace,
         metricName,
-        dimensions: { service: SERVICE_NAME },
+        dimensions: relayMetricDimensions(STAGE),
         stat,
         period: breaker.periodSeconds,
       });
@@ -689,20 +701,20 @@ describe("dashboard", () => {
         JSON.stringify(l.slice(2, -1)) === JSON.stringify(dimensions.flat()) &&
         (l.at(-1) as Record<string, string>).stat === stat,
     );
-  const service: [string, string] = ["service", SERVICE_NAME];
+  const own: [string, string][] = Object.entries(relayMetricDimensions(STAGE));
   const alarmWidgets = () =>
     widgets().flatMap((w) => ("alarms" in w.properties ? [w.properties as { alarms: string[] }] : []));
 
   it.each([METRICS.received, METRICS.submitted, METRICS.retried, METRICS.deadLettered])(
     "shows the flow: %s",
     (metricName) => {
-      expect(has(METRICS.namespace, metricName, [service], "Sum")).toBe(true);
+      expect(has(METRICS.namespace, metricName, own, "Sum")).toBe(true);
     },
   );
 
   it("shows Imburse latency p50 and p99", () => {
     for (const stat of ["p50", "p99"]) {
-      expect(has(METRICS.namespace, METRICS.imburseLatency, [service], stat)).toBe(true);
+      expect(has(METRICS.namespace, METRICS.imburseLatency, own, stat)).toBe(true);
     }
   });
 
@@ -716,14 +728,14 @@ describe("dashboard", () => {
   );
 
   it("shows the probe's health (the alarm's statistic) and latency", () => {
-    expect(has(METRICS.namespace, METRICS.probeHealthy, [service], "Minimum")).toBe(true);
-    expect(has(METRICS.namespace, METRICS.probeLatency, [service], "Maximum")).toBe(true);
+    expect(has(METRICS.namespace, METRICS.probeHealthy, own, "Minimum")).toBe(true);
+    expect(has(METRICS.namespace, METRICS.probeLatency, own, "Maximum")).toBe(true);
   });
 
   it("shows the breaker's transitions to open and to closed", () => {
     for (const breakerState of ["open", "closed"]) {
       expect(
-        has(METRICS.namespace, METRICS.breakerTransition, [service, ["state", breakerState]], "Sum"),
+        has(METRICS.namespace, METRICS.breakerTransition, [...own, ["state", breakerState]], "Sum"),
         breakerState,
       ).toBe(true);
     }
@@ -756,5 +768,24 @@ it("exports the URLs, names and ARNs an operator needs", () => {
     ledgerCheckFunctionName: state(lambda(RESOURCE_NAMES.ledgerCheckFunction), "name"),
     circuitBreakerFunctionName: state(lambda(RESOURCE_NAMES.circuitBreakerFunction), "name"),
     _protect: false,
+  });
+});
+
+describe("stage isolation", () => {
+  it("every alarm and dashboard widget reads this stage's metrics only, and there are some of each", () => {
+    const reads = metricsReadBy(run);
+    expect(reads.filter((read) => read.namespace === METRICS.namespace).length).toBeGreaterThan(10);
+    expect(reads.filter((read) => read.namespace !== METRICS.namespace).length).toBeGreaterThan(5);
+    expect(foreignReads(run, STAGE)).toEqual([]);
+    // The same reads seen from another stage are all foreign: the two never share a metric.
+    expect(foreignReads(run, OTHER_STAGE).filter((r) => r.namespace === METRICS.namespace)).toEqual(
+      reads.filter((r) => r.namespace === METRICS.namespace),
+    );
+  });
+
+  it("every function emits its metrics with this stage as the stage dimension", () => {
+    const stages = stageOfEachFunction(run);
+    expect(Object.keys(stages).length).toBeGreaterThanOrEqual(4);
+    expect(new Set(Object.values(stages))).toEqual(new Set([STAGE]));
   });
 });

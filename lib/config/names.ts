@@ -99,3 +99,12 @@ export const METRICS = {
 
 /** The service name used by Powertools (logs, traces, metrics dimension). */
 export const SERVICE_NAME = "imburse-relay";
+
+/**
+ * The dimensions on every metric of the relay: `service` (which Powertools adds) and `stage`, from
+ * `RELAY_STAGE`. The stage keeps stages that share an account apart: a test stage without credentials
+ * emits `ProbeHealthy = 0`, and production's alarms must not see it.
+ */
+export function relayMetricDimensions(stage: string): { service: string; stage: string } {
+  return { service: SERVICE_NAME, stage };
+}

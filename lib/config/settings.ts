@@ -65,6 +65,10 @@ export const SETTINGS = {
     env: "RELAY_REDRIVE_MAX_MESSAGES",
     doc: "Most dead letters one scheduled redrive run moves back.",
   },
+  stage: {
+    env: "RELAY_STAGE",
+    doc: "The stage the function belongs to, set by the stacks: the `stage` dimension of every metric, so one stage's alarms never read another's.",
+  },
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -89,6 +93,7 @@ export const DEFAULTS = {
   metadataMaxValueLength: 500,
   probeOrderRef: "imburse-relay-health-probe",
   redriveMaxMessages: 50,
+  stage: "local",
 } as const;
 
 const positiveInt = z.coerce.number().int().positive();
@@ -130,6 +135,7 @@ const settingsSchema = z.object({
     .regex(/^(?!\.{1,2}$)[A-Za-z0-9._-]{1,50}$/)
     .default(DEFAULTS.probeOrderRef),
   redriveMaxMessages: positiveInt.default(DEFAULTS.redriveMaxMessages),
+  stage: z.string().min(1).default(DEFAULTS.stage),
 });
 
 /** Every setting, parsed and defaulted. */

@@ -133,6 +133,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
       // As the stacks do: a claim lasts the function timeout.
       leaseSeconds: functionTimeoutSeconds,
       ...options.settings,
+      stage: LOCAL_STAGE,
       ordersQueueUrl: orders.queueUrl,
       retryQueueUrl: retry.queueUrl,
       deadLetterQueueUrl: deadLetter.queueUrl,
