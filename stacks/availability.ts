@@ -5,15 +5,8 @@
  * mode evaluates too.
  */
 import { type BreakerConfig, PROBE_ALARM_MISSING_DATA } from "../lib/config/infrastructure.ts";
-import { METRICS } from "../lib/config/names.ts";
+import { AVAILABILITY_ALARMS, METRICS } from "../lib/config/names.ts";
 import { relayMetricDimensions } from "./metrics.ts";
-
-/** Logical names of the alarms; their physical names are `<app>-<stage>-<name>`. */
-export const AVAILABILITY_ALARMS = {
-  probe: "ImburseProbeUnhealthy",
-  errorRate: "ImburseErrorRate",
-  unavailable: "ImburseUnavailable",
-} as const;
 
 /** `ProbeHealthy` of a healthy run; an unhealthy run emits 0. */
 const PROBE_HEALTHY = 1;

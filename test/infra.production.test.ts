@@ -36,6 +36,8 @@ describe("production", () => {
         ...[RESOURCE_NAMES.ordersQueue, RESOURCE_NAMES.retryQueue, RESOURCE_NAMES.deadLetterQueue].map(
           (name) => `aws:sqs/queue:Queue ${name}Queue`,
         ),
+        // The breaker's undelivered alarm events and failed runs wait for an operator like dead letters.
+        `aws:sqs/queue:Queue ${RESOURCE_NAMES.circuitBreakerFunction}Failures`,
       ].sort(),
     );
   });

@@ -124,4 +124,11 @@ describe("scheduled DLQ redrive, enabled by a stage override", () => {
   it("exports the redrive function's name", () => {
     expect(run.outputs.redriveFunctionName).toBe(redriveLambda().state.name);
   });
+
+  it("is never retried by Lambda: a run is idempotent, and the next run is the retry", () => {
+    const configs = run
+      .all("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+      .filter((c) => c.inputs.functionName === redriveLambda().state.name);
+    expect(configs.map((c) => c.inputs.maximumRetryAttempts)).toEqual([0]);
+  });
 });

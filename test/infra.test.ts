@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALARM_EMAIL_ENV, type FunctionConfig, infrastructureConfig } from "../lib/config/infrastructure.ts";
 import {
+  BREAKER_STATE_KEY,
   METRICS,
   RESOURCE_NAMES,
   relayMetricDimensions,
@@ -14,7 +15,8 @@ import {
   SQS_MAX_RETENTION_SECONDS,
 } from "../lib/config/names.ts";
 import { DEFAULTS, loadSettings, REQUIRED_SETTINGS, settingsToEnv } from "../lib/config/settings.ts";
-import { type RecordedResource, runSstConfig, type SstRun } from "./support/sst-harness.ts";
+import { BREAKER_TARGET_RETRY } from "../stacks/circuit-breaker.ts";
+import { DEPLOY_ROLE_ARN, type RecordedResource, runSstConfig, type SstRun } from "./support/sst-harness.ts";
 import { foreignReads, metricsReadBy, stageOfEachFunction } from "./support/stage-isolation.ts";
 
 const STAGE = "dev";
@@ -39,6 +41,9 @@ const T = {
   rule: "aws:cloudwatch/eventRule:EventRule",
   target: "aws:cloudwatch/eventTarget:EventTarget",
   permission: "aws:lambda/permission:Permission",
+  invokeConfig: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+  queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
+  secretPolicy: "aws:secretsmanager/secretPolicy:SecretPolicy",
 } as const;
 
 /** The availability alarms (stacks/availability.ts), by logical name. */
@@ -52,6 +57,7 @@ interface Statement {
   effect: string;
   actions: string[];
   resources: string[];
+  conditions?: { test: string; variable: string; values: string[] }[];
 }
 
 interface MetricQuery {
@@ -119,6 +125,11 @@ const expectedEnvironment = (resourceIds: Parameters<typeof settingsToEnv>[0]) =
   ...settingsToEnv({ ...DEFAULTS, ...config.settings, stage: STAGE, ...resourceIds }),
 });
 const topicArn = () => arnOf(run.one(T.topic));
+/** What the breaker restores on closing: a subscription's batch size and concurrency. */
+const scaling = ({ batchSize, maximumConcurrency }: { batchSize: number; maximumConcurrency: number }) => ({
+  batchSize,
+  maximumConcurrency,
+});
 const mappingUuids = () =>
   [RESOURCE_NAMES.ordersQueue, RESOURCE_NAMES.retryQueue].map((name) => state(mappingOf(name), "uuid"));
 
@@ -265,10 +276,29 @@ describe("functions", () => {
     );
   });
 
-  it("the circuit breaker gets the UUIDs of both of the submit function's mappings", () => {
+  it("the circuit breaker gets its plan (alarms, both mappings with their configured values, rules) and the table", () => {
     const env = variables(RESOURCE_NAMES.circuitBreakerFunction);
-    expect(env).toEqual(expectedEnvironment({ eventSourceMappingIds: mappingUuids().join(",") }));
-    expect(loadSettings(env, REQUIRED_SETTINGS.circuitBreaker).eventSourceMappingIds).toEqual(mappingUuids());
+    const settings = loadSettings(env, REQUIRED_SETTINGS.circuitBreaker);
+    expect(env).toEqual(
+      expectedEnvironment({
+        breakerPlan: env.RELAY_BREAKER_PLAN!,
+        ledgerTable: `${SERVICE_NAME}-${STAGE}-Ledger`,
+      }),
+    );
+    expect(settings.breakerPlan).toEqual({
+      periodSeconds: config.breaker.periodSeconds,
+      minimumOpenPeriods: config.breaker.minimumOpenPeriods,
+      healthyPeriodsToClose: config.breaker.healthyPeriodsToClose,
+      trialPeriods: config.breaker.trialPeriods,
+      alarms: {
+        unavailable: state(run.one(T.compositeAlarm), "alarmName"),
+        errorRate: state(run.one(T.alarm, AVAILABILITY.errorRate), "name"),
+      },
+      mappings: [
+        { uuid: mappingUuids()[0], ...scaling(config.ordersSubscription) },
+        { uuid: mappingUuids()[1], ...scaling(config.retrySubscription) },
+      ],
+    });
     expect(new Set(mappingUuids()).size).toBe(2);
   });
 
@@ -289,9 +319,11 @@ describe("functions", () => {
     },
   );
 
-  it("leaves each mapping's enabled state to the circuit breaker on later deploys", () => {
+  it("leaves each mapping's enabled state, batch size and concurrency to the circuit breaker on later deploys", () => {
     for (const name of [RESOURCE_NAMES.ordersQueue, RESOURCE_NAMES.retryQueue]) {
-      expect(mappingOf(name).ignoreChanges).toContain("enabled");
+      expect(mappingOf(name).ignoreChanges).toEqual(
+        expect.arrayContaining(["enabled", "batchSize", "scalingConfig"]),
+      );
     }
   });
 });
@@ -330,10 +362,36 @@ describe("schedules", () => {
     });
   });
 
+  it("runs the circuit breaker on schedules.circuitBreaker, in UTC, without Scheduler retries", () => {
+    const schedule = run.one(T.schedule, `${RESOURCE_NAMES.circuitBreakerFunction}CronSchedule`);
+    expect(schedule.inputs).toMatchObject({
+      scheduleExpression: config.schedules.circuitBreaker,
+      scheduleExpressionTimezone: "UTC",
+      target: {
+        arn: arnOf(lambda(RESOURCE_NAMES.circuitBreakerFunction)),
+        retryPolicy: { maximumRetryAttempts: 0 },
+      },
+    });
+  });
+
+  it("every scheduled function turns off Lambda's own retries of its asynchronous invocations", () => {
+    const configs = run.all(T.invokeConfig);
+    expect(configs.map((c) => c.inputs.functionName).sort()).toEqual(
+      [
+        RESOURCE_NAMES.healthProbeFunction,
+        RESOURCE_NAMES.ledgerCheckFunction,
+        RESOURCE_NAMES.circuitBreakerFunction,
+      ]
+        .map((name) => state(lambda(name), "name"))
+        .sort(),
+    );
+    for (const c of configs) expect(c.inputs.maximumRetryAttempts, c.name).toBe(0);
+  });
+
   it("deploys no DLQ redrive by default (schedules.redrive.enabled is false)", () => {
     expect(config.schedules.redrive.enabled).toBe(false);
     expect(run.all(T.lambda, `${RESOURCE_NAMES.redriveFunction}Function`)).toEqual([]);
-    expect(run.all(T.schedule)).toHaveLength(2);
+    expect(run.all(T.schedule)).toHaveLength(3);
     expect(run.builds.map((b) => b.handler)).not.toContain("functions/redrive.handler");
   });
 });
@@ -392,6 +450,34 @@ describe("least privilege", () => {
     },
   );
 
+  it("circuit breaker: cloudwatch:DescribeAlarms only on the composite and error-rate alarms, by exact ARN", () => {
+    expect(resourcesFor(RESOURCE_NAMES.circuitBreakerFunction, "cloudwatch:DescribeAlarms").sort()).toEqual(
+      [arnOf(run.one(T.compositeAlarm)), arnOf(run.one(T.alarm, AVAILABILITY.errorRate))].sort(),
+    );
+  });
+
+  it("circuit breaker: reads and writes only its own item of the ledger table, and sends only to its failures queue", () => {
+    const dynamo = statements(RESOURCE_NAMES.circuitBreakerFunction).filter((s) =>
+      s.actions.some((a) => a.startsWith("dynamodb:")),
+    );
+    expect(dynamo).toEqual([
+      expect.objectContaining({
+        actions: ["dynamodb:GetItem", "dynamodb:PutItem"],
+        resources: [arnOf(run.one(T.table))],
+        conditions: [
+          {
+            test: "ForAllValues:StringEquals",
+            variable: "dynamodb:LeadingKeys",
+            values: [BREAKER_STATE_KEY.orderRef],
+          },
+        ],
+      }),
+    ]);
+    expect(resourcesFor(RESOURCE_NAMES.circuitBreakerFunction, "sqs:SendMessage")).toEqual([
+      arnOf(run.one(T.queue, `${RESOURCE_NAMES.circuitBreakerFunction}Failures`)),
+    ]);
+  });
+
   const XRAY = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"];
   it.each([
     [
@@ -414,7 +500,15 @@ describe("least privilege", () => {
     [RESOURCE_NAMES.healthProbeFunction, ["secretsmanager:GetSecretValue", ...XRAY]],
     [
       RESOURCE_NAMES.circuitBreakerFunction,
-      ["lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping", ...XRAY],
+      [
+        "cloudwatch:DescribeAlarms",
+        "lambda:GetEventSourceMapping",
+        "lambda:UpdateEventSourceMapping",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "sqs:SendMessage",
+        ...XRAY,
+      ],
     ],
   ])("%s is granted nothing else: no wildcard action, `*` resources only for X-Ray", (name, actions) => {
     expect(new Set(statements(name).flatMap((s) => s.actions))).toEqual(new Set(actions));
@@ -480,7 +574,7 @@ describe("alarms", () => {
 
   it("operator alarms all notify the one topic, on alarm and on recovery, and ignore missing data", () => {
     const all = operatorAlarms();
-    expect(all).toHaveLength(9);
+    expect(all).toHaveLength(11);
     for (const a of all) {
       expect(a.inputs).toMatchObject({
         alarmActions: [topicArn()],
@@ -667,12 +761,16 @@ describe("circuit breaker trigger", () => {
     });
   });
 
+  const failures = () => run.one(T.queue, `${RESOURCE_NAMES.circuitBreakerFunction}Failures`);
+
   it("targets the breaker function, which only EventBridge from that rule may invoke", () => {
     const targets = run.all(T.target);
     expect(targets).toHaveLength(1);
     expect(targets[0]?.inputs).toMatchObject({
       rule: state(rule(), "name"),
       arn: arnOf(lambda(RESOURCE_NAMES.circuitBreakerFunction)),
+      retryPolicy: BREAKER_TARGET_RETRY,
+      deadLetterConfig: { arn: arnOf(failures()) },
     });
     const permissions = run.all(T.permission);
     expect(permissions.map((p) => p.inputs)).toEqual([
@@ -683,6 +781,115 @@ describe("circuit breaker trigger", () => {
         sourceArn: arnOf(rule()),
       },
     ]);
+  });
+});
+
+describe("circuit breaker failures are visible", () => {
+  const failures = () => run.one(T.queue, `${RESOURCE_NAMES.circuitBreakerFunction}Failures`);
+
+  it("an invocation that fails goes to the failures queue (on-failure destination), never retried by Lambda", () => {
+    const breakerConfig = run
+      .all(T.invokeConfig)
+      .find((c) => c.inputs.functionName === state(lambda(RESOURCE_NAMES.circuitBreakerFunction), "name"));
+    expect(breakerConfig?.inputs).toMatchObject({
+      maximumRetryAttempts: 0,
+      destinationConfig: { onFailure: { destination: arnOf(failures()) } },
+    });
+  });
+
+  it("only EventBridge, from the breaker's rule, may dead-letter into the failures queue", () => {
+    const policy = JSON.parse(run.one(T.queuePolicy).inputs.policy as string) as {
+      Statement: Record<string, unknown>[];
+    };
+    expect(run.one(T.queuePolicy).inputs.queueUrl).toBe(state(failures(), "url"));
+    expect(policy.Statement).toEqual([
+      expect.objectContaining({
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: arnOf(failures()),
+        Condition: { ArnEquals: { "aws:SourceArn": arnOf(run.one(T.rule)) } },
+      }),
+    ]);
+  });
+
+  it("alarms on the breaker's errors and on anything in its failures queue", () => {
+    expect(run.one(T.alarm, `${RESOURCE_NAMES.circuitBreakerFunction}Errors`).inputs).toMatchObject({
+      namespace: "AWS/Lambda",
+      metricName: "Errors",
+      dimensions: { FunctionName: state(lambda(RESOURCE_NAMES.circuitBreakerFunction), "name") },
+      statistic: "Sum",
+      threshold: 1,
+      alarmActions: [topicArn()],
+    });
+    expect(run.one(T.alarm, `${RESOURCE_NAMES.circuitBreakerFunction}FailuresNotEmpty`).inputs).toMatchObject(
+      {
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: state(failures(), "name") },
+        threshold: 1,
+        alarmActions: [topicArn()],
+      },
+    );
+  });
+});
+
+describe("credentials secret policy", () => {
+  type PolicyStatement = {
+    Sid: string;
+    Effect: string;
+    Principal: string;
+    Action: string;
+    Resource: string;
+    Condition: { ArnNotEquals: { "aws:PrincipalArn": string[] } };
+  };
+  const policy = () => run.one(T.secretPolicy);
+  const statementsOf = () =>
+    (JSON.parse(policy().inputs.policy as string) as { Statement: PolicyStatement[] }).Statement;
+  const roleArnOf = (name: string) => lambda(name).inputs.role as string;
+  /** Whether the policy denies `action` to `principal`, as IAM evaluates an explicit Deny. */
+  const denies = (action: string, principal: string) =>
+    statementsOf().some(
+      (s) =>
+        s.Effect === "Deny" &&
+        s.Principal === "*" &&
+        s.Action === action &&
+        !s.Condition.ArnNotEquals["aws:PrincipalArn"].includes(principal),
+    );
+
+  it("is attached to the credentials secret", () => {
+    expect(policy().inputs.secretArn).toBe(arnOf(run.one(T.secret)));
+  });
+
+  it("denies reading the key to every principal but the submit and probe roles, and the deploying role", () => {
+    const submit = roleArnOf(RESOURCE_NAMES.submitFunction);
+    const probe = roleArnOf(RESOURCE_NAMES.healthProbeFunction);
+    expect(denies("secretsmanager:GetSecretValue", submit)).toBe(false);
+    expect(denies("secretsmanager:GetSecretValue", probe)).toBe(false);
+    expect(denies("secretsmanager:GetSecretValue", DEPLOY_ROLE_ARN)).toBe(false);
+    for (const other of [
+      roleArnOf(RESOURCE_NAMES.circuitBreakerFunction),
+      roleArnOf(RESOURCE_NAMES.ledgerCheckFunction),
+      "arn:aws:iam::123456789012:role/ci-admin",
+      "arn:aws:iam::123456789012:user/someone",
+    ]) {
+      expect(denies("secretsmanager:GetSecretValue", other), other).toBe(true);
+    }
+  });
+
+  it("denies putting the key to every principal but the configured operators and the deploying role", () => {
+    expect(config.credentials.operatorPrincipalArns).toEqual([]);
+    expect(denies("secretsmanager:PutSecretValue", DEPLOY_ROLE_ARN)).toBe(false);
+    expect(denies("secretsmanager:PutSecretValue", roleArnOf(RESOURCE_NAMES.submitFunction))).toBe(true);
+    expect(denies("secretsmanager:PutSecretValue", "arn:aws:iam::123456789012:role/ci-admin")).toBe(true);
+  });
+
+  it("denies nothing else, so `sst remove` and redeploys keep managing the secret", () => {
+    expect(
+      statementsOf()
+        .map((s) => s.Action)
+        .sort(),
+    ).toEqual(["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]);
   });
 });
 

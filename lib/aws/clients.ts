@@ -1,3 +1,4 @@
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
@@ -31,4 +32,8 @@ export function secretsManagerClient(): SecretsManagerClient {
 
 export function lambdaClient(): LambdaClient {
   return new LambdaClient({ requestHandler });
+}
+
+export function cloudWatchClient(): CloudWatchClient {
+  return new CloudWatchClient({ requestHandler });
 }

@@ -20,6 +20,16 @@ export const RESOURCE_NAMES = {
 } as const;
 
 /**
+ * Logical names of the availability alarms (stacks/availability.ts; physical names `<app>-<stage>-<name>`),
+ * which the circuit breaker reads and local mode evaluates.
+ */
+export const AVAILABILITY_ALARMS = {
+  probe: "ImburseProbeUnhealthy",
+  errorRate: "ImburseErrorRate",
+  unavailable: "ImburseUnavailable",
+} as const;
+
+/**
  * The ledger table's key schema, shared by the stacks and local mode: one item per orderRef and tenant,
  * TTL on `expiresAt`, and a sparse index of the orders that are not complete (only they carry `openShard`).
  */
@@ -29,6 +39,12 @@ export const LEDGER_TABLE = {
   ttl: "expiresAt",
   openIndex: { name: "Open", partitionKey: "openShard", sortKey: "lastAttemptAt" },
 } as const;
+
+/**
+ * The key of the circuit breaker's state item in the ledger table (lib/ops/breaker-state.ts): `#` can never
+ * start an order's `orderRef`, so no order can collide with it.
+ */
+export const BREAKER_STATE_KEY = { orderRef: "#circuit-breaker", tenantId: "#relay" } as const;
 
 /** The credentials secret's name in a stage (`<app>/<stage>/ImburseCredentials`), readable for the operator. */
 export function credentialsSecretName(stage: string): string {

@@ -57,9 +57,9 @@ export const SETTINGS = {
     env: "RELAY_PROBE_ORDER_REF",
     doc: "orderRef the health probe reads (GET); it should not exist, so Imburse answers ORDER_NOT_FOUND.",
   },
-  eventSourceMappingIds: {
-    env: "RELAY_EVENT_SOURCE_MAPPING_IDS",
-    doc: "Comma-separated UUIDs of the submit function's event source mappings, which the circuit breaker pauses.",
+  breakerPlan: {
+    env: "RELAY_BREAKER_PLAN",
+    doc: "JSON: the alarms the circuit breaker reads, the submit function's event source mappings it converges (with their configured batch size and concurrency) and its rules in alarm periods.",
   },
   redriveMaxMessages: {
     env: "RELAY_REDRIVE_MAX_MESSAGES",
@@ -98,6 +98,34 @@ export const DEFAULTS = {
 
 const positiveInt = z.coerce.number().int().positive();
 
+const wholeCount = z.number().int().positive();
+
+/** One event source mapping the circuit breaker converges, with the values it restores on closing. */
+const mappingPlanSchema = z.object({
+  uuid: z.string().min(1),
+  batchSize: z.number().int().min(1).max(10_000),
+  maximumConcurrency: z.number().int().min(2).max(1000),
+});
+
+/**
+ * What the circuit breaker reads and converges, and its rules, written by the stacks (and local mode) from
+ * `breaker` in lib/config/infrastructure.ts. Every duration is in alarm periods, so local mode runs the
+ * same rules at periods of seconds.
+ */
+export const breakerPlanSchema = z.object({
+  /** The alarms' period: the unit of every duration below. */
+  periodSeconds: z.number().positive(),
+  minimumOpenPeriods: wholeCount,
+  healthyPeriodsToClose: wholeCount,
+  trialPeriods: wholeCount,
+  /** Names of the composite "Imburse unavailable" alarm and of the Imburse error-rate alarm. */
+  alarms: z.object({ unavailable: z.string().min(1), errorRate: z.string().min(1) }),
+  mappings: z.array(mappingPlanSchema).min(1),
+});
+
+/** The parsed {@link SETTINGS.breakerPlan}. */
+export type BreakerPlan = z.infer<typeof breakerPlanSchema>;
+
 const resourceId = z.string().min(1);
 
 const settingsSchema = z.object({
@@ -106,15 +134,17 @@ const settingsSchema = z.object({
   deadLetterQueueUrl: resourceId,
   ledgerTable: resourceId,
   secretId: resourceId,
-  eventSourceMappingIds: z
+  breakerPlan: z
     .string()
-    .transform((value) =>
-      value
-        .split(",")
-        .map((id) => id.trim())
-        .filter((id) => id !== ""),
-    )
-    .pipe(z.array(z.string().min(1)).min(1)),
+    .transform((value, context) => {
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        context.addIssue({ code: "custom", message: "is not JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(breakerPlanSchema),
   imburseBaseUrl: z.string().url().default(DEFAULTS.imburseBaseUrl),
   imburseTimeoutMs: positiveInt.default(DEFAULTS.imburseTimeoutMs),
   retryBaseSeconds: z.coerce.number().positive().default(DEFAULTS.retryBaseSeconds),
@@ -148,7 +178,7 @@ export const RESOURCE_SETTINGS = [
   "deadLetterQueueUrl",
   "ledgerTable",
   "secretId",
-  "eventSourceMappingIds",
+  "breakerPlan",
 ] as const;
 
 type ResourceSetting = (typeof RESOURCE_SETTINGS)[number];
@@ -164,7 +194,7 @@ export const REQUIRED_SETTINGS = {
   submit: ["ordersQueueUrl", "retryQueueUrl", "deadLetterQueueUrl", "ledgerTable", "secretId"],
   ledgerCheck: ["ledgerTable"],
   healthProbe: ["secretId"],
-  circuitBreaker: ["eventSourceMappingIds"],
+  circuitBreaker: ["breakerPlan", "ledgerTable"],
   redrive: ["deadLetterQueueUrl", "ordersQueueUrl"],
 } as const satisfies Record<string, readonly ResourceSetting[]>;
 

@@ -1,9 +1,10 @@
 import { writeFile } from "node:fs/promises";
 import { sqsClient } from "../aws/clients.ts";
-import { infrastructureConfig } from "../config/infrastructure.ts";
+import { type InfrastructureConfig, infrastructureConfig, rateSeconds } from "../config/infrastructure.ts";
 import { MESSAGE_ATTRIBUTES, RESOURCE_NAMES } from "../config/names.ts";
 import { DEFAULTS, type SettingName } from "../config/settings.ts";
 import type { ImburseCredentials } from "../imburse/credentials.ts";
+import type { BreakerState } from "../ops/circuit-breaker.ts";
 import { bodyOrderRef, type OrderLine, type OrdersFileLine } from "../ops/orders-file.ts";
 import { publishOrders } from "../ops/publish.ts";
 import { type RecordEvent, recordEvents } from "../relay/telemetry.ts";
@@ -216,6 +217,27 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         state.messages.ready.length + state.messages.delayed.length + state.messages.inflight.length === 0
       );
     });
+  /** Messages in the orders and retry queues: ready, delayed or being processed. */
+  const ordersWaiting = () =>
+    [local?.queues.orders, local?.queues.retry].reduce((sum, queue) => {
+      const state = queue && local?.fauxqs.inspectQueue(queue.name);
+      return state
+        ? sum + state.messages.ready.length + state.messages.delayed.length + state.messages.inflight.length
+        : sum;
+    }, 0);
+  let lastPausedNote = 0;
+  /** What the breaker's run means for the person watching: always a transition, and "paused" once a period. */
+  const breakerLine = (state: BreakerState, transition: boolean, waiting: number, now: number) => {
+    const periodMs = (options.operations ?? LOCAL_OPERATIONS_DEFAULTS).alarmPeriodSeconds * 1000;
+    if (state.phase === "open" && (transition || now - lastPausedNote >= periodMs)) {
+      lastPausedNote = now;
+      return `paused: Imburse unavailable since ${new Date(state.since).toISOString().slice(11, 19)} UTC, ${waiting} order${waiting === 1 ? "" : "s"} waiting`;
+    }
+    if (!transition) return undefined;
+    return state.phase === "trial"
+      ? `Circuit breaker half-open: a trial at batch size 1 while the error rate is watched; ${waiting} order${waiting === 1 ? "" : "s"} waiting.`
+      : "Circuit breaker closed: orders flow again at the configured batch size.";
+  };
   const checkDrained = () => {
     if (finished || publishing || !tracker.completeButOrphans || !queuesEmpty()) return;
     tracker.resolveOrphans();
@@ -297,16 +319,17 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       runner,
       region: environment.env.AWS_REGION ?? "us-east-1",
       breaker: config.breaker,
+      subscriptions: { orders: config.ordersSubscription, retry: config.retrySubscription },
       periodMs: timing.alarmPeriodSeconds * 1000,
       probeIntervalMs: timing.probeEverySeconds * 1000,
+      // As often, relative to the alarm period, as the stacks' schedule (one run a minute, 5-minute periods).
+      breakerIntervalMs: breakerScheduleMs(config, timing.alarmPeriodSeconds),
       ...(timing.redriveEverySeconds ? { redriveIntervalMs: timing.redriveEverySeconds * 1000 } : {}),
       observer: {
-        breaker: (state) =>
-          progress.note(
-            state === "open"
-              ? "Circuit breaker open: Imburse is unavailable; orders wait in their queues."
-              : "Circuit breaker closed: orders flow again.",
-          ),
+        breaker: (state, transition) => {
+          const line = breakerLine(state, transition, ordersWaiting(), clock());
+          if (line) progress.note(line);
+        },
         probe: (result) => {
           if (!result.healthy)
             progress.note(`Health probe: Imburse unhealthy (${result.failure?.reason ?? "unknown"}).`);
@@ -385,6 +408,15 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     );
   }
   return { report, ended: outcome, exitCode };
+}
+
+/**
+ * How often local mode runs the breaker's schedule: the stacks' schedule as a share of their alarm period
+ * (a minute of five), applied to the local period.
+ */
+export function breakerScheduleMs(config: InfrastructureConfig, alarmPeriodSeconds: number): number {
+  const scheduleSeconds = rateSeconds(config.schedules.circuitBreaker) ?? config.breaker.periodSeconds;
+  return (alarmPeriodSeconds * 1000 * scheduleSeconds) / config.breaker.periodSeconds;
 }
 
 function asError(error: unknown): Error {
