@@ -12,6 +12,7 @@ import {
   RESOURCE_NAMES,
   relayMetricDimensions,
   SERVICE_NAME,
+  SQS_MAX_MESSAGE_BYTES,
   SQS_MAX_RETENTION_SECONDS,
 } from "../lib/config/names.ts";
 import { DEFAULTS, loadSettings, REQUIRED_SETTINGS, settingsToEnv } from "../lib/config/settings.ts";
@@ -155,6 +156,13 @@ describe("stage rules", () => {
 });
 
 describe("queues", () => {
+  it("size the DLQ at SQS's 1 MiB and Orders and Retry 16 KiB below, for the relay's attributes and reason", () => {
+    expect(queue(RESOURCE_NAMES.deadLetterQueue).inputs.maxMessageSize).toBe(SQS_MAX_MESSAGE_BYTES);
+    for (const name of [RESOURCE_NAMES.ordersQueue, RESOURCE_NAMES.retryQueue]) {
+      expect(queue(name).inputs.maxMessageSize, name).toBe(SQS_MAX_MESSAGE_BYTES - 16_384);
+    }
+  });
+
   it("keep dead letters for 14 days in an encrypted DLQ that redrives nowhere", () => {
     const dlq = queue(RESOURCE_NAMES.deadLetterQueue);
     expect(dlq.inputs.messageRetentionSeconds).toBe(SQS_MAX_RETENTION_SECONDS);

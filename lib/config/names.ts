@@ -92,6 +92,27 @@ export const SQS_MAX_DELAY_SECONDS = 900;
 export const SQS_MAX_BATCH_SIZE = 10;
 /** 14 days, the longest SQS retains a message. */
 export const SQS_MAX_RETENTION_SECONDS = 1_209_600;
+/**
+ * The largest message SQS takes: body and attributes (names, types and values), 1 MiB. The DLQ allows it, so
+ * a body the orders queue took always fits there with its reason.
+ */
+export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+/** Room the orders and retry queues keep below SQS's limit, for the relay's attributes and a DLQ reason. */
+export const RELAY_MESSAGE_RESERVE_BYTES = 16_384;
+/** `MaximumMessageSize` of the orders and retry queues: 1 MiB less {@link RELAY_MESSAGE_RESERVE_BYTES}. */
+export const SOURCE_QUEUE_MAX_MESSAGE_BYTES = SQS_MAX_MESSAGE_BYTES - RELAY_MESSAGE_RESERVE_BYTES;
+/**
+ * What the relay's own attributes other than the DLQ reason take at most (7 names, a 128-character
+ * correlation id, ISO times, message ids: well under 1 KiB), with room to spare.
+ */
+export const RELAY_ATTRIBUTES_MAX_BYTES = 4_096;
+/**
+ * The largest order body (UTF-8 bytes) the relay accepts: what the orders queue takes, less the relay's own
+ * attributes, so the same body always fits the retry queue as a retry and the DLQ with its reason.
+ */
+export const ORDER_BODY_MAX_BYTES = SOURCE_QUEUE_MAX_MESSAGE_BYTES - RELAY_ATTRIBUTES_MAX_BYTES;
+/** The most one `SendMessageBatch` request may carry, all entries together: 1 MiB. */
+export const SQS_MAX_BATCH_REQUEST_BYTES = 1_048_576;
 
 /** Metric namespace and names emitted with Powertools Metrics (EMF). */
 export const METRICS = {
