@@ -19,7 +19,7 @@ import {
   type ReportEntry,
   totals,
 } from "./outcomes.ts";
-import { createProgress } from "./progress.ts";
+import { breakerNote, createProgress } from "./progress.ts";
 import { SequencedPublisher } from "./publisher.ts";
 import { type InvocationReport, type SqsBatchHandler, startEventSourceRunner } from "./runner.ts";
 import { renderSummary } from "./summary.ts";
@@ -123,6 +123,8 @@ export interface LocalRunOptions {
 export interface LocalReport {
   orders: ReportEntry[];
   totals: Record<string, number>;
+  /** When the run gave up waiting while the circuit breaker was not closed: its state. */
+  breaker?: BreakerState;
 }
 
 /** How a local run ended: every line done, stopped by SIGINT/SIGTERM, or `maxWaitSeconds` passed. */
@@ -226,17 +228,15 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         : sum;
     }, 0);
   let lastPausedNote = 0;
-  /** What the breaker's run means for the person watching: always a transition, and "paused" once a period. */
+  let lastBreaker: { state: BreakerState; waiting: number } | undefined;
+  /** Every transition, and "paused" once an alarm period while the breaker stays open. */
   const breakerLine = (state: BreakerState, transition: boolean, waiting: number, now: number) => {
+    lastBreaker = { state, waiting };
     const periodMs = (options.operations ?? LOCAL_OPERATIONS_DEFAULTS).alarmPeriodSeconds * 1000;
-    if (state.phase === "open" && (transition || now - lastPausedNote >= periodMs)) {
-      lastPausedNote = now;
-      return `paused: Imburse unavailable since ${new Date(state.since).toISOString().slice(11, 19)} UTC, ${waiting} order${waiting === 1 ? "" : "s"} waiting`;
-    }
-    if (!transition) return undefined;
-    return state.phase === "trial"
-      ? `Circuit breaker half-open: a trial at batch size 1 while the error rate is watched; ${waiting} order${waiting === 1 ? "" : "s"} waiting.`
-      : "Circuit breaker closed: orders flow again at the configured batch size.";
+    const remind = state.phase === "open" && now - lastPausedNote >= periodMs;
+    if (!transition && !remind) return undefined;
+    if (state.phase === "open") lastPausedNote = now;
+    return breakerNote(state, waiting);
   };
   const checkDrained = () => {
     if (finished || publishing || !tracker.completeButOrphans || !queuesEmpty()) return;
@@ -381,6 +381,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     "gave-up": `Gave up waiting after ${options.maxWaitSeconds} s (--max-wait)`,
   }[outcome];
   print(summaryText(heading, entries));
+  // Why the lines still wait: the breaker held them back, and says since when.
+  if (outcome === "gave-up" && lastBreaker && lastBreaker.state.phase !== "closed") {
+    report.breaker = lastBreaker.state;
+    print(`Still waiting: ${breakerNote(lastBreaker.state, lastBreaker.waiting)}.`);
+  }
   const mismatches = entries.filter((entry) => {
     const expected = options.expected?.get(entry.line);
     return expected !== undefined && entry.outcome !== expected;
