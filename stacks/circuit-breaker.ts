@@ -36,6 +36,12 @@ export const ALARM_STATE_CHANGE = {
  */
 export const BREAKER_TARGET_RETRY = { maximumEventAgeInSeconds: 3600, maximumRetryAttempts: 10 } as const;
 
+/** The metric of one of the breaker's own alarms. */
+type BreakerAlarmMetric = Pick<
+  aws.cloudwatch.MetricAlarmArgs,
+  "namespace" | "metricName" | "dimensions" | "statistic"
+>;
+
 /** One event source mapping the breaker converges, with the values it restores on closing. */
 export interface BreakerMapping {
   uuid: $util.Output<string>;
@@ -166,38 +172,41 @@ export function createCircuitBreaker({
     }),
   });
 
-  const notify = { alarmActions: [topic.arn], okActions: [topic.arn] };
+  /** An alarm to the topic that fires on one of `metric` in a period: each means the breaker lost an event or a run. */
+  const onAny = (suffix: string, description: string, metric: BreakerAlarmMetric) =>
+    new aws.cloudwatch.MetricAlarm(`${name}${suffix}`, {
+      name: `${$app.name}-${$app.stage}-${name}${suffix}`,
+      alarmDescription: description,
+      ...metric,
+      period: config.alarms.periodSeconds,
+      evaluationPeriods: config.alarms.evaluationPeriods,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      threshold: 1,
+      treatMissingData: "notBreaching",
+      alarmActions: [topic.arn],
+      okActions: [topic.arn],
+    });
   const breakerAlarms = [
-    new aws.cloudwatch.MetricAlarm(`${name}Errors`, {
-      name: `${$app.name}-${$app.stage}-${name}Errors`,
-      alarmDescription:
-        "The circuit breaker failed (alarms, its state or a mapping unreachable): the mappings may not follow Imburse's availability until it runs cleanly.",
-      namespace: AWS_NAMESPACES.lambda,
-      metricName: LAMBDA_METRICS.errors,
-      dimensions: { FunctionName: breaker.name },
-      statistic: "Sum",
-      period: config.alarms.periodSeconds,
-      evaluationPeriods: config.alarms.evaluationPeriods,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      threshold: 1,
-      treatMissingData: "notBreaching",
-      ...notify,
-    }),
-    new aws.cloudwatch.MetricAlarm(`${name}FailuresNotEmpty`, {
-      name: `${$app.name}-${$app.stage}-${name}FailuresNotEmpty`,
-      alarmDescription:
-        "Alarm events that never reached the circuit breaker, or its failed invocations, wait in its failures queue.",
-      namespace: AWS_NAMESPACES.sqs,
-      metricName: SQS_METRICS.visible,
-      dimensions: { QueueName: failures.name },
-      statistic: "Maximum",
-      period: config.alarms.periodSeconds,
-      evaluationPeriods: config.alarms.evaluationPeriods,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      threshold: 1,
-      treatMissingData: "notBreaching",
-      ...notify,
-    }),
+    onAny(
+      "Errors",
+      "The circuit breaker failed (alarms, its state or a mapping unreachable): the mappings may not follow Imburse's availability until it runs cleanly.",
+      {
+        namespace: AWS_NAMESPACES.lambda,
+        metricName: LAMBDA_METRICS.errors,
+        dimensions: { FunctionName: breaker.name },
+        statistic: "Sum",
+      },
+    ),
+    onAny(
+      "FailuresNotEmpty",
+      "Alarm events that never reached the circuit breaker, or its failed invocations, wait in its failures queue.",
+      {
+        namespace: AWS_NAMESPACES.sqs,
+        metricName: SQS_METRICS.visible,
+        dimensions: { QueueName: failures.name },
+        statistic: "Maximum",
+      },
+    ),
   ];
   return { function: breaker, rule, cron, failures, alarms: breakerAlarms };
 }

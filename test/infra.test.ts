@@ -18,7 +18,7 @@ import {
 import { DEFAULTS, loadSettings, REQUIRED_SETTINGS, settingsToEnv } from "../lib/config/settings.ts";
 import { BREAKER_TARGET_RETRY } from "../stacks/circuit-breaker.ts";
 import { DEPLOY_ROLE_ARN, type RecordedResource, runSstConfig, type SstRun } from "./support/sst-harness.ts";
-import { foreignReads, metricsReadBy, stageOfEachFunction } from "./support/stage-isolation.ts";
+import { describeStageIsolation } from "./support/stage-isolation.ts";
 
 const STAGE = "dev";
 /** A stage sharing the account: its metrics must never reach this stage's alarms. */
@@ -986,21 +986,4 @@ it("exports the URLs, names and ARNs an operator needs", () => {
   });
 });
 
-describe("stage isolation", () => {
-  it("every alarm and dashboard widget reads this stage's metrics only, and there are some of each", () => {
-    const reads = metricsReadBy(run);
-    expect(reads.filter((read) => read.namespace === METRICS.namespace).length).toBeGreaterThan(10);
-    expect(reads.filter((read) => read.namespace !== METRICS.namespace).length).toBeGreaterThan(5);
-    expect(foreignReads(run, STAGE)).toEqual([]);
-    // The same reads seen from another stage are all foreign: the two never share a metric.
-    expect(foreignReads(run, OTHER_STAGE).filter((r) => r.namespace === METRICS.namespace)).toEqual(
-      reads.filter((r) => r.namespace === METRICS.namespace),
-    );
-  });
-
-  it("every function emits its metrics with this stage as the stage dimension", () => {
-    const stages = stageOfEachFunction(run);
-    expect(Object.keys(stages).length).toBeGreaterThanOrEqual(4);
-    expect(new Set(Object.values(stages))).toEqual(new Set([STAGE]));
-  });
-});
+describeStageIsolation(() => run, STAGE, OTHER_STAGE);

@@ -3,6 +3,7 @@
  * infrastructure tests of two stages (infra.test.ts, infra.production.test.ts), so that neither stage reads
  * a metric the other emits.
  */
+import { describe, expect, it } from "vitest";
 import { METRICS, relayMetricDimensions } from "../../lib/config/names.ts";
 import { SETTINGS } from "../../lib/config/settings.ts";
 import type { RecordedResource, SstRun } from "./sst-harness.ts";
@@ -96,4 +97,28 @@ export function stageOfEachFunction(run: SstRun): Record<string, string | undefi
         (fn.inputs.environment as { variables: Record<string, string> }).variables[SETTINGS.stage.env],
       ]),
   );
+}
+
+/**
+ * The stage-isolation tests of one stage's run: every read belongs to `stage`, and the relay metrics it
+ * reads are all foreign to `otherStage` (a stage sharing the account).
+ */
+export function describeStageIsolation(run: () => SstRun, stage: string, otherStage: string): void {
+  describe("stage isolation", () => {
+    it("every alarm and dashboard widget reads this stage's metrics only, and there are some of each", () => {
+      const reads = metricsReadBy(run());
+      const relay = reads.filter((read) => read.namespace === METRICS.namespace);
+      expect(relay.length).toBeGreaterThan(10);
+      expect(reads.length - relay.length).toBeGreaterThan(5);
+      expect(foreignReads(run(), stage)).toEqual([]);
+      // The same reads seen from another stage are all foreign: the two never share a metric.
+      expect(foreignReads(run(), otherStage).filter((r) => r.namespace === METRICS.namespace)).toEqual(relay);
+    });
+
+    it("every function emits its metrics with this stage as the stage dimension", () => {
+      const stages = stageOfEachFunction(run());
+      expect(Object.keys(stages).length).toBeGreaterThanOrEqual(4);
+      expect(new Set(Object.values(stages))).toEqual(new Set([stage]));
+    });
+  });
 }
