@@ -4,6 +4,7 @@
  * and the circuit breaker (its alarm's state and its transitions).
  */
 import type { BreakerConfig } from "../lib/config/infrastructure.ts";
+import type { BreakerPhase } from "../lib/ops/circuit-breaker.ts";
 import { METRICS, RESOURCE_NAMES } from "../lib/config/names.ts";
 import { AWS_NAMESPACES, LAMBDA_METRICS, relayMetricDimensions, SQS_METRICS } from "./metrics.ts";
 import type { RelayQueues } from "./queues.ts";
@@ -50,8 +51,8 @@ const relay = (
   { stat, label },
 ];
 
-/** Values of the `state` dimension of the single `BreakerTransition` metric (the breaker's new state). */
-const BREAKER_STATES = ["open", "closed"] as const;
+/** Values of the `state` dimension of the single `BreakerTransition` metric (the breaker's new phase). */
+const BREAKER_STATES = ["open", "trial", "closed"] as const satisfies readonly BreakerPhase[];
 
 /** The dashboard body (CloudWatch dashboard JSON) for the given targets. */
 function dashboardBody({

@@ -947,8 +947,8 @@ describe("dashboard", () => {
     expect(has(METRICS.namespace, METRICS.probeLatency, own, "Maximum")).toBe(true);
   });
 
-  it("shows the breaker's transitions to open and to closed", () => {
-    for (const breakerState of ["open", "closed"]) {
+  it("shows the breaker's transitions to open, to trial and to closed", () => {
+    for (const breakerState of ["open", "trial", "closed"]) {
       expect(
         has(METRICS.namespace, METRICS.breakerTransition, [...own, ["state", breakerState]], "Sum"),
         breakerState,
