@@ -45,8 +45,6 @@ export interface LocalOperationsOptions {
   subscriptions: { orders: SubscriptionConfig; retry: SubscriptionConfig };
   /** Run the breaker's schedule this often; undefined: only on alarm events and {@link LocalOperations.runBreaker}. */
   breakerIntervalMs?: number;
-  /** False drops every alarm event before it reaches the breaker (a lost event); only its schedule acts. */
-  deliverAlarmEvents?: boolean;
   /** The breaker's clock (epoch milliseconds), for its minimum open time and trial length. Default `Date.now`. */
   clock?: () => number;
   /** Length of one local alarm period; undefined: periods end only through {@link LocalOperations.endPeriod}. */
@@ -70,8 +68,6 @@ export interface LocalOperations {
   runBreaker(): Promise<CircuitBreakerOutcome>;
   /** The phase the breaker persisted on its last run (closed before its first). */
   breakerState(): BreakerPhase;
-  /** The state of "Imburse unavailable" as last evaluated. */
-  unavailable(): AlarmState;
   /** The Lambda API stand-in holding the local event source mappings. */
   lambdaApi: LambdaApiStandIn;
   /** The CloudWatch stand-in the breaker reads the alarms from. */
@@ -236,7 +232,7 @@ export async function startLocalOperations(options: LocalOperationsOptions): Pro
       });
       observer?.alarm?.(AVAILABILITY_ALARMS.unavailable, unavailable, next);
       unavailable = next;
-      if (options.deliverAlarmEvents !== false) await invokeBreaker(event);
+      await invokeBreaker(event);
     }
     return unavailable;
   };
@@ -274,7 +270,6 @@ export async function startLocalOperations(options: LocalOperationsOptions): Pro
     redrive,
     runBreaker,
     breakerState: () => phase,
-    unavailable: () => unavailable,
     lambdaApi,
     cloudWatch,
     async stop() {

@@ -211,14 +211,6 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       checkDrained();
     });
   };
-  const queuesEmpty = () =>
-    [local?.queues.orders, local?.queues.retry].every((queue) => {
-      const state = queue && local?.fauxqs.inspectQueue(queue.name);
-      return (
-        !state ||
-        state.messages.ready.length + state.messages.delayed.length + state.messages.inflight.length === 0
-      );
-    });
   /** Messages in the orders and retry queues: ready, delayed or being processed. */
   const ordersWaiting = () =>
     [local?.queues.orders, local?.queues.retry].reduce((sum, queue) => {
@@ -227,6 +219,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         ? sum + state.messages.ready.length + state.messages.delayed.length + state.messages.inflight.length
         : sum;
     }, 0);
+  const queuesEmpty = () => ordersWaiting() === 0;
   let lastPausedNote = 0;
   let lastBreaker: { state: BreakerState; waiting: number } | undefined;
   /** Every transition, and "paused" once an alarm period while the breaker stays open. */
@@ -384,7 +377,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   // Why the lines still wait: the breaker held them back, and says since when.
   if (outcome === "gave-up" && lastBreaker && lastBreaker.state.phase !== "closed") {
     report.breaker = lastBreaker.state;
-    print(`Still waiting: ${breakerNote(lastBreaker.state, lastBreaker.waiting)}.`);
+    print(`Still waiting: ${breakerNote(lastBreaker.state, lastBreaker.waiting).replace(/\.$/, "")}.`);
   }
   const mismatches = entries.filter((entry) => {
     const expected = options.expected?.get(entry.line);
