@@ -4,8 +4,8 @@
  * and the circuit breaker (its alarm's state and its transitions).
  */
 import type { BreakerConfig } from "../lib/config/infrastructure.ts";
-import type { BreakerPhase } from "../lib/ops/circuit-breaker.ts";
 import { METRICS, RESOURCE_NAMES } from "../lib/config/names.ts";
+import type { BreakerPhase } from "../lib/ops/circuit-breaker.ts";
 import { AWS_NAMESPACES, LAMBDA_METRICS, relayMetricDimensions, SQS_METRICS } from "./metrics.ts";
 import type { RelayQueues } from "./queues.ts";
 
