@@ -10,7 +10,7 @@ import { cloudWatchClient, dynamoDbClient, lambdaClient } from "../aws/clients.t
 import { powertools, withPowertools } from "../aws/powertools.ts";
 import { METRICS } from "../config/names.ts";
 import { loadSettings, REQUIRED_SETTINGS } from "../config/settings.ts";
-import { type AlarmStateReader, cloudWatchAlarmReader } from "./alarm-states.ts";
+import { cloudWatchAlarmReader } from "./alarm-states.ts";
 import { type BreakerStateStore, dynamoDbBreakerStateStore } from "./breaker-state.ts";
 import {
   type AlarmReading,
@@ -47,8 +47,6 @@ export interface CircuitBreakerHandlerOverrides {
   cloudWatch?: CloudWatchClient;
   /** The DynamoDB client of the ledger table, where the breaker keeps its state. */
   dynamoDb?: DynamoDBClient;
-  /** Reads the alarms instead of CloudWatch. */
-  alarms?: AlarmStateReader;
   clock?: () => number;
 }
 
@@ -95,9 +93,10 @@ export function createCircuitBreakerHandler(
   const tools = powertools({ ...overrides, env }, { correlationIdSearchFn: search });
   const { logger, tracer, metrics } = tools;
   const lambda = overrides.lambda ?? tracer.captureAWSv3Client(lambdaClient());
-  const readAlarms =
-    overrides.alarms ??
-    cloudWatchAlarmReader(overrides.cloudWatch ?? tracer.captureAWSv3Client(cloudWatchClient()), plan.alarms);
+  const readAlarms = cloudWatchAlarmReader(
+    overrides.cloudWatch ?? tracer.captureAWSv3Client(cloudWatchClient()),
+    plan.alarms,
+  );
   const store = dynamoDbBreakerStateStore(
     overrides.dynamoDb ?? tracer.captureAWSv3Client(dynamoDbClient()),
     settings.ledgerTable,
