@@ -24,7 +24,7 @@ export default $config({
     const { createQueues } = await import("./stacks/queues.ts");
     const { createLedgerTable } = await import("./stacks/ledger.ts");
     const { createLedgerCheck } = await import("./stacks/ledger-check.ts");
-    const { createCredentialsSecret } = await import("./stacks/credentials.ts");
+    const { createCredentialsSecret, restrictSecretAccess } = await import("./stacks/credentials.ts");
     const { createSubmitFunction } = await import("./stacks/submit.ts");
     const { createAlarms } = await import("./stacks/alarms.ts");
     const { createAvailabilityAlarms } = await import("./stacks/availability.ts");
@@ -51,17 +51,30 @@ export default $config({
     const availability = createAvailabilityAlarms({ config: config.breaker, topic });
     const breaker = createCircuitBreaker({
       config,
-      alarm: availability.unavailable,
-      eventSourceMappingIds: submit.eventSourceMappingIds,
+      alarms: availability,
+      mappings: submit.mappings,
+      table,
+      topic,
     });
     const probe = createHealthProbe({ config, secret });
+    restrictSecretAccess({
+      secret,
+      readerRoleArns: [submit.function.nodes.role.arn, probe.function.nodes.role.arn],
+      operatorPrincipalArns: config.credentials.operatorPrincipalArns,
+    });
     const ledgerCheck = createLedgerCheck({ config, table });
     const redrive = createRedrive({ config, queues });
     const outcomeNotifications = createOutcomeNotifications({ config, bus: outcomes.bus, topic, table });
     const dashboard = createDashboard({
       queues,
       submit: submit.function,
-      alarms: [...alarms, availability.probe, availability.errorRate, outcomeNotifications.failedEventsAlarm],
+      alarms: [
+        ...alarms,
+        availability.probe,
+        availability.errorRate,
+        outcomeNotifications.failedEventsAlarm,
+        ...breaker.alarms,
+      ],
       breakerAlarm: availability.unavailable,
       breaker: config.breaker,
     });

@@ -1,4 +1,7 @@
 import { createCircuitBreakerHandler } from "../lib/ops/circuit-breaker-runtime.ts";
 
-/** Pauses the submit function's event source mappings while the Imburse-unavailable alarm is in ALARM. */
+/**
+ * On every "Imburse unavailable" alarm event and every minute: reads the alarms and converges the submit
+ * function's event source mappings to the breaker's state (open, trial, closed).
+ */
 export const handler = createCircuitBreakerHandler();

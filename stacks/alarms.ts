@@ -4,7 +4,7 @@
  */
 import type { AlarmsConfig } from "../lib/config/infrastructure.ts";
 import { METRICS, RESOURCE_NAMES } from "../lib/config/names.ts";
-import { AWS_NAMESPACES, LAMBDA_METRICS, RELAY_METRIC_DIMENSIONS, SQS_METRICS } from "./metrics.ts";
+import { AWS_NAMESPACES, LAMBDA_METRICS, relayMetricDimensions, SQS_METRICS } from "./metrics.ts";
 import type { RelayQueues } from "./queues.ts";
 
 /** What {@link createAlarms} watches and whom it tells. */
@@ -61,7 +61,7 @@ export function createAlarms({ config, queues, submit, emails }: AlarmsInputs): 
   const relayMetric = (metricName: string, statistic = "Sum"): AlarmMetric => ({
     namespace: METRICS.namespace,
     metricName,
-    dimensions: { ...RELAY_METRIC_DIMENSIONS },
+    dimensions: relayMetricDimensions(),
     statistic,
     period,
   });

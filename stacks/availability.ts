@@ -5,15 +5,8 @@
  * mode evaluates too.
  */
 import { type BreakerConfig, PROBE_ALARM_MISSING_DATA } from "../lib/config/infrastructure.ts";
-import { METRICS } from "../lib/config/names.ts";
-import { RELAY_METRIC_DIMENSIONS } from "./metrics.ts";
-
-/** Logical names of the alarms; their physical names are `<app>-<stage>-<name>`. */
-export const AVAILABILITY_ALARMS = {
-  probe: "ImburseProbeUnhealthy",
-  errorRate: "ImburseErrorRate",
-  unavailable: "ImburseUnavailable",
-} as const;
+import { AVAILABILITY_ALARMS, METRICS } from "../lib/config/names.ts";
+import { relayMetricDimensions } from "./metrics.ts";
 
 /** `ProbeHealthy` of a healthy run; an unhealthy run emits 0. */
 const PROBE_HEALTHY = 1;
@@ -45,7 +38,7 @@ export function createAvailabilityAlarms({ config, topic }: AvailabilityInputs):
   const relayMetric = (metricName: string, stat: string) => ({
     namespace: METRICS.namespace,
     metricName,
-    dimensions: { ...RELAY_METRIC_DIMENSIONS },
+    dimensions: relayMetricDimensions(),
     stat,
     period,
   });
@@ -56,7 +49,7 @@ export function createAvailabilityAlarms({ config, topic }: AvailabilityInputs):
     alarmDescription: `The health probe failed ${config.probeUnhealthyPeriods} periods in a row: Imburse does not answer it. INSUFFICIENT_DATA: the probe stopped running.`,
     namespace: METRICS.namespace,
     metricName: METRICS.probeHealthy,
-    dimensions: { ...RELAY_METRIC_DIMENSIONS },
+    dimensions: relayMetricDimensions(),
     statistic: "Minimum",
     period,
     comparisonOperator: "LessThanThreshold",

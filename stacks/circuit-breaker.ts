@@ -1,12 +1,24 @@
 /**
- * The circuit breaker: an EventBridge rule on the state changes of the composite alarm "Imburse
- * unavailable" invokes a function that pauses the submit function's event source mappings on ALARM and
- * resumes them on OK, so orders wait in their queues instead of burning retries.
+ * The circuit breaker: a function that, on every state change of the composite alarm "Imburse
+ * unavailable" (an EventBridge rule) and every minute (a schedule), reads the current state of that alarm
+ * and of the error-rate alarm, decides open / trial / closed from its state in the ledger table, and
+ * converges the submit function's event source mappings to it. Its own failures are visible: the rule's
+ * target retries and dead-letters, a failed invocation goes to the same queue, and alarms watch both.
  */
-import type { InfrastructureConfig } from "../lib/config/infrastructure.ts";
+import type { InfrastructureConfig, SubscriptionConfig } from "../lib/config/infrastructure.ts";
 import { RESOURCE_NAMES } from "../lib/config/names.ts";
-import { eventSourceMappingArn, toggleEventSourceMappings, writeTraces } from "./permissions.ts";
+import type { BreakerPlan } from "../lib/config/settings.ts";
+import { AWS_NAMESPACES, LAMBDA_METRICS, SQS_METRICS } from "./metrics.ts";
+import {
+  describeAlarms,
+  eventSourceMappingArn,
+  sendToQueues,
+  toggleEventSourceMappings,
+  useBreakerState,
+  writeTraces,
+} from "./permissions.ts";
 import { relayFunctionArgs } from "./relay-function.ts";
+import { scheduleFunction } from "./scheduled.ts";
 
 /** The handler, relative to the repository root (`file.export`). */
 const CIRCUIT_BREAKER_HANDLER = "functions/circuit-breaker.handler";
@@ -17,53 +29,112 @@ export const ALARM_STATE_CHANGE = {
   detailType: "CloudWatch Alarm State Change",
 } as const;
 
-/** What {@link createCircuitBreaker} follows and pauses. */
+/**
+ * How EventBridge retries delivering an alarm event to the function (throttling, the function briefly
+ * unavailable) before it dead-letters it. An hour is plenty: the schedule repairs a lost event within a
+ * minute anyway; the dead letter is there to be seen.
+ */
+export const BREAKER_TARGET_RETRY = { maximumEventAgeInSeconds: 3600, maximumRetryAttempts: 10 } as const;
+
+/** The metric of one of the breaker's own alarms. */
+type BreakerAlarmMetric = Pick<
+  aws.cloudwatch.MetricAlarmArgs,
+  "namespace" | "metricName" | "dimensions" | "statistic"
+>;
+
+/** One event source mapping the breaker converges, with the values it restores on closing. */
+export interface BreakerMapping {
+  uuid: $util.Output<string>;
+  subscription: SubscriptionConfig;
+}
+
+/** What {@link createCircuitBreaker} follows, keeps and converges. */
 export interface CircuitBreakerInputs {
   config: InfrastructureConfig;
-  /** The alarm whose state the breaker follows: the only alarm whose events reach the function. */
-  alarm: aws.cloudwatch.CompositeAlarm;
-  /** UUIDs of the event source mappings it pauses and resumes. */
-  eventSourceMappingIds: $util.Output<string>[];
+  /** The composite alarm whose events invoke the function, and the error-rate alarm that judges a trial. */
+  alarms: { unavailable: aws.cloudwatch.CompositeAlarm; errorRate: aws.cloudwatch.MetricAlarm };
+  mappings: BreakerMapping[];
+  /** The ledger table: the breaker keeps its state in one reserved item. */
+  table: sst.aws.Dynamo;
+  /** Where the breaker's own alarms go. */
+  topic: aws.sns.Topic;
 }
 
 /** What {@link createCircuitBreaker} creates. */
 export interface CircuitBreaker {
   function: sst.aws.Function;
   rule: aws.cloudwatch.EventRule;
+  cron: sst.aws.CronV2;
+  /** Alarm events EventBridge could not deliver, and invocations that failed. */
+  failures: aws.sqs.Queue;
+  alarms: aws.cloudwatch.MetricAlarm[];
 }
 
 /**
- * Creates the breaker function, the rule matching exactly the alarm's ARN, the rule's target and the
- * permission for EventBridge to invoke the function from that rule only. The function may read and
- * update exactly the given mappings. It gets their UUIDs in `RELAY_EVENT_SOURCE_MAPPING_IDS`.
+ * Creates the breaker function, its schedule, the rule matching exactly the composite alarm's ARN with a
+ * target that retries and dead-letters, the permission for EventBridge to invoke the function from that
+ * rule only, the failures queue and the alarms on the breaker's errors and failures. The function may
+ * describe exactly the two alarms, read and update exactly the given mappings, and read and write only
+ * its own item of the ledger table. Its plan (alarm names, mappings, rules in alarm periods) is
+ * `RELAY_BREAKER_PLAN`.
  */
 export function createCircuitBreaker({
   config,
-  alarm,
-  eventSourceMappingIds,
+  alarms,
+  mappings,
+  table,
+  topic,
 }: CircuitBreakerInputs): CircuitBreaker {
   const name = RESOURCE_NAMES.circuitBreakerFunction;
+  const failures = new aws.sqs.Queue(`${name}Failures`, {
+    messageRetentionSeconds: config.queues.deadLetterRetentionSeconds,
+    sqsManagedSseEnabled: true,
+  });
+
+  const { periodSeconds, minimumOpenPeriods, healthyPeriodsToClose, trialPeriods } = config.breaker;
+  const plan = $resolve({
+    unavailable: alarms.unavailable.alarmName,
+    errorRate: alarms.errorRate.name,
+    uuids: mappings.map((mapping) => mapping.uuid),
+  }).apply(({ unavailable, errorRate, uuids }) =>
+    JSON.stringify({
+      periodSeconds,
+      minimumOpenPeriods,
+      healthyPeriodsToClose,
+      trialPeriods,
+      alarms: { unavailable, errorRate },
+      mappings: uuids.map((uuid, index) => ({
+        uuid,
+        batchSize: mappings[index]!.subscription.batchSize,
+        maximumConcurrency: mappings[index]!.subscription.maximumConcurrency,
+      })),
+    } satisfies BreakerPlan),
+  );
+
   const breaker = new sst.aws.Function(
     name,
     relayFunctionArgs({
       function: "circuitBreaker",
-      description: "Pauses the submit function's queue consumption while Imburse is unavailable",
+      description: "Converges the submit function's queue consumption to Imburse's availability",
       handler: CIRCUIT_BREAKER_HANDLER,
       size: config.circuitBreakerFunction,
       settings: config.settings,
-      resources: {
-        eventSourceMappingIds: $resolve(eventSourceMappingIds).apply((ids) => ids.join(",")),
-      },
+      resources: { breakerPlan: plan, ledgerTable: table.name },
       permissions: [
-        toggleEventSourceMappings(eventSourceMappingIds.map(eventSourceMappingArn)),
+        describeAlarms([alarms.unavailable.arn, alarms.errorRate.arn]),
+        toggleEventSourceMappings(mappings.map((mapping) => eventSourceMappingArn(mapping.uuid))),
+        useBreakerState(table.arn),
+        // The on-failure destination is sent with the function's role.
+        sendToQueues([failures.arn]),
         writeTraces(),
       ],
     }),
   );
+  const { cron } = scheduleFunction(name, breaker, config.schedules.circuitBreaker, failures.arn);
 
   const rule = new aws.cloudwatch.EventRule(`${name}Rule`, {
     description: "State changes of the Imburse-unavailable alarm, for the circuit breaker",
-    eventPattern: alarm.arn.apply((arn) =>
+    eventPattern: alarms.unavailable.arn.apply((arn) =>
       JSON.stringify({
         source: [ALARM_STATE_CHANGE.source],
         "detail-type": [ALARM_STATE_CHANGE.detailType],
@@ -71,12 +142,71 @@ export function createCircuitBreaker({
       }),
     ),
   });
-  new aws.cloudwatch.EventTarget(`${name}Target`, { rule: rule.name, arn: breaker.arn });
+  new aws.cloudwatch.EventTarget(`${name}Target`, {
+    rule: rule.name,
+    arn: breaker.arn,
+    retryPolicy: { ...BREAKER_TARGET_RETRY },
+    deadLetterConfig: { arn: failures.arn },
+  });
   new aws.lambda.Permission(`${name}InvokedByRule`, {
     action: "lambda:InvokeFunction",
     function: breaker.name,
     principal: "events.amazonaws.com",
     sourceArn: rule.arn,
   });
-  return { function: breaker, rule };
+  // EventBridge dead-letters with its service principal, from this rule only.
+  new aws.sqs.QueuePolicy(`${name}FailuresPolicy`, {
+    queueUrl: failures.url,
+    policy: $jsonStringify({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "EventBridgeDeadLetters",
+          Effect: "Allow",
+          Principal: { Service: "events.amazonaws.com" },
+          Action: "sqs:SendMessage",
+          Resource: failures.arn,
+          Condition: { ArnEquals: { "aws:SourceArn": rule.arn } },
+        },
+      ],
+    }),
+  });
+
+  /** An alarm to the topic that fires on one of `metric` in a period: each means the breaker lost an event or a run. */
+  const onAny = (suffix: string, description: string, metric: BreakerAlarmMetric) =>
+    new aws.cloudwatch.MetricAlarm(`${name}${suffix}`, {
+      name: `${$app.name}-${$app.stage}-${name}${suffix}`,
+      alarmDescription: description,
+      ...metric,
+      period: config.alarms.periodSeconds,
+      evaluationPeriods: config.alarms.evaluationPeriods,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      threshold: 1,
+      treatMissingData: "notBreaching",
+      alarmActions: [topic.arn],
+      okActions: [topic.arn],
+    });
+  const breakerAlarms = [
+    onAny(
+      "Errors",
+      "The circuit breaker failed (alarms, its state or a mapping unreachable): the mappings may not follow Imburse's availability until it runs cleanly.",
+      {
+        namespace: AWS_NAMESPACES.lambda,
+        metricName: LAMBDA_METRICS.errors,
+        dimensions: { FunctionName: breaker.name },
+        statistic: "Sum",
+      },
+    ),
+    onAny(
+      "FailuresNotEmpty",
+      "Alarm events that never reached the circuit breaker, or its failed invocations, wait in its failures queue.",
+      {
+        namespace: AWS_NAMESPACES.sqs,
+        metricName: SQS_METRICS.visible,
+        dimensions: { QueueName: failures.name },
+        statistic: "Maximum",
+      },
+    ),
+  ];
+  return { function: breaker, rule, cron, failures, alarms: breakerAlarms };
 }

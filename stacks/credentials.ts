@@ -17,3 +17,61 @@ export function createCredentialsSecret(): aws.secretsmanager.Secret {
     ...(removed ? { recoveryWindowInDays: 0 } : {}),
   });
 }
+
+/** Who the credentials secret's resource policy lets through. */
+export interface SecretAccessInputs {
+  secret: aws.secretsmanager.Secret;
+  /** Role ARNs of the functions that read the credentials (submit, health probe). */
+  readerRoleArns: $util.Input<string>[];
+  /** Principal ARNs allowed to put the value (`credentials.operatorPrincipalArns`). */
+  operatorPrincipalArns: readonly string[];
+}
+
+/**
+ * The IAM role (or user) that runs this deploy, as `aws:PrincipalArn` sees it: for an assumed role the
+ * role's ARN, not the session's.
+ */
+export function deployPrincipalArn(): $util.Output<string> {
+  const { arn } = aws.getCallerIdentityOutput();
+  return aws.iam.getSessionContextOutput({ arn }).issuerArn;
+}
+
+/**
+ * The secret's resource policy: explicit Denies, because an Allow in a resource policy restricts nothing
+ * within the account (any principal whose identity policy grants `secretsmanager:GetSecretValue` on `*`
+ * would still read the Imburse private key).
+ *
+ * - `GetSecretValue` is denied to every principal but the reader roles.
+ * - `PutSecretValue` is denied to every principal but the operators.
+ * - Every other action is left to identity policies.
+ *
+ * The deploying principal is exempt from both: `sst deploy` and `sst remove` must still manage the
+ * secret (they do not read or put its value, but an operator deploying may put it with the same role).
+ */
+export function restrictSecretAccess({
+  secret,
+  readerRoleArns,
+  operatorPrincipalArns,
+}: SecretAccessInputs): aws.secretsmanager.SecretPolicy {
+  const deployer = deployPrincipalArn();
+  const denyUnless = (sid: string, action: string, allowed: $util.Input<string>[]) => ({
+    Sid: sid,
+    Effect: "Deny",
+    Principal: "*",
+    Action: action,
+    Resource: "*",
+    Condition: { ArnNotEquals: { "aws:PrincipalArn": [...allowed, deployer] } },
+  });
+  return new aws.secretsmanager.SecretPolicy(`${RESOURCE_NAMES.credentialsSecret}Policy`, {
+    secretArn: secret.arn,
+    policy: $jsonStringify({
+      Version: "2012-10-17",
+      Statement: [
+        denyUnless("OnlyTheRelayReadsTheCredentials", "secretsmanager:GetSecretValue", readerRoleArns),
+        denyUnless("OnlyOperatorsPutTheCredentials", "secretsmanager:PutSecretValue", [
+          ...operatorPrincipalArns,
+        ]),
+      ],
+    }),
+  });
+}

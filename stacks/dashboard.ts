@@ -5,7 +5,8 @@
  */
 import type { BreakerConfig } from "../lib/config/infrastructure.ts";
 import { METRICS, RESOURCE_NAMES } from "../lib/config/names.ts";
-import { AWS_NAMESPACES, LAMBDA_METRICS, RELAY_METRIC_DIMENSIONS, SQS_METRICS } from "./metrics.ts";
+import type { BreakerPhase } from "../lib/ops/circuit-breaker.ts";
+import { AWS_NAMESPACES, LAMBDA_METRICS, relayMetricDimensions, SQS_METRICS } from "./metrics.ts";
 import type { RelayQueues } from "./queues.ts";
 
 /** What the dashboard shows. */
@@ -46,12 +47,12 @@ const relay = (
 ): MetricLine => [
   METRICS.namespace,
   metricName,
-  ...Object.entries({ ...RELAY_METRIC_DIMENSIONS, ...dimensions }).flat(),
+  ...Object.entries({ ...relayMetricDimensions(), ...dimensions }).flat(),
   { stat, label },
 ];
 
-/** Values of the `state` dimension of the single `BreakerTransition` metric (the breaker's new state). */
-const BREAKER_STATES = ["open", "closed"] as const;
+/** Values of the `state` dimension of the single `BreakerTransition` metric (the breaker's new phase). */
+const BREAKER_STATES = ["open", "trial", "closed"] as const satisfies readonly BreakerPhase[];
 
 /** The dashboard body (CloudWatch dashboard JSON) for the given targets. */
 function dashboardBody({

@@ -1,5 +1,5 @@
 /** CloudWatch metric names shared by the alarms and the dashboard. The relay's own are in names.ts. */
-import { SERVICE_NAME } from "../lib/config/names.ts";
+import { relayMetricDimensions as dimensionsOfStage } from "../lib/config/names.ts";
 
 /** AWS metric namespaces. */
 export const AWS_NAMESPACES = { sqs: "AWS/SQS", lambda: "AWS/Lambda" } as const;
@@ -18,5 +18,10 @@ export const LAMBDA_METRICS = {
   concurrentExecutions: "ConcurrentExecutions",
 } as const;
 
-/** The dimensions Powertools Metrics puts on every relay metric: `service` = the service name. */
-export const RELAY_METRIC_DIMENSIONS = { service: SERVICE_NAME } as const;
+/**
+ * The dimensions every relay metric of the deploying stage carries (`service` and `stage`, see
+ * lib/config/names.ts): alarms and widgets read their own stage only.
+ */
+export function relayMetricDimensions(): { service: string; stage: string } {
+  return dimensionsOfStage($app.stage);
+}

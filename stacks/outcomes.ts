@@ -6,7 +6,7 @@
  */
 import type { InfrastructureConfig } from "../lib/config/infrastructure.ts";
 import { METRICS, OUTCOME_EVENTS, RESOURCE_NAMES } from "../lib/config/names.ts";
-import { RELAY_METRIC_DIMENSIONS } from "./metrics.ts";
+import { relayMetricDimensions } from "./metrics.ts";
 import { publishEvents, sweepLedgerOutbox, writeTraces } from "./permissions.ts";
 import { createScheduledFunction, type ScheduledFunction } from "./scheduled.ts";
 
@@ -98,7 +98,7 @@ export function createOutcomeNotifications({
     evaluationPeriods: config.alarms.evaluationPeriods,
     namespace: METRICS.namespace,
     metricName: METRICS.outcomeEventFailed,
-    dimensions: { ...RELAY_METRIC_DIMENSIONS },
+    dimensions: relayMetricDimensions(),
     statistic: "Sum",
     period: config.alarms.periodSeconds,
     treatMissingData: "notBreaching",

@@ -8,7 +8,7 @@
  * Scheduled functions get theirs through `createScheduledFunction` (scheduled.ts), the alarm-driven
  * circuit breaker through `createCircuitBreaker` (circuit-breaker.ts).
  */
-import { LEDGER_OPEN_INDEX, LEDGER_TABLE } from "../lib/config/names.ts";
+import { BREAKER_STATE_KEY, LEDGER_OPEN_INDEX, LEDGER_TABLE } from "../lib/config/names.ts";
 
 /** One IAM statement in the shape `sst.aws.Function` takes in `permissions`. */
 export type Permission = sst.aws.FunctionPermissionArgs;
@@ -79,6 +79,32 @@ export function eventSourceMappingArn(uuid: $util.Input<string>): $util.Output<s
   const { region } = aws.getRegionOutput();
   const { accountId } = aws.getCallerIdentityOutput();
   return $interpolate`arn:${partition}:lambda:${region}:${accountId}:event-source-mapping:${uuid}`;
+}
+
+/**
+ * Read the current state of exactly the given alarms (`DescribeAlarms` supports resource-level permissions
+ * on alarm ARNs; a call naming any other alarm is refused).
+ */
+export function describeAlarms(alarmArns: $util.Input<string>[]): Permission {
+  return { actions: ["cloudwatch:DescribeAlarms"], resources: alarmArns };
+}
+
+/**
+ * Read and write the circuit breaker's state item in the ledger table, and no order: the
+ * `dynamodb:LeadingKeys` condition limits every call to the breaker's reserved partition key.
+ */
+export function useBreakerState(tableArn: $util.Input<string>): Permission {
+  return {
+    actions: ["dynamodb:GetItem", "dynamodb:PutItem"],
+    resources: [tableArn],
+    conditions: [
+      {
+        test: "ForAllValues:StringEquals",
+        variable: "dynamodb:LeadingKeys",
+        values: [BREAKER_STATE_KEY.orderRef],
+      },
+    ],
+  };
 }
 
 /** Send X-Ray segments for active tracing. X-Ray has no resource-level permissions, hence `*`. */

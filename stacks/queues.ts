@@ -11,7 +11,11 @@ import {
   type SubscriptionConfig,
   visibilityTimeoutSeconds,
 } from "../lib/config/infrastructure.ts";
-import { RESOURCE_NAMES } from "../lib/config/names.ts";
+import {
+  RESOURCE_NAMES,
+  SOURCE_QUEUE_MAX_MESSAGE_BYTES,
+  SQS_MAX_MESSAGE_BYTES,
+} from "../lib/config/names.ts";
 
 /** The queues created by {@link createQueues}. */
 export interface RelayQueues {
@@ -25,7 +29,12 @@ export function createQueues(config: InfrastructureConfig): RelayQueues {
   const { queues, submitFunction } = config;
   const deadLetter = new sst.aws.Queue(RESOURCE_NAMES.deadLetterQueue, {
     transform: {
-      queue: { messageRetentionSeconds: queues.deadLetterRetentionSeconds, sqsManagedSseEnabled: true },
+      queue: {
+        messageRetentionSeconds: queues.deadLetterRetentionSeconds,
+        sqsManagedSseEnabled: true,
+        // The most SQS allows: any body the sources took, with its reason, fits.
+        maxMessageSize: SQS_MAX_MESSAGE_BYTES,
+      },
     },
   });
 
@@ -34,7 +43,12 @@ export function createQueues(config: InfrastructureConfig): RelayQueues {
       visibilityTimeout: `${visibilityTimeoutSeconds(submitFunction.timeoutSeconds, subscription.batchingWindowSeconds)} seconds`,
       dlq: { queue: deadLetter.arn, retry: queues.maxReceiveCount },
       transform: {
-        queue: { messageRetentionSeconds: queues.sourceRetentionSeconds, sqsManagedSseEnabled: true },
+        queue: {
+          messageRetentionSeconds: queues.sourceRetentionSeconds,
+          sqsManagedSseEnabled: true,
+          // Below SQS's limit by the relay's reserve: a retry or a dead letter of any body they took still fits.
+          maxMessageSize: SOURCE_QUEUE_MAX_MESSAGE_BYTES,
+        },
       },
     });
 

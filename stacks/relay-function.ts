@@ -51,7 +51,8 @@ export function relayFunctionArgs<F extends RelayFunction>({
   const environment = $resolve<ResourceIds>(resources).apply((ids) => ({
     POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
     POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
-    ...settingsToEnv({ ...DEFAULTS, ...settings, ...ids }),
+    // The stage is the `stage` dimension of every metric: never a stage override's to change.
+    ...settingsToEnv({ ...DEFAULTS, ...settings, stage: $app.stage, ...ids }),
   }));
   return {
     description,

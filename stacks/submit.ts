@@ -33,6 +33,8 @@ export interface SubmitFunction {
   function: sst.aws.Function;
   /** UUIDs of its event source mappings: on Orders, then on Retry. */
   eventSourceMappingIds: $util.Output<string>[];
+  /** The same mappings with their configured batch size and concurrency, which the breaker restores. */
+  mappings: { uuid: $util.Output<string>; subscription: SubscriptionConfig }[];
 }
 
 /**
@@ -80,14 +82,24 @@ export function createSubmitFunction({
     }),
   );
 
-  return {
-    function: submit,
-    eventSourceMappingIds: [
-      subscribe(queues.orders, submit, config.ordersSubscription),
-      subscribe(queues.retry, submit, config.retrySubscription),
-    ],
-  };
+  const mappings = [
+    {
+      uuid: subscribe(queues.orders, submit, config.ordersSubscription),
+      subscription: config.ordersSubscription,
+    },
+    {
+      uuid: subscribe(queues.retry, submit, config.retrySubscription),
+      subscription: config.retrySubscription,
+    },
+  ];
+  return { function: submit, eventSourceMappingIds: mappings.map((mapping) => mapping.uuid), mappings };
 }
+
+/**
+ * The mapping properties the circuit breaker sets at run time (enabled; batch size and maximum concurrency
+ * for its trial), which a deploy leaves alone.
+ */
+export const BREAKER_OWNED_MAPPING_PROPERTIES = ["enabled", "batchSize", "scalingConfig"] as const;
 
 /** The part of SST's `QueueLambdaSubscriber` (not exported by SST) that the stack reads. */
 interface QueueSubscriber {
@@ -113,8 +125,9 @@ function subscribe(
       transform: {
         eventSourceMapping: (args: { scalingConfig?: unknown }, opts: { ignoreChanges?: string[] }) => {
           args.scalingConfig = { maximumConcurrency: subscription.maximumConcurrency };
-          // The circuit breaker owns `enabled` at run time: a deploy during an outage must not resume the relay.
-          opts.ignoreChanges = [...(opts.ignoreChanges ?? []), "enabled"];
+          // The circuit breaker owns these at run time: a deploy during an outage must not resume the relay,
+          // nor one during a trial end it early. The breaker applies changed values on its next run.
+          opts.ignoreChanges = [...(opts.ignoreChanges ?? []), ...BREAKER_OWNED_MAPPING_PROPERTIES];
         },
       },
     })

@@ -7,20 +7,19 @@ import {
   BASE_CONFIG,
   InfrastructureConfigError,
   infrastructureConfig,
+  type ScheduleExpression,
   STAGE_OVERRIDES,
+  rateSeconds as scheduleRate,
   visibilityTimeoutSeconds,
 } from "../lib/config/infrastructure.ts";
 import { SQS_MAX_BATCH_SIZE, SQS_MAX_RETENTION_SECONDS } from "../lib/config/names.ts";
 import { DEFAULTS } from "../lib/config/settings.ts";
 
-/** Seconds between runs of a `rate(...)` schedule expression. */
-function rateSeconds(expression: string): number {
-  const match = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
-  if (!match) throw new Error(`not a rate expression: ${expression}`);
-  const unit = { minute: 60, hour: 3600, day: 86_400 }[
-    match[2]!.replace(/s$/, "") as "minute" | "hour" | "day"
-  ];
-  return Number(match[1]) * unit;
+/** Seconds between runs of a rate schedule; the config uses no cron. */
+function rateSeconds(expression: ScheduleExpression): number {
+  const seconds = scheduleRate(expression);
+  if (seconds === undefined) throw new Error(`not a rate expression: ${expression}`);
+  return seconds;
 }
 
 describe("infrastructureConfig", () => {
@@ -50,6 +49,7 @@ describe("infrastructureConfig", () => {
       healthProbe: "rate(1 minute)",
       ledgerCheck: BASE_CONFIG.schedules.ledgerCheck,
       outboxSweep: BASE_CONFIG.schedules.outboxSweep,
+      circuitBreaker: BASE_CONFIG.schedules.circuitBreaker,
       redrive: { enabled: true, expression: BASE_CONFIG.schedules.redrive.expression },
     });
     expect(config.healthProbeFunction).toEqual({ ...BASE_CONFIG.healthProbeFunction, memoryMb: 512 });
@@ -140,6 +140,12 @@ describe.each(["dev", ...Object.keys(STAGE_OVERRIDES)])("stage %s stays within A
     expect(breaker.errorRateThreshold).toBeGreaterThan(0);
     expect(breaker.errorRateThreshold).toBeLessThanOrEqual(1);
     expect(Number.isInteger(breaker.minimumCalls) && breaker.minimumCalls >= 1).toBe(true);
+    // The trial needs a whole period of its own traffic for the error-rate alarm to judge it.
+    expect(breaker.trialPeriods).toBeGreaterThanOrEqual(2);
+    expect(breaker.minimumOpenPeriods).toBeGreaterThanOrEqual(1);
+    expect(breaker.healthyPeriodsToClose).toBeGreaterThanOrEqual(1);
+    // A lost alarm event is repaired within one schedule run, well inside one alarm period.
+    expect(rateSeconds(config.schedules.circuitBreaker)).toBeLessThan(breaker.periodSeconds);
   });
 
   it("schedules", () => {

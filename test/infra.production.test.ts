@@ -7,8 +7,11 @@ import { ALARM_EMAIL_ENV, infrastructureConfig } from "../lib/config/infrastruct
 import { RESOURCE_NAMES } from "../lib/config/names.ts";
 import { loadSettings, REQUIRED_SETTINGS } from "../lib/config/settings.ts";
 import { runSstConfig, type SstRun } from "./support/sst-harness.ts";
+import { describeStageIsolation } from "./support/stage-isolation.ts";
 
 const STAGE = "production";
+/** A stage sharing the account: its metrics must never reach this stage's alarms. */
+const OTHER_STAGE = "dev";
 const EMAILS = ["ops@example.com", "on-call@example.com"];
 
 let run: SstRun;
@@ -33,6 +36,8 @@ describe("production", () => {
         ...[RESOURCE_NAMES.ordersQueue, RESOURCE_NAMES.retryQueue, RESOURCE_NAMES.deadLetterQueue].map(
           (name) => `aws:sqs/queue:Queue ${name}Queue`,
         ),
+        // The breaker's undelivered alarm events and failed runs wait for an operator like dead letters.
+        `aws:sqs/queue:Queue ${RESOURCE_NAMES.circuitBreakerFunction}Failures`,
       ].sort(),
     );
   });
@@ -60,3 +65,5 @@ describe("production", () => {
     );
   });
 });
+
+describeStageIsolation(() => run, STAGE, OTHER_STAGE);

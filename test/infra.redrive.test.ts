@@ -84,6 +84,7 @@ describe("scheduled DLQ redrive, enabled by a stage override", () => {
       ...settingsToEnv({
         ...DEFAULTS,
         ...config.settings,
+        stage: STAGE,
         deadLetterQueueUrl: queueUrl(RESOURCE_NAMES.deadLetterQueue),
         ordersQueueUrl: queueUrl(RESOURCE_NAMES.ordersQueue),
       }),
@@ -122,5 +123,12 @@ describe("scheduled DLQ redrive, enabled by a stage override", () => {
 
   it("exports the redrive function's name", () => {
     expect(run.outputs.redriveFunctionName).toBe(redriveLambda().state.name);
+  });
+
+  it("is never retried by Lambda: a run is idempotent, and the next run is the retry", () => {
+    const configs = run
+      .all("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+      .filter((c) => c.inputs.functionName === redriveLambda().state.name);
+    expect(configs.map((c) => c.inputs.maximumRetryAttempts)).toEqual([0]);
   });
 });

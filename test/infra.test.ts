@@ -7,17 +7,24 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALARM_EMAIL_ENV, type FunctionConfig, infrastructureConfig } from "../lib/config/infrastructure.ts";
 import {
+  BREAKER_STATE_KEY,
   METRICS,
   OUTCOME_EVENTS,
   RESOURCE_NAMES,
+  relayMetricDimensions,
   SERVICE_NAME,
+  SQS_MAX_MESSAGE_BYTES,
   SQS_MAX_RETENTION_SECONDS,
 } from "../lib/config/names.ts";
 import { DEFAULTS, loadSettings, REQUIRED_SETTINGS, settingsToEnv } from "../lib/config/settings.ts";
 import { minimumRemainingTimeMarginMs } from "../lib/relay/process-record.ts";
-import { type RecordedResource, runSstConfig, type SstRun } from "./support/sst-harness.ts";
+import { BREAKER_TARGET_RETRY } from "../stacks/circuit-breaker.ts";
+import { DEPLOY_ROLE_ARN, type RecordedResource, runSstConfig, type SstRun } from "./support/sst-harness.ts";
+import { describeStageIsolation } from "./support/stage-isolation.ts";
 
 const STAGE = "dev";
+/** A stage sharing the account: its metrics must never reach this stage's alarms. */
+const OTHER_STAGE = "production";
 const config = infrastructureConfig(STAGE);
 
 const T = {
@@ -40,6 +47,9 @@ const T = {
   bus: "aws:cloudwatch/eventBus:EventBus",
   archive: "aws:cloudwatch/eventArchive:EventArchive",
   topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
+  invokeConfig: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+  queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
+  secretPolicy: "aws:secretsmanager/secretPolicy:SecretPolicy",
 } as const;
 
 /** The availability alarms (stacks/availability.ts), by logical name. */
@@ -53,6 +63,7 @@ interface Statement {
   effect: string;
   actions: string[];
   resources: string[];
+  conditions?: { test: string; variable: string; values: string[] }[];
 }
 
 interface MetricQuery {
@@ -117,12 +128,17 @@ const trustOf = (role: RecordedResource) => {
 const expectedEnvironment = (resourceIds: Parameters<typeof settingsToEnv>[0]) => ({
   POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
   POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
-  ...settingsToEnv({ ...DEFAULTS, ...config.settings, ...resourceIds }),
+  ...settingsToEnv({ ...DEFAULTS, ...config.settings, stage: STAGE, ...resourceIds }),
 });
 const topicArn = () => arnOf(run.one(T.topic));
 /** The outcome events' bus (stacks/outcomes.ts). */
 const bus = () => run.one(T.bus, `${RESOURCE_NAMES.outcomeBus}Bus`);
 const busName = () => state(bus(), "name");
+/** What the breaker restores on closing: a subscription's batch size and concurrency. */
+const scaling = ({ batchSize, maximumConcurrency }: { batchSize: number; maximumConcurrency: number }) => ({
+  batchSize,
+  maximumConcurrency,
+});
 const mappingUuids = () =>
   [RESOURCE_NAMES.ordersQueue, RESOURCE_NAMES.retryQueue].map((name) => state(mappingOf(name), "uuid"));
 
@@ -148,6 +164,13 @@ describe("stage rules", () => {
 });
 
 describe("queues", () => {
+  it("size the DLQ at SQS's 1 MiB and Orders and Retry 16 KiB below, for the relay's attributes and reason", () => {
+    expect(queue(RESOURCE_NAMES.deadLetterQueue).inputs.maxMessageSize).toBe(SQS_MAX_MESSAGE_BYTES);
+    for (const name of [RESOURCE_NAMES.ordersQueue, RESOURCE_NAMES.retryQueue]) {
+      expect(queue(name).inputs.maxMessageSize, name).toBe(SQS_MAX_MESSAGE_BYTES - 16_384);
+    }
+  });
+
   it("keep dead letters for 14 days in an encrypted DLQ that redrives nowhere", () => {
     const dlq = queue(RESOURCE_NAMES.deadLetterQueue);
     expect(dlq.inputs.messageRetentionSeconds).toBe(SQS_MAX_RETENTION_SECONDS);
@@ -288,10 +311,29 @@ describe("functions", () => {
     expect(loadSettings(env, REQUIRED_SETTINGS.outboxSweep).eventBusName).toBe(busName());
   });
 
-  it("the circuit breaker gets the UUIDs of both of the submit function's mappings", () => {
+  it("the circuit breaker gets its plan (alarms, both mappings with their configured values, rules) and the table", () => {
     const env = variables(RESOURCE_NAMES.circuitBreakerFunction);
-    expect(env).toEqual(expectedEnvironment({ eventSourceMappingIds: mappingUuids().join(",") }));
-    expect(loadSettings(env, REQUIRED_SETTINGS.circuitBreaker).eventSourceMappingIds).toEqual(mappingUuids());
+    const settings = loadSettings(env, REQUIRED_SETTINGS.circuitBreaker);
+    expect(env).toEqual(
+      expectedEnvironment({
+        breakerPlan: env.RELAY_BREAKER_PLAN!,
+        ledgerTable: `${SERVICE_NAME}-${STAGE}-Ledger`,
+      }),
+    );
+    expect(settings.breakerPlan).toEqual({
+      periodSeconds: config.breaker.periodSeconds,
+      minimumOpenPeriods: config.breaker.minimumOpenPeriods,
+      healthyPeriodsToClose: config.breaker.healthyPeriodsToClose,
+      trialPeriods: config.breaker.trialPeriods,
+      alarms: {
+        unavailable: state(run.one(T.compositeAlarm), "alarmName"),
+        errorRate: state(run.one(T.alarm, AVAILABILITY.errorRate), "name"),
+      },
+      mappings: [
+        { uuid: mappingUuids()[0], ...scaling(config.ordersSubscription) },
+        { uuid: mappingUuids()[1], ...scaling(config.retrySubscription) },
+      ],
+    });
     expect(new Set(mappingUuids()).size).toBe(2);
   });
 
@@ -312,9 +354,11 @@ describe("functions", () => {
     },
   );
 
-  it("leaves each mapping's enabled state to the circuit breaker on later deploys", () => {
+  it("leaves each mapping's enabled state, batch size and concurrency to the circuit breaker on later deploys", () => {
     for (const name of [RESOURCE_NAMES.ordersQueue, RESOURCE_NAMES.retryQueue]) {
-      expect(mappingOf(name).ignoreChanges).toContain("enabled");
+      expect(mappingOf(name).ignoreChanges).toEqual(
+        expect.arrayContaining(["enabled", "batchSize", "scalingConfig"]),
+      );
     }
   });
 });
@@ -365,10 +409,37 @@ describe("schedules", () => {
     });
   });
 
+  it("runs the circuit breaker on schedules.circuitBreaker, in UTC, without Scheduler retries", () => {
+    const schedule = run.one(T.schedule, `${RESOURCE_NAMES.circuitBreakerFunction}CronSchedule`);
+    expect(schedule.inputs).toMatchObject({
+      scheduleExpression: config.schedules.circuitBreaker,
+      scheduleExpressionTimezone: "UTC",
+      target: {
+        arn: arnOf(lambda(RESOURCE_NAMES.circuitBreakerFunction)),
+        retryPolicy: { maximumRetryAttempts: 0 },
+      },
+    });
+  });
+
+  it("every scheduled function turns off Lambda's own retries of its asynchronous invocations", () => {
+    const configs = run.all(T.invokeConfig);
+    expect(configs.map((c) => c.inputs.functionName).sort()).toEqual(
+      [
+        RESOURCE_NAMES.healthProbeFunction,
+        RESOURCE_NAMES.ledgerCheckFunction,
+        RESOURCE_NAMES.circuitBreakerFunction,
+        RESOURCE_NAMES.outboxSweepFunction,
+      ]
+        .map((name) => state(lambda(name), "name"))
+        .sort(),
+    );
+    for (const c of configs) expect(c.inputs.maximumRetryAttempts, c.name).toBe(0);
+  });
+
   it("deploys no DLQ redrive by default (schedules.redrive.enabled is false)", () => {
     expect(config.schedules.redrive.enabled).toBe(false);
     expect(run.all(T.lambda, `${RESOURCE_NAMES.redriveFunction}Function`)).toEqual([]);
-    expect(run.all(T.schedule)).toHaveLength(3);
+    expect(run.all(T.schedule)).toHaveLength(4);
     expect(run.builds.map((b) => b.handler)).not.toContain("functions/redrive.handler");
   });
 });
@@ -443,6 +514,34 @@ describe("least privilege", () => {
     },
   );
 
+  it("circuit breaker: cloudwatch:DescribeAlarms only on the composite and error-rate alarms, by exact ARN", () => {
+    expect(resourcesFor(RESOURCE_NAMES.circuitBreakerFunction, "cloudwatch:DescribeAlarms").sort()).toEqual(
+      [arnOf(run.one(T.compositeAlarm)), arnOf(run.one(T.alarm, AVAILABILITY.errorRate))].sort(),
+    );
+  });
+
+  it("circuit breaker: reads and writes only its own item of the ledger table, and sends only to its failures queue", () => {
+    const dynamo = statements(RESOURCE_NAMES.circuitBreakerFunction).filter((s) =>
+      s.actions.some((a) => a.startsWith("dynamodb:")),
+    );
+    expect(dynamo).toEqual([
+      expect.objectContaining({
+        actions: ["dynamodb:GetItem", "dynamodb:PutItem"],
+        resources: [arnOf(run.one(T.table))],
+        conditions: [
+          {
+            test: "ForAllValues:StringEquals",
+            variable: "dynamodb:LeadingKeys",
+            values: [BREAKER_STATE_KEY.orderRef],
+          },
+        ],
+      }),
+    ]);
+    expect(resourcesFor(RESOURCE_NAMES.circuitBreakerFunction, "sqs:SendMessage")).toEqual([
+      arnOf(run.one(T.queue, `${RESOURCE_NAMES.circuitBreakerFunction}Failures`)),
+    ]);
+  });
+
   const XRAY = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"];
   it.each([
     [
@@ -470,7 +569,15 @@ describe("least privilege", () => {
     [RESOURCE_NAMES.healthProbeFunction, ["secretsmanager:GetSecretValue", ...XRAY]],
     [
       RESOURCE_NAMES.circuitBreakerFunction,
-      ["lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping", ...XRAY],
+      [
+        "cloudwatch:DescribeAlarms",
+        "lambda:GetEventSourceMapping",
+        "lambda:UpdateEventSourceMapping",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "sqs:SendMessage",
+        ...XRAY,
+      ],
     ],
   ])("%s is granted nothing else: no wildcard action, `*` resources only for X-Ray", (name, actions) => {
     expect(new Set(statements(name).flatMap((s) => s.actions))).toEqual(new Set(actions));
@@ -540,7 +647,7 @@ describe("alarms", () => {
 
   it("operator alarms all notify the one topic, on alarm and on recovery, and ignore missing data", () => {
     const all = operatorAlarms();
-    expect(all).toHaveLength(10);
+    expect(all).toHaveLength(12);
     for (const a of all) {
       expect(a.inputs).toMatchObject({
         alarmActions: [topicArn()],
@@ -633,23 +740,26 @@ describe("alarms", () => {
     [METRICS.imburseError, alarms.imburseErrors, "Sum"],
     [METRICS.ledgerUnavailable, alarms.ledgerUnavailable, "Sum"],
     [METRICS.stuckOrders, alarms.stuckOrders, "Maximum"],
-  ])("watches the relay metric %s (service dimension) at %s, %s", (metricName, threshold, statistic) => {
-    const matching = run.all(T.alarm).filter((a) => a.inputs.metricName === metricName);
-    expect(matching).toHaveLength(1);
-    expect(matching[0]?.inputs).toMatchObject({
-      namespace: METRICS.namespace,
-      dimensions: { service: SERVICE_NAME },
-      statistic,
-      period: alarms.periodSeconds,
-      threshold,
-    });
-  });
+  ])(
+    "watches the relay metric %s (service and stage dimensions) at %s, %s",
+    (metricName, threshold, statistic) => {
+      const matching = run.all(T.alarm).filter((a) => a.inputs.metricName === metricName);
+      expect(matching).toHaveLength(1);
+      expect(matching[0]?.inputs).toMatchObject({
+        namespace: METRICS.namespace,
+        dimensions: relayMetricDimensions(STAGE),
+        statistic,
+        period: alarms.periodSeconds,
+        threshold,
+      });
+    },
+  );
 
   it("the probe alarm fires when ProbeHealthy's Minimum is below 1 for probeUnhealthyPeriods periods", () => {
     expect(alarm(AVAILABILITY.probe).inputs).toMatchObject({
       namespace: METRICS.namespace,
       metricName: METRICS.probeHealthy,
-      dimensions: { service: SERVICE_NAME },
+      dimensions: relayMetricDimensions(STAGE),
       statistic: "Minimum",
       period: breaker.periodSeconds,
       comparisonOperator: "LessThanThreshold",
@@ -681,7 +791,7 @@ describe("alarms", () => {
       expect(found[0]?.metric).toEqual({
         namespace: METRICS.namespace,
         metricName,
-        dimensions: { service: SERVICE_NAME },
+        dimensions: relayMetricDimensions(STAGE),
         stat,
         period: breaker.periodSeconds,
       });
@@ -724,12 +834,16 @@ describe("circuit breaker trigger", () => {
     });
   });
 
+  const failures = () => run.one(T.queue, `${RESOURCE_NAMES.circuitBreakerFunction}Failures`);
+
   it("targets the breaker function, which only EventBridge from that rule may invoke", () => {
     const targets = run.all(T.target).filter((t) => t.inputs.rule === state(rule(), "name"));
     expect(targets).toHaveLength(1);
     expect(targets[0]?.inputs).toMatchObject({
       rule: state(rule(), "name"),
       arn: arnOf(lambda(RESOURCE_NAMES.circuitBreakerFunction)),
+      retryPolicy: BREAKER_TARGET_RETRY,
+      deadLetterConfig: { arn: arnOf(failures()) },
     });
     const permissions = run.all(T.permission);
     expect(permissions.map((p) => p.inputs)).toEqual([
@@ -740,6 +854,119 @@ describe("circuit breaker trigger", () => {
         sourceArn: arnOf(rule()),
       },
     ]);
+  });
+});
+
+describe("circuit breaker failures are visible", () => {
+  const failures = () => run.one(T.queue, `${RESOURCE_NAMES.circuitBreakerFunction}Failures`);
+
+  it("an invocation that fails goes to the failures queue (on-failure destination), never retried by Lambda", () => {
+    const breakerConfig = run
+      .all(T.invokeConfig)
+      .find((c) => c.inputs.functionName === state(lambda(RESOURCE_NAMES.circuitBreakerFunction), "name"));
+    expect(breakerConfig?.inputs).toMatchObject({
+      maximumRetryAttempts: 0,
+      destinationConfig: { onFailure: { destination: arnOf(failures()) } },
+    });
+  });
+
+  it("only EventBridge, from the breaker's rule, may dead-letter into the failures queue", () => {
+    const policy = JSON.parse(run.one(T.queuePolicy).inputs.policy as string) as {
+      Statement: Record<string, unknown>[];
+    };
+    expect(run.one(T.queuePolicy).inputs.queueUrl).toBe(state(failures(), "url"));
+    expect(policy.Statement).toEqual([
+      expect.objectContaining({
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: arnOf(failures()),
+        Condition: {
+          ArnEquals: {
+            "aws:SourceArn": arnOf(run.one(T.rule, `${RESOURCE_NAMES.circuitBreakerFunction}Rule`)),
+          },
+        },
+      }),
+    ]);
+  });
+
+  it("alarms on the breaker's errors and on anything in its failures queue", () => {
+    expect(run.one(T.alarm, `${RESOURCE_NAMES.circuitBreakerFunction}Errors`).inputs).toMatchObject({
+      namespace: "AWS/Lambda",
+      metricName: "Errors",
+      dimensions: { FunctionName: state(lambda(RESOURCE_NAMES.circuitBreakerFunction), "name") },
+      statistic: "Sum",
+      threshold: 1,
+      alarmActions: [topicArn()],
+    });
+    expect(run.one(T.alarm, `${RESOURCE_NAMES.circuitBreakerFunction}FailuresNotEmpty`).inputs).toMatchObject(
+      {
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: state(failures(), "name") },
+        threshold: 1,
+        alarmActions: [topicArn()],
+      },
+    );
+  });
+});
+
+describe("credentials secret policy", () => {
+  type PolicyStatement = {
+    Sid: string;
+    Effect: string;
+    Principal: string;
+    Action: string;
+    Resource: string;
+    Condition: { ArnNotEquals: { "aws:PrincipalArn": string[] } };
+  };
+  const policy = () => run.one(T.secretPolicy);
+  const statementsOf = () =>
+    (JSON.parse(policy().inputs.policy as string) as { Statement: PolicyStatement[] }).Statement;
+  const roleArnOf = (name: string) => lambda(name).inputs.role as string;
+  /** Whether the policy denies `action` to `principal`, as IAM evaluates an explicit Deny. */
+  const denies = (action: string, principal: string) =>
+    statementsOf().some(
+      (s) =>
+        s.Effect === "Deny" &&
+        s.Principal === "*" &&
+        s.Action === action &&
+        !s.Condition.ArnNotEquals["aws:PrincipalArn"].includes(principal),
+    );
+
+  it("is attached to the credentials secret", () => {
+    expect(policy().inputs.secretArn).toBe(arnOf(run.one(T.secret)));
+  });
+
+  it("denies reading the key to every principal but the submit and probe roles, and the deploying role", () => {
+    const submit = roleArnOf(RESOURCE_NAMES.submitFunction);
+    const probe = roleArnOf(RESOURCE_NAMES.healthProbeFunction);
+    expect(denies("secretsmanager:GetSecretValue", submit)).toBe(false);
+    expect(denies("secretsmanager:GetSecretValue", probe)).toBe(false);
+    expect(denies("secretsmanager:GetSecretValue", DEPLOY_ROLE_ARN)).toBe(false);
+    for (const other of [
+      roleArnOf(RESOURCE_NAMES.circuitBreakerFunction),
+      roleArnOf(RESOURCE_NAMES.ledgerCheckFunction),
+      "arn:aws:iam::123456789012:role/ci-admin",
+      "arn:aws:iam::123456789012:user/someone",
+    ]) {
+      expect(denies("secretsmanager:GetSecretValue", other), other).toBe(true);
+    }
+  });
+
+  it("denies putting the key to every principal but the configured operators and the deploying role", () => {
+    expect(config.credentials.operatorPrincipalArns).toEqual([]);
+    expect(denies("secretsmanager:PutSecretValue", DEPLOY_ROLE_ARN)).toBe(false);
+    expect(denies("secretsmanager:PutSecretValue", roleArnOf(RESOURCE_NAMES.submitFunction))).toBe(true);
+    expect(denies("secretsmanager:PutSecretValue", "arn:aws:iam::123456789012:role/ci-admin")).toBe(true);
+  });
+
+  it("denies nothing else, so `sst remove` and redeploys keep managing the secret", () => {
+    expect(
+      statementsOf()
+        .map((s) => s.Action)
+        .sort(),
+    ).toEqual(["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]);
   });
 });
 
@@ -758,20 +985,20 @@ describe("dashboard", () => {
         JSON.stringify(l.slice(2, -1)) === JSON.stringify(dimensions.flat()) &&
         (l.at(-1) as Record<string, string>).stat === stat,
     );
-  const service: [string, string] = ["service", SERVICE_NAME];
+  const own: [string, string][] = Object.entries(relayMetricDimensions(STAGE));
   const alarmWidgets = () =>
     widgets().flatMap((w) => ("alarms" in w.properties ? [w.properties as { alarms: string[] }] : []));
 
   it.each([METRICS.received, METRICS.submitted, METRICS.retried, METRICS.deadLettered])(
     "shows the flow: %s",
     (metricName) => {
-      expect(has(METRICS.namespace, metricName, [service], "Sum")).toBe(true);
+      expect(has(METRICS.namespace, metricName, own, "Sum")).toBe(true);
     },
   );
 
   it("shows Imburse latency p50 and p99", () => {
     for (const stat of ["p50", "p99"]) {
-      expect(has(METRICS.namespace, METRICS.imburseLatency, [service], stat)).toBe(true);
+      expect(has(METRICS.namespace, METRICS.imburseLatency, own, stat)).toBe(true);
     }
   });
 
@@ -785,14 +1012,14 @@ describe("dashboard", () => {
   );
 
   it("shows the probe's health (the alarm's statistic) and latency", () => {
-    expect(has(METRICS.namespace, METRICS.probeHealthy, [service], "Minimum")).toBe(true);
-    expect(has(METRICS.namespace, METRICS.probeLatency, [service], "Maximum")).toBe(true);
+    expect(has(METRICS.namespace, METRICS.probeHealthy, own, "Minimum")).toBe(true);
+    expect(has(METRICS.namespace, METRICS.probeLatency, own, "Maximum")).toBe(true);
   });
 
-  it("shows the breaker's transitions to open and to closed", () => {
-    for (const breakerState of ["open", "closed"]) {
+  it("shows the breaker's transitions to open, to trial and to closed", () => {
+    for (const breakerState of ["open", "trial", "closed"]) {
       expect(
-        has(METRICS.namespace, METRICS.breakerTransition, [service, ["state", breakerState]], "Sum"),
+        has(METRICS.namespace, METRICS.breakerTransition, [...own, ["state", breakerState]], "Sum"),
         breakerState,
       ).toBe(true);
     }
@@ -894,3 +1121,5 @@ describe("outcome events", () => {
     });
   });
 });
+
+describeStageIsolation(() => run, STAGE, OTHER_STAGE);

@@ -18,6 +18,13 @@ let operations: LocalOperations;
 let sqs: SQSClient;
 const events: RecordEvent[] = [];
 const breakerStates: string[] = [];
+const config = infrastructureConfig("local");
+const BREAKER = config.breaker;
+/** The breaker's clock: its hysteresis is in alarm periods, which the test steps through. */
+const clock = { now: Date.now() };
+const periods = (n: number) => {
+  clock.now += n * BREAKER.periodSeconds * 1000;
+};
 
 /** Resolves once `predicate` holds over the record events seen so far. */
 function eventually(predicate: () => boolean): Promise<void> {
@@ -71,8 +78,14 @@ beforeAll(async () => {
     runner,
     region: REGION,
     // The stacks' rules, with a smaller call minimum so five orders are enough to judge a period.
-    breaker: { ...infrastructureConfig("local").breaker, minimumCalls: 3, probeUnhealthyPeriods: 1 },
-    observer: { breaker: (state) => breakerStates.push(state) },
+    breaker: { ...BREAKER, minimumCalls: 3, probeUnhealthyPeriods: 1 },
+    subscriptions: { orders: config.ordersSubscription, retry: config.retrySubscription },
+    clock: () => clock.now,
+    observer: {
+      breaker: (state, transition) => {
+        if (transition) breakerStates.push(state.phase);
+      },
+    },
   });
 });
 
@@ -83,6 +96,11 @@ afterAll(async () => {
   await simulator?.close();
   sqs?.destroy();
 });
+
+const mappingIds = () =>
+  (JSON.parse(process.env.RELAY_BREAKER_PLAN ?? "{}") as { mappings: { uuid: string }[] }).mappings.map(
+    (m) => m.uuid,
+  );
 
 const publish = (orderRef: string) =>
   sqs.send(
@@ -107,7 +125,7 @@ describe("local operations: the circuit breaker over an Imburse outage", () => {
     expect(operations.breakerState()).toBe("open");
     expect(breakerStates).toEqual(["open"]);
     const openedAt = Date.now();
-    for (const uuid of (process.env.RELAY_EVENT_SOURCE_MAPPING_IDS ?? "").split(",")) {
+    for (const uuid of mappingIds()) {
       expect(operations.lambdaApi.mapping(uuid)?.state).toBe("Disabled");
     }
 
@@ -127,9 +145,28 @@ describe("local operations: the circuit breaker over an Imburse outage", () => {
 
     simulator.faults.clear();
     expect((await operations.probe()).healthy).toBe(true);
+    // The alarm is OK at once, but the breaker stays open for its minimum time (hysteresis).
     expect(await operations.endPeriod()).toBe("OK");
+    expect(operations.breakerState()).toBe("open");
+    periods(BREAKER.minimumOpenPeriods);
+    // The schedule, not an event, moves it on: half-open, at batch size 1.
+    await operations.runBreaker();
+    expect(operations.breakerState()).toBe("trial");
+    for (const uuid of mappingIds()) {
+      expect(operations.lambdaApi.mapping(uuid)).toMatchObject({
+        state: "Enabled",
+        batchSize: 1,
+        maximumConcurrency: 2,
+      });
+    }
+    periods(BREAKER.trialPeriods);
+    await operations.runBreaker();
     expect(operations.breakerState()).toBe("closed");
-    expect(breakerStates).toEqual(["open", "closed"]);
+    expect(breakerStates).toEqual(["open", "trial", "closed"]);
+    expect(operations.lambdaApi.mapping(mappingIds()[0]!)).toMatchObject({
+      batchSize: config.ordersSubscription.batchSize,
+      maximumConcurrency: config.ordersSubscription.maximumConcurrency,
+    });
 
     const all = [...first, "HELD-1", "HELD-2", "HELD-3"];
     const submitted = () =>

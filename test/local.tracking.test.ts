@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { infrastructureConfig } from "../lib/config/infrastructure.ts";
 import { DEMO_FAULTS, demoLines } from "../lib/local/demo.ts";
 import {
   externalOutcome,
@@ -8,9 +9,9 @@ import {
   type ReportEntry,
   totals,
 } from "../lib/local/outcomes.ts";
-import { describeEntry } from "../lib/local/progress.ts";
+import { breakerNote, describeEntry } from "../lib/local/progress.ts";
 import { SequencedPublisher } from "../lib/local/publisher.ts";
-import { localRelayProfile } from "../lib/local/run-local.ts";
+import { breakerScheduleMs, localRelayProfile } from "../lib/local/run-local.ts";
 import { renderSummary } from "../lib/local/summary.ts";
 import type { OrderLine } from "../lib/ops/orders-file.ts";
 import type { PublishResult } from "../lib/ops/publish.ts";
@@ -328,5 +329,30 @@ describe("local run pieces", () => {
     expect(text).not.toContain("relay-failed");
     expect(text).toContain("│ total             │     3 │");
     expect(text).toMatch(/│ 2\s+│ A-1\s+│ submitted\s+│ 1\s+│ c2\s+│ duplicate of line 1\s+│/);
+  });
+});
+
+describe("the circuit breaker in local progress", () => {
+  const since = "2026-01-05T13:58:38.120Z";
+
+  it("says why nothing moves while open, and how many orders wait", () => {
+    expect(breakerNote({ phase: "open", since }, 120)).toBe(
+      "paused: Imburse unavailable since 13:58:38 UTC, 120 orders waiting",
+    );
+    expect(breakerNote({ phase: "open", since, healthySince: since }, 1)).toBe(
+      "paused: Imburse unavailable since 13:58:38 UTC, 1 order waiting",
+    );
+  });
+
+  it("names the trial and the close", () => {
+    expect(breakerNote({ phase: "trial", since }, 7)).toMatch(
+      /^Circuit breaker half-open since 13:58:38 UTC: .*7 orders waiting\.$/,
+    );
+    expect(breakerNote({ phase: "closed", since }, 0)).toMatch(/^Circuit breaker closed/);
+  });
+
+  it("runs the breaker's schedule as often, relative to the alarm period, as the stacks: a fifth of it", () => {
+    expect(breakerScheduleMs(infrastructureConfig("local"), 2)).toBe(400);
+    expect(breakerScheduleMs(infrastructureConfig("local"), 5)).toBe(1000);
   });
 });

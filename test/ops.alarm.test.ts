@@ -8,7 +8,7 @@ import {
   evaluateMetricAlarm,
   type TreatMissingData,
 } from "../lib/ops/alarm.ts";
-import { breakerAction } from "../lib/ops/circuit-breaker.ts";
+import { breakerTrigger } from "../lib/ops/circuit-breaker.ts";
 
 /** The CloudWatch guide's notation, oldest first: 0 not breaching, X breaching, - missing. */
 function datapoints(notation: string): Array<number | undefined> {
@@ -227,12 +227,9 @@ describe("alarmStateChangeEvent", () => {
     ).toBe("event-1");
   });
 
-  it("round-trips through the breaker's decision, survives JSON", () => {
-    const decide = (previous: AlarmState, current: AlarmState) =>
-      breakerAction(JSON.parse(JSON.stringify(event(previous, current)))).action;
-    expect(decide("OK", "ALARM")).toBe("pause");
-    expect(decide("INSUFFICIENT_DATA", "ALARM")).toBe("pause");
-    expect(decide("ALARM", "OK")).toBe("resume");
-    expect(decide("ALARM", "INSUFFICIENT_DATA")).toBe("ignore");
+  it("round-trips through the breaker's reading of its trigger, survives JSON", () => {
+    const trigger = breakerTrigger(JSON.parse(JSON.stringify(event("OK", "ALARM"))));
+    expect(trigger).toMatchObject({ kind: "alarm", alarmState: "ALARM" });
+    expect(trigger.alarmName).toBeTruthy();
   });
 });

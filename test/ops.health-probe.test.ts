@@ -267,11 +267,13 @@ describe("health probe handler", () => {
       [0, 25],
       [1, 25],
     ]);
+    // Local mode's stage: the dimension that keeps one stage's alarms off another's metrics.
+    expect(emf[0]).toMatchObject({ service: "imburse-relay", stage: "local" });
     expect(emf[0]?._aws).toMatchObject({
       CloudWatchMetrics: [
         {
           Namespace: METRICS.namespace,
-          Dimensions: [["service"]],
+          Dimensions: [["service", "stage"]],
           Metrics: [
             { Name: METRICS.probeHealthy, Unit: "Count" },
             { Name: METRICS.probeLatency, Unit: "Milliseconds" },

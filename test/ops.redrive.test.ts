@@ -113,7 +113,7 @@ describe("scheduled redrive handler", () => {
   });
 
   /** Dead-letters an order as the relay does: its relay attributes, the reason, a publisher attribute. */
-  const seed = async (orderRef: string, cause: DeadLetterCause | undefined) => {
+  const seed = async (orderRef: string, cause: DeadLetterCause | undefined, padding = 0) => {
     const attributes: Record<string, MessageAttributeValue> = {
       [MESSAGE_ATTRIBUTES.correlationId]: str(`corr-${orderRef}`),
       [MESSAGE_ATTRIBUTES.attempt]: { DataType: "Number", StringValue: "3" },
@@ -125,7 +125,7 @@ describe("scheduled redrive handler", () => {
     await sqs.send(
       new SendMessageCommand({
         QueueUrl: local.queues.deadLetter.url,
-        MessageBody: JSON.stringify({ orderRef }),
+        MessageBody: JSON.stringify(padding ? { orderRef, padding: "p".repeat(padding) } : { orderRef }),
         MessageAttributes: attributes,
       }),
     );
@@ -230,6 +230,16 @@ describe("scheduled redrive handler", () => {
     expect(lines.filter((line) => METRICS.redriven in line).map((line) => line[METRICS.redriven])).toEqual([
       2, 1,
     ]);
+  });
+
+  it("sends letters one per request when together they would pass SQS's 1 MiB request limit", async () => {
+    // Three letters of 400 KB: each fits the orders queue, the three together not one request.
+    for (const orderRef of ["L-1", "L-2", "L-3"]) await seed(orderRef, exhausted("throttled", 429), 400_000);
+    const summary = await createRedriveHandler()({}, context());
+    expect(summary.failed).toEqual([]);
+    expect(summary.moved).toHaveLength(3);
+    expect(contents(local.queues.orders).visible.map((m) => m.orderRef)).toEqual(["L-1", "L-2", "L-3"]);
+    expect(contents(local.queues.deadLetter)).toEqual({ visible: [], hidden: [] });
   });
 
   it("keeps a letter in the DLQ, visible, when its send fails", async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ORDER_BODY_MAX_BYTES } from "../lib/config/names.ts";
 import {
   displayOrderRef,
   findPersonalData,
@@ -75,8 +76,9 @@ describe("nesting depth", () => {
     expect(result.success || result.claimedOrderRef).toBe("DEEP-1");
   });
 
-  it("refuses a million levels of bare arrays in linear time", () => {
-    const body = `${"[".repeat(1_000_000)}${"]".repeat(1_000_000)}`;
+  it("refuses half a million levels of bare arrays in linear time", () => {
+    // A million bytes: just within the body size bound, so the depth scan is what refuses it.
+    const body = `${"[".repeat(500_000)}${"]".repeat(500_000)}`;
     expect(issuesOf(parseOrderMessage(body))[0]?.[1]).toBe("too_deep");
   });
 
@@ -209,5 +211,40 @@ describe("paths", () => {
   it("shorten long keys so that a dead-letter reason stays small", () => {
     const path = formatPath(["metadata", "k".repeat(10_000)]);
     expect(path).toBe(`metadata["${"k".repeat(32)}… (10000 characters)"]`);
+  });
+});
+
+describe("body size", () => {
+  it("accepts a body of exactly ORDER_BODY_MAX_BYTES and refuses one byte more as too_large, unread", () => {
+    const valid = JSON.stringify(order());
+    const atLimit = valid + " ".repeat(ORDER_BODY_MAX_BYTES - valid.length);
+    expect(parseOrderMessage(atLimit).success).toBe(true);
+    expect(issuesOf(parseOrderMessage(`${atLimit} `))).toEqual([["", "too_large"]]);
+  });
+
+  it("counts UTF-8 bytes, not characters: two-byte characters reach the bound at half the length", () => {
+    const valid = JSON.stringify(order({ metadata: { note: "é" } }));
+    const padding = ORDER_BODY_MAX_BYTES - Buffer.byteLength(valid);
+    expect(parseOrderMessage(valid + " ".repeat(padding)).success).toBe(true);
+    const over = JSON.stringify(order({ metadata: { note: "éé" } })) + " ".repeat(padding);
+    expect(over.length).toBeLessThanOrEqual(ORDER_BODY_MAX_BYTES);
+    expect(issuesOf(parseOrderMessage(over))).toEqual([["", "too_large"]]);
+  });
+
+  it("bounds what the schema alone would allow: 100 instructions of 50 full metadata entries", () => {
+    const metadata = Object.fromEntries(
+      Array.from({ length: 50 }, (_, i) => [`k${String(i).padStart(39, "0")}`, "v".repeat(500)]),
+    );
+    const body = JSON.stringify(
+      order({
+        instructions: Array.from({ length: 100 }, (_, i) => ({
+          ...instruction,
+          instructionRef: `i-${i}`,
+          metadata,
+        })),
+      }),
+    );
+    expect(Buffer.byteLength(body)).toBeGreaterThan(2_000_000);
+    expect(issuesOf(parseOrderMessage(body))).toEqual([["", "too_large"]]);
   });
 });

@@ -1,7 +1,14 @@
 import type { SQSRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
-import { MESSAGE_ATTRIBUTES, SQS_MAX_MESSAGE_ATTRIBUTES } from "../lib/config/names.ts";
+import {
+  MESSAGE_ATTRIBUTES,
+  RELAY_ATTRIBUTES_MAX_BYTES,
+  SOURCE_QUEUE_MAX_MESSAGE_BYTES,
+  SQS_MAX_MESSAGE_ATTRIBUTES,
+  SQS_MAX_MESSAGE_BYTES,
+} from "../lib/config/names.ts";
 import { queueNameOf, readEnvelope, writeAttributes } from "../lib/relay/envelope.ts";
+import { type DeadLetterReason, deadLetterReasonRoom, fitDeadLetterReason } from "../lib/relay/reasons.ts";
 
 const retryQueue = { fromRetryQueue: true };
 const ordersQueue = { fromRetryQueue: false };
@@ -167,5 +174,58 @@ describe("relay attributes on the orders queue", () => {
     expect(queueNameOf("https://sqs.eu-west-1.amazonaws.com/123456789012/imburse-relay-prod-Retry")).toBe(
       "imburse-relay-prod-Retry",
     );
+  });
+});
+
+describe("fitDeadLetterReason", () => {
+  const base = {
+    correlationId: "corr-1",
+    orderRef: "ORD-1",
+    attempts: 1,
+    originMessageId: "m-1",
+    firstReceivedAt: "2026-01-01T00:00:00.000Z",
+    deadLetteredAt: "2026-01-01T00:00:01.000Z",
+  };
+  const issues = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      path: `instructions[${i}].amount`,
+      code: "invalid_amount" as const,
+      message: "x".repeat(200),
+    }));
+  const invalid = (n: number, truncatedErrors?: number): DeadLetterReason => ({
+    ...base,
+    kind: "invalid",
+    errors: issues(n),
+    ...(truncatedErrors ? { truncatedErrors } : {}),
+  });
+
+  it("keeps a reason that fits as it is", () => {
+    expect(fitDeadLetterReason(invalid(3), 10_000)).toBe(JSON.stringify(invalid(3)));
+  });
+
+  it("cuts the list by size, not only by count, and counts what it dropped", () => {
+    const text = fitDeadLetterReason(invalid(50, 7), 3_000);
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(3_000);
+    const fitted = JSON.parse(text) as DeadLetterReason & { kind: "invalid" };
+    expect(fitted.errors.length).toBeGreaterThan(0);
+    expect(fitted.errors.length + (fitted.truncatedErrors ?? 0)).toBe(57);
+    expect(fitted).toMatchObject({ truncated: true, correlationId: "corr-1", orderRef: "ORD-1" });
+  });
+
+  it("keeps only what identifies the order when even an empty list does not fit", () => {
+    const conflict: DeadLetterReason = {
+      ...base,
+      kind: "conflict",
+      detail: "d".repeat(5_000),
+      differences: [],
+    };
+    const text = fitDeadLetterReason(conflict, 400);
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(400);
+    expect(JSON.parse(text)).toEqual({ ...base, kind: "conflict", truncated: true });
+  });
+
+  it("leaves room for any body the orders queue takes: at least 12 KiB", () => {
+    expect(deadLetterReasonRoom("x".repeat(SOURCE_QUEUE_MAX_MESSAGE_BYTES))).toBe(12_288);
+    expect(deadLetterReasonRoom("é")).toBe(SQS_MAX_MESSAGE_BYTES - 2 - RELAY_ATTRIBUTES_MAX_BYTES);
   });
 });

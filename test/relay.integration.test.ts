@@ -1,6 +1,11 @@
 import { DeleteTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { MESSAGE_ATTRIBUTES } from "../lib/config/names.ts";
+import {
+  MESSAGE_ATTRIBUTES,
+  ORDER_BODY_MAX_BYTES,
+  SOURCE_QUEUE_MAX_MESSAGE_BYTES,
+  SQS_MAX_MESSAGE_BYTES,
+} from "../lib/config/names.ts";
 import { ImburseClient } from "../lib/imburse/client.ts";
 import { staticCredentials } from "../lib/imburse/credentials.ts";
 import { TokenCache } from "../lib/imburse/token.ts";
@@ -88,6 +93,46 @@ describe("submit Lambda against fauxqs, dynalite, the Secrets Manager stand-in a
     const [dead] = relay.queued(queue(deadLetter));
     expect(dead?.body).toBe("not json {");
     expect(dead?.reason).toMatchObject({ kind: "invalid", orderRef: null, correlationId: "corr-garbage" });
+  });
+
+  it("runs on queues of the stacks' sizes: the DLQ 1 MiB, orders and retry 16 KiB less", () => {
+    const size = (name: "orders" | "retry" | "deadLetter") =>
+      Number(relay.local.fauxqs.inspectQueue(queue(name).name)?.attributes.MaximumMessageSize);
+    expect([size(orders), size(retry), size(deadLetter)]).toEqual([
+      SOURCE_QUEUE_MAX_MESSAGE_BYTES,
+      SOURCE_QUEUE_MAX_MESSAGE_BYTES,
+      SQS_MAX_MESSAGE_BYTES,
+    ]);
+  });
+
+  it("dead-letters a body over the size bound unread, with the body intact and the reason within the DLQ's limit", async () => {
+    const valid = JSON.stringify(order("HUGE-1"));
+    const body = valid + " ".repeat(ORDER_BODY_MAX_BYTES + 100 - valid.length);
+    await relay.publish(body, "corr-huge");
+    const { response } = await relay.deliver(queue(orders));
+    expect(response.batchItemFailures).toEqual([]);
+    const [dead] = relay.queued(queue(deadLetter));
+    expect(dead?.body).toBe(body);
+    expect(dead?.reason).toMatchObject({ kind: "invalid", errors: [{ path: "", code: "too_large" }] });
+  });
+
+  it("forwards a publisher attribute only while the retry still fits the retry queue, and keeps the body", async () => {
+    relay.simulator.faults.enqueue({ route: "create", kind: 503 });
+    const valid = JSON.stringify(order("BIG-1"));
+    const body = valid + " ".repeat(ORDER_BODY_MAX_BYTES - valid.length);
+    // The orders queue takes body and attribute (just under its limit); body, attribute and the relay's own
+    // attributes would not fit the retry queue.
+    const big = { "x-big": { DataType: "String", StringValue: "b".repeat(4_000) } };
+    await relay.publish(body, "corr-big", big);
+    const { response } = await relay.deliver(queue(orders));
+    expect(response.batchItemFailures).toEqual([]);
+    const [retried] = relay.queued(queue(retry));
+    expect(retried?.body).toBe(body);
+    expect(retried?.attributes["x-big"]).toBeUndefined();
+    expect(retried?.attributes[MESSAGE_ATTRIBUTES.correlationId]).toBe("corr-big");
+    expect(relay.logs()).toContainEqual(
+      expect.objectContaining({ correlation_id: "corr-big", dropped: ["x-big"] }),
+    );
   });
 
   it("makes a correlation id when the publisher sent none and keeps it on the retry message", async () => {

@@ -72,14 +72,30 @@ describe("loadSettings", () => {
 
   it("requires only what each function uses", () => {
     expect(loadSettings({ RELAY_IMBURSE_SECRET_ID: "s" }, REQUIRED_SETTINGS.healthProbe).secretId).toBe("s");
+    const plan = {
+      periodSeconds: 300,
+      minimumOpenPeriods: 2,
+      healthyPeriodsToClose: 1,
+      trialPeriods: 2,
+      alarms: { unavailable: "u", errorRate: "e" },
+      mappings: [{ uuid: "a-1", batchSize: 10, maximumConcurrency: 5 }],
+    };
     const breaker = loadSettings(
-      { RELAY_EVENT_SOURCE_MAPPING_IDS: " a-1 , b-2 " },
+      { RELAY_BREAKER_PLAN: JSON.stringify(plan), RELAY_LEDGER_TABLE: "t" },
       REQUIRED_SETTINGS.circuitBreaker,
     );
-    expect(breaker.eventSourceMappingIds).toEqual(["a-1", "b-2"]);
+    expect(breaker.breakerPlan).toEqual(plan);
     expect(() =>
-      loadSettings({ RELAY_EVENT_SOURCE_MAPPING_IDS: " , " }, REQUIRED_SETTINGS.circuitBreaker),
-    ).toThrow(/RELAY_EVENT_SOURCE_MAPPING_IDS/);
+      loadSettings({ RELAY_BREAKER_PLAN: "{", RELAY_LEDGER_TABLE: "t" }, REQUIRED_SETTINGS.circuitBreaker),
+    ).toThrow(/RELAY_BREAKER_PLAN: is not JSON/);
+    // AWS refuses a MaximumConcurrency below 2: a plan that would be refused at run time fails at start.
+    const refused = { ...plan, mappings: [{ uuid: "a-1", batchSize: 10, maximumConcurrency: 1 }] };
+    expect(() =>
+      loadSettings(
+        { RELAY_BREAKER_PLAN: JSON.stringify(refused), RELAY_LEDGER_TABLE: "t" },
+        REQUIRED_SETTINGS.circuitBreaker,
+      ),
+    ).toThrow(/RELAY_BREAKER_PLAN/);
     expect(() => loadSettings({}, REQUIRED_SETTINGS.redrive)).toThrow(/RELAY_ORDERS_QUEUE_URL/);
     expect(loadSettings({ RELAY_LEDGER_TABLE: "t" }, REQUIRED_SETTINGS.ledgerCheck).ledgerTable).toBe("t");
     expect(() => loadSettings({}, REQUIRED_SETTINGS.ledgerCheck)).toThrow(/RELAY_LEDGER_TABLE/);

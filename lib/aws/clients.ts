@@ -1,3 +1,4 @@
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { LambdaClient } from "@aws-sdk/client-lambda";
@@ -37,4 +38,8 @@ export function lambdaClient(): LambdaClient {
 /** The outcome events' client; local mode points it at its stand-in with `AWS_ENDPOINT_URL_EVENTBRIDGE`. */
 export function eventBridgeClient(): EventBridgeClient {
   return new EventBridgeClient({ requestHandler });
+}
+
+export function cloudWatchClient(): CloudWatchClient {
+  return new CloudWatchClient({ requestHandler });
 }

@@ -9,7 +9,7 @@ import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { METRICS, SERVICE_NAME } from "../config/names.ts";
-import type { CommonSettings } from "../config/settings.ts";
+import { type CommonSettings, DEFAULTS, SETTINGS } from "../config/settings.ts";
 import type { CredentialsProvider } from "../imburse/credentials.ts";
 import { secretsManagerClient } from "./clients.ts";
 import { secretCredentials } from "./secret-credentials.ts";
@@ -22,19 +22,32 @@ export interface Powertools {
 }
 
 /**
- * Logger, Tracer and Metrics for one function (service {@link SERVICE_NAME}, namespace `ImburseRelay`).
- * Metrics' own warnings go through the logger, so they are structured and carry the correlation id.
+ * Logger, Tracer and Metrics for one function (service {@link SERVICE_NAME}, namespace `ImburseRelay`,
+ * default dimension `stage` from `RELAY_STAGE` in `env`). Metrics' own warnings go through the logger, so
+ * they are structured and carry the correlation id.
  */
 export function powertools(
-  overrides: { logger?: Logger | undefined; metrics?: Metrics | undefined } = {},
+  overrides: {
+    logger?: Logger | undefined;
+    metrics?: Metrics | undefined;
+    env?: NodeJS.ProcessEnv | undefined;
+  } = {},
   loggerOptions: LoggerOptions = {},
 ): Powertools {
   const logger = overrides.logger ?? new Logger({ serviceName: SERVICE_NAME, ...loggerOptions });
+  const env = overrides.env ?? process.env;
+  const stage = env[SETTINGS.stage.env] || DEFAULTS.stage;
   return {
     logger,
     tracer: new Tracer({ serviceName: SERVICE_NAME }),
     metrics:
-      overrides.metrics ?? new Metrics({ namespace: METRICS.namespace, serviceName: SERVICE_NAME, logger }),
+      overrides.metrics ??
+      new Metrics({
+        namespace: METRICS.namespace,
+        serviceName: SERVICE_NAME,
+        defaultDimensions: { stage },
+        logger,
+      }),
   };
 }
 

@@ -105,7 +105,26 @@ export interface BreakerConfig {
   errorRateThreshold: number;
   /** Periods with fewer Imburse calls never trip the error-rate alarm: two failures of three are noise. */
   minimumCalls: number;
+  /**
+   * Hysteresis: periods the breaker stays open at least, however soon the alarm returns to OK, so a
+   * flapping Imburse costs one trial per this many periods rather than one per period.
+   */
+  minimumOpenPeriods: number;
+  /** Hysteresis: whole periods the "Imburse unavailable" alarm must have been OK before the trial starts. */
+  healthyPeriodsToClose: number;
+  /**
+   * Half-open: periods the trial runs at {@link TRIAL_SCALING}; the configured batch size and concurrency
+   * return only if the error-rate alarm stayed out of ALARM throughout. At least 2: the error-rate alarm
+   * needs a full period of trial traffic to judge it.
+   */
+  trialPeriods: number;
 }
+
+/**
+ * The least traffic AWS allows an SQS event source mapping (MaximumConcurrency is 2 to 1000; BatchSize
+ * at least 1): what the breaker's trial runs at before it restores the configured values.
+ */
+export const TRIAL_SCALING = { batchSize: 1, maximumConcurrency: 2 } as const;
 
 /** An EventBridge Scheduler expression for a recurring schedule (times are UTC). */
 export type ScheduleExpression = `rate(${string})` | `cron(${string})`;
@@ -137,7 +156,22 @@ export interface SchedulesConfig {
   ledgerCheck: ScheduleExpression;
   /** How often the outbox sweep republishes outcome events still due. */
   outboxSweep: ScheduleExpression;
+  /**
+   * How often the circuit breaker reads the alarms and converges the mappings, besides every alarm event:
+   * a lost or late event is repaired within this long.
+   */
+  circuitBreaker: ScheduleExpression;
   redrive: RedriveScheduleConfig;
+}
+
+/** Who may touch the Imburse credentials secret, besides the functions that read it. */
+export interface CredentialsConfig {
+  /**
+   * IAM principal ARNs (`arn:aws:iam::<account>:role/<name>` or `…:user/<name>`) allowed to put the
+   * secret's value. The secret's resource policy denies `PutSecretValue` to every other principal except
+   * the role that deploys the stage (which must be able to update and remove the secret).
+   */
+  operatorPrincipalArns: string[];
 }
 
 /** Everything the stacks read. */
@@ -151,7 +185,7 @@ export interface InfrastructureConfig {
   healthProbeFunction: FunctionConfig;
   /** Must fit one run: up to `RELAY_REDRIVE_MAX_MESSAGES` dead letters received, sent and deleted. */
   redriveFunction: FunctionConfig;
-  /** Must fit one Get and one Update of each event source mapping. */
+  /** Must fit one DescribeAlarms, a read and a write of its state, a Get and an Update of each mapping. */
   circuitBreakerFunction: FunctionConfig;
   /** Must fit one query of every shard of the ledger's open-orders index. */
   ledgerCheckFunction: FunctionConfig;
@@ -161,6 +195,7 @@ export interface InfrastructureConfig {
   alarms: AlarmsConfig;
   breaker: BreakerConfig;
   schedules: SchedulesConfig;
+  credentials: CredentialsConfig;
   /**
    * Relay settings written onto every function on top of `DEFAULTS` (settings.ts). Resource ids (queue
    * URLs, table, secret, mapping ids) are added by the stacks, each function only its own, and cannot be
@@ -225,14 +260,25 @@ export const BASE_CONFIG: InfrastructureConfig = {
     ledgerUnavailable: 1,
     stuckOrders: 1,
   },
-  // Open after 10 minutes of failed probes, or one 5-minute period with half of at least 20 calls failing.
-  breaker: { periodSeconds: 300, probeUnhealthyPeriods: 2, errorRateThreshold: 0.5, minimumCalls: 20 },
+  // Open after 10 minutes of failed probes, or one 5-minute period with half of at least 20 calls failing;
+  // open for at least 10 minutes and until the alarm was OK for 5; then a 10-minute trial at 1 × 2.
+  breaker: {
+    periodSeconds: 300,
+    probeUnhealthyPeriods: 2,
+    errorRateThreshold: 0.5,
+    minimumCalls: 20,
+    minimumOpenPeriods: 2,
+    healthyPeriodsToClose: 1,
+    trialPeriods: 2,
+  },
   schedules: {
     healthProbe: "rate(5 minutes)",
     ledgerCheck: "rate(5 minutes)",
     outboxSweep: "rate(5 minutes)",
+    circuitBreaker: "rate(1 minute)",
     redrive: { enabled: false, expression: "rate(1 hour)" },
   },
+  credentials: { operatorPrincipalArns: [] },
   settings: {},
 };
 
@@ -266,8 +312,28 @@ export function infrastructureConfig(
       ...override.schedules,
       redrive: { ...BASE_CONFIG.schedules.redrive, ...override.schedules?.redrive },
     },
+    credentials: { ...BASE_CONFIG.credentials, ...override.credentials },
     settings: { ...BASE_CONFIG.settings, ...override.settings },
   };
+}
+
+const RATE_UNITS: Readonly<Record<string, number>> = {
+  minute: 60,
+  minutes: 60,
+  hour: 3600,
+  hours: 3600,
+  day: 86_400,
+  days: 86_400,
+};
+
+/**
+ * Seconds between two runs of a `rate(…)` schedule; undefined for a `cron(…)` one. Local mode uses it to
+ * run the breaker's schedule as often, relative to the alarm period, as the stacks do.
+ */
+export function rateSeconds(expression: ScheduleExpression): number | undefined {
+  const match = /^rate\((\d+) (\w+)\)$/.exec(expression);
+  const unit = match ? RATE_UNITS[match[2] ?? ""] : undefined;
+  return match && unit ? Number(match[1]) * unit : undefined;
 }
 
 /** Visibility timeout of a queue consumed by a function: {@link VISIBILITY_TIMEOUT_FACTOR} × timeout + window. */

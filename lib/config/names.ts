@@ -22,6 +22,16 @@ export const RESOURCE_NAMES = {
 } as const;
 
 /**
+ * Logical names of the availability alarms (stacks/availability.ts; physical names `<app>-<stage>-<name>`),
+ * which the circuit breaker reads and local mode evaluates.
+ */
+export const AVAILABILITY_ALARMS = {
+  probe: "ImburseProbeUnhealthy",
+  errorRate: "ImburseErrorRate",
+  unavailable: "ImburseUnavailable",
+} as const;
+
+/**
  * The ledger table's key schema, shared by the stacks and local mode: one item per orderRef and tenant,
  * TTL on `expiresAt`, and a sparse index of the orders that are not complete (only they carry `openShard`).
  */
@@ -33,6 +43,12 @@ export const LEDGER_TABLE = {
   /** Items with outcome events still to publish (only they carry `outboxShard`): the outbox sweep's index. */
   outboxIndex: { name: "Outbox", partitionKey: "outboxShard", sortKey: "outboxDueAt" },
 } as const;
+
+/**
+ * The key of the circuit breaker's state item in the ledger table (lib/ops/breaker-state.ts): `#` can never
+ * start an order's `orderRef`, so no order can collide with it.
+ */
+export const BREAKER_STATE_KEY = { orderRef: "#circuit-breaker", tenantId: "#relay" } as const;
 
 /** The credentials secret's name in a stage (`<app>/<stage>/ImburseCredentials`), readable for the operator. */
 export function credentialsSecretName(stage: string): string {
@@ -80,6 +96,27 @@ export const SQS_MAX_DELAY_SECONDS = 900;
 export const SQS_MAX_BATCH_SIZE = 10;
 /** 14 days, the longest SQS retains a message. */
 export const SQS_MAX_RETENTION_SECONDS = 1_209_600;
+/**
+ * The largest message SQS takes: body and attributes (names, types and values), 1 MiB. The DLQ allows it, so
+ * a body the orders queue took always fits there with its reason.
+ */
+export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
+/** Room the orders and retry queues keep below SQS's limit, for the relay's attributes and a DLQ reason. */
+export const RELAY_MESSAGE_RESERVE_BYTES = 16_384;
+/** `MaximumMessageSize` of the orders and retry queues: 1 MiB less {@link RELAY_MESSAGE_RESERVE_BYTES}. */
+export const SOURCE_QUEUE_MAX_MESSAGE_BYTES = SQS_MAX_MESSAGE_BYTES - RELAY_MESSAGE_RESERVE_BYTES;
+/**
+ * What the relay's own attributes other than the DLQ reason take at most (7 names, a 128-character
+ * correlation id, ISO times, message ids: well under 1 KiB), with room to spare.
+ */
+export const RELAY_ATTRIBUTES_MAX_BYTES = 4_096;
+/**
+ * The largest order body (UTF-8 bytes) the relay accepts: what the orders queue takes, less the relay's own
+ * attributes, so the same body always fits the retry queue as a retry and the DLQ with its reason.
+ */
+export const ORDER_BODY_MAX_BYTES = SOURCE_QUEUE_MAX_MESSAGE_BYTES - RELAY_ATTRIBUTES_MAX_BYTES;
+/** The most one `SendMessageBatch` request may carry, all entries together: 1 MiB. */
+export const SQS_MAX_BATCH_REQUEST_BYTES = 1_048_576;
 
 /** Metric namespace and names emitted with Powertools Metrics (EMF). */
 export const METRICS = {
@@ -116,3 +153,12 @@ export const OUTCOME_EVENTS = {
     "retry-scheduled": "Order Retry Scheduled",
   },
 } as const;
+
+/**
+ * The dimensions on every metric of the relay: `service` (which Powertools adds) and `stage`, from
+ * `RELAY_STAGE`. The stage keeps stages that share an account apart: a test stage without credentials
+ * emits `ProbeHealthy = 0`, and production's alarms must not see it.
+ */
+export function relayMetricDimensions(stage: string): { service: string; stage: string } {
+  return { service: SERVICE_NAME, stage };
+}

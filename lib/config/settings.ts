@@ -58,9 +58,9 @@ export const SETTINGS = {
     env: "RELAY_PROBE_ORDER_REF",
     doc: "orderRef the health probe reads (GET); it should not exist, so Imburse answers ORDER_NOT_FOUND.",
   },
-  eventSourceMappingIds: {
-    env: "RELAY_EVENT_SOURCE_MAPPING_IDS",
-    doc: "Comma-separated UUIDs of the submit function's event source mappings, which the circuit breaker pauses.",
+  breakerPlan: {
+    env: "RELAY_BREAKER_PLAN",
+    doc: "JSON: the alarms the circuit breaker reads, the submit function's event source mappings it converges (with their configured batch size and concurrency) and its rules in alarm periods.",
   },
   redriveMaxMessages: {
     env: "RELAY_REDRIVE_MAX_MESSAGES",
@@ -85,6 +85,10 @@ export const SETTINGS = {
   outboxSweepMaxEvents: {
     env: "RELAY_OUTBOX_SWEEP_MAX_EVENTS",
     doc: "Most ledger items one outbox sweep run publishes.",
+  },
+  stage: {
+    env: "RELAY_STAGE",
+    doc: "The stage the function belongs to, set by the stacks: the `stage` dimension of every metric, so one stage's alarms never read another's.",
   },
 } as const;
 
@@ -115,9 +119,38 @@ export const DEFAULTS = {
   eventsIncludeOrderDetails: "false",
   outboxSweepAfterSeconds: 120,
   outboxSweepMaxEvents: 500,
+  stage: "local",
 } as const;
 
 const positiveInt = z.coerce.number().int().positive();
+
+const wholeCount = z.number().int().positive();
+
+/** One event source mapping the circuit breaker converges, with the values it restores on closing. */
+const mappingPlanSchema = z.object({
+  uuid: z.string().min(1),
+  batchSize: z.number().int().min(1).max(10_000),
+  maximumConcurrency: z.number().int().min(2).max(1000),
+});
+
+/**
+ * What the circuit breaker reads and converges, and its rules, written by the stacks (and local mode) from
+ * `breaker` in lib/config/infrastructure.ts. Every duration is in alarm periods, so local mode runs the
+ * same rules at periods of seconds.
+ */
+export const breakerPlanSchema = z.object({
+  /** The alarms' period: the unit of every duration below. */
+  periodSeconds: z.number().positive(),
+  minimumOpenPeriods: wholeCount,
+  healthyPeriodsToClose: wholeCount,
+  trialPeriods: wholeCount,
+  /** Names of the composite "Imburse unavailable" alarm and of the Imburse error-rate alarm. */
+  alarms: z.object({ unavailable: z.string().min(1), errorRate: z.string().min(1) }),
+  mappings: z.array(mappingPlanSchema).min(1),
+});
+
+/** The parsed {@link SETTINGS.breakerPlan}. */
+export type BreakerPlan = z.infer<typeof breakerPlanSchema>;
 
 const resourceId = z.string().min(1);
 
@@ -134,15 +167,17 @@ const settingsSchema = z.object({
   deadLetterQueueUrl: resourceId,
   ledgerTable: resourceId,
   secretId: resourceId,
-  eventSourceMappingIds: z
+  breakerPlan: z
     .string()
-    .transform((value) =>
-      value
-        .split(",")
-        .map((id) => id.trim())
-        .filter((id) => id !== ""),
-    )
-    .pipe(z.array(z.string().min(1)).min(1)),
+    .transform((value, context) => {
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        context.addIssue({ code: "custom", message: "is not JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(breakerPlanSchema),
   imburseBaseUrl: z.string().url().default(DEFAULTS.imburseBaseUrl),
   imburseTimeoutMs: positiveInt.default(DEFAULTS.imburseTimeoutMs),
   retryBaseSeconds: z.coerce.number().positive().default(DEFAULTS.retryBaseSeconds),
@@ -168,6 +203,7 @@ const settingsSchema = z.object({
   eventsIncludeOrderDetails: flag(DEFAULTS.eventsIncludeOrderDetails),
   outboxSweepAfterSeconds: positiveInt.default(DEFAULTS.outboxSweepAfterSeconds),
   outboxSweepMaxEvents: positiveInt.default(DEFAULTS.outboxSweepMaxEvents),
+  stage: z.string().min(1).default(DEFAULTS.stage),
 });
 
 /** Every setting, parsed and defaulted. */
@@ -180,7 +216,7 @@ export const RESOURCE_SETTINGS = [
   "deadLetterQueueUrl",
   "ledgerTable",
   "secretId",
-  "eventSourceMappingIds",
+  "breakerPlan",
   "eventBusName",
 ] as const;
 
@@ -205,7 +241,7 @@ export const REQUIRED_SETTINGS = {
   outboxSweep: ["ledgerTable", "eventBusName"],
   ledgerCheck: ["ledgerTable"],
   healthProbe: ["secretId"],
-  circuitBreaker: ["eventSourceMappingIds"],
+  circuitBreaker: ["breakerPlan", "ledgerTable"],
   redrive: ["deadLetterQueueUrl", "ordersQueueUrl"],
 } as const satisfies Record<string, readonly ResourceSetting[]>;
 

@@ -5,7 +5,14 @@ import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secre
 import dynalite from "dynalite";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
 import { infrastructureConfig, visibilityTimeoutSeconds } from "../config/infrastructure.ts";
-import { LEDGER_TABLE, ledgerTableName, RESOURCE_NAMES, SERVICE_NAME } from "../config/names.ts";
+import {
+  LEDGER_TABLE,
+  ledgerTableName,
+  RESOURCE_NAMES,
+  SERVICE_NAME,
+  SOURCE_QUEUE_MAX_MESSAGE_BYTES,
+  SQS_MAX_MESSAGE_BYTES,
+} from "../config/names.ts";
 import { type SettingName, settingsToEnv } from "../config/settings.ts";
 import type { ImburseCredentials } from "../imburse/credentials.ts";
 import { type EventBridgeStandIn, startEventBridgeStandIn } from "./eventbridge.ts";
@@ -83,9 +90,14 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
   const sqsEndpoint = `http://127.0.0.1:${fauxqs.port}`;
   const deadLetter = fauxqs.createQueue(localResourceName(RESOURCE_NAMES.deadLetterQueue), {
     region,
-    attributes: { MessageRetentionPeriod: String(config.queues.deadLetterRetentionSeconds) },
+    attributes: {
+      MessageRetentionPeriod: String(config.queues.deadLetterRetentionSeconds),
+      // The stacks' sizes, not fauxqs's default (1 MiB everywhere), so local runs meet the deployed limits.
+      MaximumMessageSize: String(SQS_MAX_MESSAGE_BYTES),
+    },
   });
   const sourceAttributes = {
+    MaximumMessageSize: String(SOURCE_QUEUE_MAX_MESSAGE_BYTES),
     VisibilityTimeout: String(visibility),
     MessageRetentionPeriod: String(config.queues.sourceRetentionSeconds),
     RedrivePolicy: JSON.stringify({
@@ -141,6 +153,7 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
       // As the stacks do: a claim lasts the function timeout.
       leaseSeconds: functionTimeoutSeconds,
       ...options.settings,
+      stage: LOCAL_STAGE,
       ordersQueueUrl: orders.queueUrl,
       retryQueueUrl: retry.queueUrl,
       deadLetterQueueUrl: deadLetter.queueUrl,

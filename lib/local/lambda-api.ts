@@ -15,6 +15,8 @@ export interface LocalEventSourceMapping {
   state: MappingState;
   batchSize: number;
   maximumBatchingWindowInSeconds: number;
+  /** `ScalingConfig.MaximumConcurrency`, when set. */
+  maximumConcurrency: number | undefined;
   lastModified: Date;
 }
 
@@ -25,6 +27,7 @@ export interface NewEventSourceMapping {
   functionArn: string;
   enabled: boolean;
   batchSize?: number;
+  maximumConcurrency?: number;
 }
 
 /** A running Lambda API stand-in. */
@@ -63,6 +66,7 @@ interface Held {
   enabled: boolean;
   batchSize: number;
   maximumBatchingWindowInSeconds: number;
+  maximumConcurrency: number | undefined;
   lastModified: number;
   /** Shown until `settlesAt`. */
   transition: "Enabling" | "Disabling" | "Updating" | undefined;
@@ -84,6 +88,9 @@ const DEFAULT_BATCH_SIZE = 10;
 const MAX_BATCH_SIZE = 10_000;
 const MAX_BATCHING_WINDOW_SECONDS = 300;
 const MAX_ITEMS = 100;
+/** `ScalingConfig.MaximumConcurrency` of an SQS mapping: 2 to 1000. */
+const MIN_CONCURRENCY = 2;
+const MAX_CONCURRENCY = 1000;
 
 /**
  * The Lambda function name an SDK caller may give: a name, a partial ARN (`123456789012:function:name`)
@@ -97,7 +104,8 @@ function functionMatches(functionArn: string, given: string): boolean {
  * A small in-memory Lambda API for event source mappings, speaking the service's REST-JSON protocol
  * (GetEventSourceMapping, UpdateEventSourceMapping, ListEventSourceMappings), so the real SDK client and
  * the circuit breaker run unchanged in local mode and tests. Mappings are registered in code; an update
- * applies `Enabled`, `BatchSize` and `MaximumBatchingWindowInSeconds` and ignores the other fields.
+ * applies `Enabled`, `BatchSize`, `MaximumBatchingWindowInSeconds` and `ScalingConfig.MaximumConcurrency`
+ * (2 to 1000, as for SQS) and ignores the other fields.
  * Deterministic: with `settleMs` the transitional state ends at a time read from the injected clock.
  */
 export async function startLambdaApiStandIn(
@@ -121,6 +129,7 @@ export async function startLambdaApiStandIn(
     state: state(held),
     batchSize: held.batchSize,
     maximumBatchingWindowInSeconds: held.maximumBatchingWindowInSeconds,
+    maximumConcurrency: held.maximumConcurrency,
     lastModified: new Date(held.lastModified),
   });
   // The SDK reads timestamps in REST-JSON bodies as epoch seconds.
@@ -132,6 +141,9 @@ export async function startLambdaApiStandIn(
     StateTransitionReason: "USER_INITIATED",
     BatchSize: held.batchSize,
     MaximumBatchingWindowInSeconds: held.maximumBatchingWindowInSeconds,
+    ...(held.maximumConcurrency !== undefined
+      ? { ScalingConfig: { MaximumConcurrency: held.maximumConcurrency } }
+      : {}),
     LastModified: held.lastModified / 1000,
   });
   const find = (uuid: string): Held => {
@@ -165,11 +177,16 @@ export async function startLambdaApiStandIn(
         0,
         MAX_BATCHING_WINDOW_SECONDS,
       ) ?? held.maximumBatchingWindowInSeconds;
+    const scaling = input.ScalingConfig as { MaximumConcurrency?: unknown } | undefined;
+    const maximumConcurrency =
+      whole(scaling?.MaximumConcurrency, "MaximumConcurrency", MIN_CONCURRENCY, MAX_CONCURRENCY) ??
+      held.maximumConcurrency;
     const enabledChanged = enabled !== held.enabled;
     if (
       !enabledChanged &&
       batchSize === held.batchSize &&
-      windowSeconds === held.maximumBatchingWindowInSeconds
+      windowSeconds === held.maximumBatchingWindowInSeconds &&
+      maximumConcurrency === held.maximumConcurrency
     ) {
       return;
     }
@@ -177,6 +194,7 @@ export async function startLambdaApiStandIn(
     held.enabled = enabled;
     held.batchSize = batchSize;
     held.maximumBatchingWindowInSeconds = windowSeconds;
+    held.maximumConcurrency = maximumConcurrency;
     held.lastModified = now;
     held.transition = enabledChanged ? (enabled ? "Enabling" : "Disabling") : "Updating";
     held.settlesAt = now + settleMs;
@@ -305,6 +323,7 @@ export async function startLambdaApiStandIn(
         enabled: mapping.enabled,
         batchSize: mapping.batchSize ?? DEFAULT_BATCH_SIZE,
         maximumBatchingWindowInSeconds: 0,
+        maximumConcurrency: mapping.maximumConcurrency,
         lastModified: clock(),
         transition: undefined,
         settlesAt: 0,

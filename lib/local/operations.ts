@@ -1,8 +1,8 @@
 import type { Context } from "aws-lambda";
-import type { BreakerConfig } from "../config/infrastructure.ts";
+import type { BreakerConfig, SubscriptionConfig } from "../config/infrastructure.ts";
 import { PROBE_ALARM_MISSING_DATA } from "../config/infrastructure.ts";
-import { RESOURCE_NAMES } from "../config/names.ts";
-import { settingsToEnv } from "../config/settings.ts";
+import { AVAILABILITY_ALARMS, RESOURCE_NAMES } from "../config/names.ts";
+import { type BreakerPlan, settingsToEnv } from "../config/settings.ts";
 import type { ImburseCallEvent } from "../imburse/client.ts";
 import {
   type AlarmState,
@@ -11,21 +11,22 @@ import {
   evaluateCompositeAny,
   evaluateMetricAlarm,
 } from "../ops/alarm.ts";
+import type { BreakerPhase, BreakerState } from "../ops/circuit-breaker.ts";
+import { type CircuitBreakerOutcome, createCircuitBreakerHandler } from "../ops/circuit-breaker-runtime.ts";
 import type { ProbeResult } from "../ops/health-probe.ts";
 import { isImburseFailure, recordEvents } from "../relay/telemetry.ts";
-import type { LocalEnvironment } from "./environment.ts";
+import { type CloudWatchStandIn, startCloudWatchStandIn } from "./cloudwatch-api.ts";
+import { type LocalEnvironment, localResourceName } from "./environment.ts";
 import { type LambdaApiStandIn, startLambdaApiStandIn } from "./lambda-api.ts";
 import { lambdaContext } from "./lambda-event.ts";
 import type { EventSourceRunner } from "./runner.ts";
-
-/** The state of the local circuit breaker, as the mappings show it. */
-export type BreakerState = "closed" | "open";
 
 /** What local operations report as they run. */
 export interface OperationsObserver {
   probe?(result: ProbeResult): void;
   alarm?(alarmName: string, previous: AlarmState, current: AlarmState): void;
-  breaker?(state: BreakerState): void;
+  /** After every breaker run: the state it persisted (`transition` when its phase changed). */
+  breaker?(state: BreakerState, transition: boolean): void;
   redrive?(summary: unknown): void;
   error?(what: string, error: unknown): void;
 }
@@ -37,6 +38,15 @@ export interface LocalOperationsOptions {
   region: string;
   /** The alarm rules of the stacks (infrastructure.ts), evaluated every `periodMs` instead of every period. */
   breaker: BreakerConfig;
+  /**
+   * The configured batch size and concurrency of the orders and retry mappings, which the breaker restores
+   * after its trial (the local runner plays the batch size; it runs one invocation per queue at a time).
+   */
+  subscriptions: { orders: SubscriptionConfig; retry: SubscriptionConfig };
+  /** Run the breaker's schedule this often; undefined: only on alarm events and {@link LocalOperations.runBreaker}. */
+  breakerIntervalMs?: number;
+  /** The breaker's clock (epoch milliseconds), for its minimum open time and trial length. Default `Date.now`. */
+  clock?: () => number;
   /** Length of one local alarm period; undefined: periods end only through {@link LocalOperations.endPeriod}. */
   periodMs?: number;
   /** Run the probe this often; undefined: only through {@link LocalOperations.probe}. */
@@ -54,9 +64,14 @@ export interface LocalOperations {
   endPeriod(): Promise<AlarmState>;
   /** Runs the scheduled redrive once now. */
   redrive(): Promise<unknown>;
-  breakerState(): BreakerState;
+  /** Runs the breaker once now, as its schedule does. */
+  runBreaker(): Promise<CircuitBreakerOutcome>;
+  /** The phase the breaker persisted on its last run (closed before its first). */
+  breakerState(): BreakerPhase;
   /** The Lambda API stand-in holding the local event source mappings. */
   lambdaApi: LambdaApiStandIn;
+  /** The CloudWatch stand-in the breaker reads the alarms from. */
+  cloudWatch: CloudWatchStandIn;
   stop(): Promise<void>;
 }
 
@@ -65,42 +80,20 @@ type Handler<R> = (event: unknown, context: Context) => Promise<R>;
 /**
  * Runs the health probe and the DLQ redrive on timers, and the circuit breaker the way the stacks wire it:
  * the probe and error-rate alarms are evaluated over local metrics (the probe's results and the relay's
- * Imburse call events) with the stacks' rules, and a change of the combined "Imburse unavailable" state is
- * handed to the real breaker handler as an EventBridge alarm event. The handler pauses or resumes the
- * event source mappings through a Lambda API stand-in, which enables or disables the local runner's pollers.
- * Call it after the local environment's variables are in `process.env`.
+ * Imburse call events) with the stacks' rules, and served to the real breaker handler by a CloudWatch
+ * stand-in (`DescribeAlarms`). A change of the combined "Imburse unavailable" state is handed to the
+ * handler as an EventBridge alarm event, and the handler also runs on its own schedule; it keeps its state
+ * in the local ledger table and converges the event source mappings through a Lambda API stand-in, which
+ * enables, disables and resizes the local runner's pollers. Hysteresis and the half-open trial follow
+ * `breaker`, in alarm periods. Call it after the local environment's variables are in `process.env`.
  */
 export async function startLocalOperations(options: LocalOperationsOptions): Promise<LocalOperations> {
-  const { environment, runner, region, breaker, observer } = options;
-  const lambdaApi = await startLambdaApiStandIn();
-  const functionArn = `arn:aws:lambda:${region}:000000000000:function:${RESOURCE_NAMES.submitFunction}`;
-  const mappings = [environment.queues.orders, environment.queues.retry].map((queue) =>
-    lambdaApi.addMapping({ eventSourceArn: queue.arn, functionArn, enabled: true }),
-  );
-  let state: BreakerState = "closed";
-  const toggles: Array<Promise<void>> = [];
-  const unsubscribe = lambdaApi.onChange((mapping) => {
-    const enabled = mapping.state === "Enabled" || mapping.state === "Enabling";
-    toggles.push(runner.setEnabled(mapping.eventSourceArn, enabled));
-    const next: BreakerState = mappings.every((m) => lambdaApi.mapping(m.uuid)?.enabled === false)
-      ? "open"
-      : "closed";
-    if (next !== state) {
-      state = next;
-      observer?.breaker?.(state);
-    }
-  });
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_LAMBDA: lambdaApi.url,
-    ...settingsToEnv({ eventSourceMappingIds: mappings.map((m) => m.uuid).join(",") }),
-  });
-  const load = async <R>(path: string): Promise<Handler<R>> =>
-    ((await import(path)) as { handler: Handler<R> }).handler;
-  const probeHandler = await load<ProbeResult>("../../functions/health-probe.ts");
-  const breakerHandler = await load<unknown>("../../functions/circuit-breaker.ts");
-  const redriveHandler = await load<unknown>("../../functions/redrive.ts");
-  const context = (name: string) => lambdaContext({ functionName: name, timeoutMs: 30_000, region });
-
+  const { environment, runner, region, breaker, observer, subscriptions } = options;
+  const alarmNames = {
+    probe: localResourceName(AVAILABILITY_ALARMS.probe),
+    errorRate: localResourceName(AVAILABILITY_ALARMS.errorRate),
+    unavailable: localResourceName(AVAILABILITY_ALARMS.unavailable),
+  };
   // One entry per period, oldest first: the probe's minimum (1 healthy, 0 not) and the Imburse call counts.
   const probeHistory: Array<number | undefined> = [];
   const rateHistory: Array<number | undefined> = [];
@@ -109,6 +102,54 @@ export async function startLocalOperations(options: LocalOperationsOptions): Pro
   let errors = 0;
   const states = { probe: "INSUFFICIENT_DATA" as AlarmState, errorRate: "INSUFFICIENT_DATA" as AlarmState };
   let unavailable: AlarmState = "OK";
+
+  const lambdaApi = await startLambdaApiStandIn();
+  const cloudWatch = await startCloudWatchStandIn(() => [
+    { name: alarmNames.probe, type: "MetricAlarm", state: states.probe },
+    { name: alarmNames.errorRate, type: "MetricAlarm", state: states.errorRate },
+    { name: alarmNames.unavailable, type: "CompositeAlarm", state: unavailable },
+  ]);
+  const functionArn = `arn:aws:lambda:${region}:000000000000:function:${RESOURCE_NAMES.submitFunction}`;
+  const configured = [subscriptions.orders, subscriptions.retry];
+  const mappings = [environment.queues.orders, environment.queues.retry].map((queue, index) =>
+    lambdaApi.addMapping({
+      eventSourceArn: queue.arn,
+      functionArn,
+      enabled: true,
+      batchSize: configured[index]?.batchSize ?? 10,
+      maximumConcurrency: configured[index]?.maximumConcurrency ?? 2,
+    }),
+  );
+  const toggles: Array<Promise<void>> = [];
+  const unsubscribe = lambdaApi.onChange((mapping) => {
+    runner.setBatchSize(mapping.eventSourceArn, mapping.batchSize);
+    const enabled = mapping.state === "Enabled" || mapping.state === "Enabling";
+    toggles.push(runner.setEnabled(mapping.eventSourceArn, enabled));
+  });
+  const plan: BreakerPlan = {
+    periodSeconds: (options.periodMs ?? breaker.periodSeconds * 1000) / 1000,
+    minimumOpenPeriods: breaker.minimumOpenPeriods,
+    healthyPeriodsToClose: breaker.healthyPeriodsToClose,
+    trialPeriods: breaker.trialPeriods,
+    alarms: { unavailable: alarmNames.unavailable, errorRate: alarmNames.errorRate },
+    mappings: mappings.map((mapping) => ({
+      uuid: mapping.uuid,
+      batchSize: mapping.batchSize,
+      maximumConcurrency: mapping.maximumConcurrency ?? 2,
+    })),
+  };
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_LAMBDA: lambdaApi.url,
+    AWS_ENDPOINT_URL_CLOUDWATCH: cloudWatch.url,
+    ...settingsToEnv({ breakerPlan: JSON.stringify(plan) }),
+  });
+  const load = async <R>(path: string): Promise<Handler<R>> =>
+    ((await import(path)) as { handler: Handler<R> }).handler;
+  const probeHandler = await load<ProbeResult>("../../functions/health-probe.ts");
+  // The handler functions/circuit-breaker.ts exports, built here to give it the local clock.
+  const breakerHandler = createCircuitBreakerHandler(options.clock ? { clock: options.clock } : {});
+  const redriveHandler = await load<unknown>("../../functions/redrive.ts");
+  const context = (name: string) => lambdaContext({ functionName: name, timeoutMs: 30_000, region });
 
   const onCall = (call: ImburseCallEvent) => {
     if (call.route === "token") return;
@@ -123,6 +164,23 @@ export async function startLocalOperations(options: LocalOperationsOptions): Pro
     observer?.probe?.(result);
     return result;
   };
+
+  let phase: BreakerPhase = "closed";
+  // One breaker invocation at a time, as its reserved state write would serialise them anyway.
+  let breakerRuns: Promise<unknown> = Promise.resolve();
+  const invokeBreaker = (event: unknown): Promise<CircuitBreakerOutcome> => {
+    const run = breakerRuns.then(async () => {
+      const outcome = await breakerHandler(event, context(RESOURCE_NAMES.circuitBreakerFunction));
+      phase = outcome.state.phase;
+      observer?.breaker?.(outcome.state, outcome.transition);
+      // The run ends once the runner has followed the mappings (a paused queue has no invocation left).
+      await Promise.all(toggles.splice(0));
+      return outcome;
+    });
+    breakerRuns = run.catch(() => undefined);
+    return run;
+  };
+  const runBreaker = () => invokeBreaker({});
 
   const transition = (name: keyof typeof states, next: AlarmState) => {
     if (states[name] === next) return;
@@ -165,18 +223,16 @@ export async function startLocalOperations(options: LocalOperationsOptions): Pro
     const next = evaluateCompositeAny([states.probe, states.errorRate]);
     if (next !== unavailable) {
       const event = alarmStateChangeEvent({
-        alarmName: "ImburseUnavailable",
+        alarmName: alarmNames.unavailable,
         previous: unavailable,
         current: next,
         time: new Date(),
         region,
         account: "000000000000",
       });
-      observer?.alarm?.("ImburseUnavailable", unavailable, next);
+      observer?.alarm?.(AVAILABILITY_ALARMS.unavailable, unavailable, next);
       unavailable = next;
-      await breakerHandler(event, context(RESOURCE_NAMES.circuitBreakerFunction));
-      // The period ends once the runner has followed the mappings (a paused queue has no invocation left).
-      await Promise.all(toggles.splice(0));
+      await invokeBreaker(event);
     }
     return unavailable;
   };
@@ -206,18 +262,22 @@ export async function startLocalOperations(options: LocalOperationsOptions): Pro
   every(options.probeIntervalMs, "health probe", probe);
   every(options.periodMs, "alarm evaluation", endPeriod);
   every(options.redriveIntervalMs, "redrive", redrive);
+  every(options.breakerIntervalMs, "circuit breaker", runBreaker);
 
   return {
     probe,
     endPeriod,
     redrive,
-    breakerState: () => state,
+    runBreaker,
+    breakerState: () => phase,
     lambdaApi,
+    cloudWatch,
     async stop() {
       for (const timer of timers) clearInterval(timer);
       recordEvents.off("imburse-call", onCall);
       unsubscribe();
-      await lambdaApi.close();
+      await breakerRuns;
+      await Promise.all([lambdaApi.close(), cloudWatch.close()]);
     },
   };
 }

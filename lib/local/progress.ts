@@ -1,5 +1,6 @@
 import cliProgress from "cli-progress";
 import type { OutcomeDetail } from "../events/outcome-event.ts";
+import type { BreakerState } from "../ops/circuit-breaker.ts";
 import { describeDeadLetter } from "../ops/describe.ts";
 import type { RecordEvent } from "../relay/telemetry.ts";
 import type { DeliveredEvent } from "./eventbridge.ts";
@@ -51,6 +52,27 @@ export function describeOutcomeEvent(event: DeliveredEvent): string {
   const order = detail.orderRef ? ` ${detail.orderRef}` : ` message ${detail.originMessageId ?? "?"}`;
   const kind = detail.kind ? ` (${detail.kind})` : "";
   return `event: ${event["detail-type"]}${order}${kind} → bus, eventId ${detail.eventId ?? "?"}`;
+}
+
+/** `HH:MM:SS UTC` of an ISO time. */
+function clockTime(iso: string): string {
+  return `${new Date(iso).toISOString().slice(11, 19)} UTC`;
+}
+
+/**
+ * What the circuit breaker's state means for the person watching a local run: why nothing moves while it is
+ * open, the trial, the close. `waiting` is the messages in the orders and retry queues.
+ */
+export function breakerNote(state: BreakerState, waiting: number): string {
+  const orders = `${waiting} order${waiting === 1 ? "" : "s"} waiting`;
+  switch (state.phase) {
+    case "open":
+      return `paused: Imburse unavailable since ${clockTime(state.since)}, ${orders}`;
+    case "trial":
+      return `Circuit breaker half-open since ${clockTime(state.since)}: a trial at batch size 1 while the error rate is watched; ${orders}.`;
+    case "closed":
+      return "Circuit breaker closed: orders flow again at the configured batch size.";
+  }
 }
 
 /** Progress as cli-progress bar plus event lines on a terminal, or as plain lines elsewhere. */

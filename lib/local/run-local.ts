@@ -1,10 +1,11 @@
 import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { sqsClient } from "../aws/clients.ts";
-import { infrastructureConfig } from "../config/infrastructure.ts";
+import { type InfrastructureConfig, infrastructureConfig, rateSeconds } from "../config/infrastructure.ts";
 import { MESSAGE_ATTRIBUTES, RESOURCE_NAMES } from "../config/names.ts";
 import { DEFAULTS, type SettingName } from "../config/settings.ts";
 import type { ImburseCredentials } from "../imburse/credentials.ts";
+import type { BreakerState } from "../ops/circuit-breaker.ts";
 import { bodyOrderRef, type OrderLine, type OrdersFileLine } from "../ops/orders-file.ts";
 import { publishOrders } from "../ops/publish.ts";
 import { minimumRemainingTimeMarginMs } from "../relay/process-record.ts";
@@ -20,7 +21,7 @@ import {
   type ReportEntry,
   totals,
 } from "./outcomes.ts";
-import { createProgress } from "./progress.ts";
+import { breakerNote, createProgress } from "./progress.ts";
 import { SequencedPublisher } from "./publisher.ts";
 import { type InvocationReport, type SqsBatchHandler, startEventSourceRunner } from "./runner.ts";
 import { renderSummary } from "./summary.ts";
@@ -126,6 +127,8 @@ export interface LocalRunOptions {
 export interface LocalReport {
   orders: ReportEntry[];
   totals: Record<string, number>;
+  /** When the run gave up waiting while the circuit breaker was not closed: its state. */
+  breaker?: BreakerState;
 }
 
 /** How a local run ended: every line done, stopped by SIGINT/SIGTERM, or `maxWaitSeconds` passed. */
@@ -213,14 +216,26 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       checkDrained();
     });
   };
-  const queuesEmpty = () =>
-    [local?.queues.orders, local?.queues.retry].every((queue) => {
+  /** Messages in the orders and retry queues: ready, delayed or being processed. */
+  const ordersWaiting = () =>
+    [local?.queues.orders, local?.queues.retry].reduce((sum, queue) => {
       const state = queue && local?.fauxqs.inspectQueue(queue.name);
-      return (
-        !state ||
-        state.messages.ready.length + state.messages.delayed.length + state.messages.inflight.length === 0
-      );
-    });
+      return state
+        ? sum + state.messages.ready.length + state.messages.delayed.length + state.messages.inflight.length
+        : sum;
+    }, 0);
+  const queuesEmpty = () => ordersWaiting() === 0;
+  let lastPausedNote = 0;
+  let lastBreaker: { state: BreakerState; waiting: number } | undefined;
+  /** Every transition, and "paused" once an alarm period while the breaker stays open. */
+  const breakerLine = (state: BreakerState, transition: boolean, waiting: number, now: number) => {
+    lastBreaker = { state, waiting };
+    const periodMs = (options.operations ?? LOCAL_OPERATIONS_DEFAULTS).alarmPeriodSeconds * 1000;
+    const remind = state.phase === "open" && now - lastPausedNote >= periodMs;
+    if (!transition && !remind) return undefined;
+    if (state.phase === "open") lastPausedNote = now;
+    return breakerNote(state, waiting);
+  };
   const checkDrained = () => {
     if (finished || publishing || !tracker.completeButOrphans || !queuesEmpty()) return;
     tracker.resolveOrphans();
@@ -308,16 +323,17 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       runner,
       region: environment.env.AWS_REGION ?? "us-east-1",
       breaker: config.breaker,
+      subscriptions: { orders: config.ordersSubscription, retry: config.retrySubscription },
       periodMs: timing.alarmPeriodSeconds * 1000,
       probeIntervalMs: timing.probeEverySeconds * 1000,
+      // As often, relative to the alarm period, as the stacks' schedule (one run a minute, 5-minute periods).
+      breakerIntervalMs: breakerScheduleMs(config, timing.alarmPeriodSeconds),
       ...(timing.redriveEverySeconds ? { redriveIntervalMs: timing.redriveEverySeconds * 1000 } : {}),
       observer: {
-        breaker: (state) =>
-          progress.note(
-            state === "open"
-              ? "Circuit breaker open: Imburse is unavailable; orders wait in their queues."
-              : "Circuit breaker closed: orders flow again.",
-          ),
+        breaker: (state, transition) => {
+          const line = breakerLine(state, transition, ordersWaiting(), clock());
+          if (line) progress.note(line);
+        },
         probe: (result) => {
           if (!result.healthy)
             progress.note(`Health probe: Imburse unhealthy (${result.failure?.reason ?? "unknown"}).`);
@@ -370,6 +386,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     "gave-up": `Gave up waiting after ${options.maxWaitSeconds} s (--max-wait)`,
   }[outcome];
   print(summaryText(heading, entries));
+  // Why the lines still wait: the breaker held them back, and says since when.
+  if (outcome === "gave-up" && lastBreaker && lastBreaker.state.phase !== "closed") {
+    report.breaker = lastBreaker.state;
+    print(`Still waiting: ${breakerNote(lastBreaker.state, lastBreaker.waiting).replace(/\.$/, "")}.`);
+  }
   const mismatches = entries.filter((entry) => {
     const expected = options.expected?.get(entry.line);
     return expected !== undefined && entry.outcome !== expected;
@@ -398,6 +419,15 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     );
   }
   return { report, ended: outcome, exitCode };
+}
+
+/**
+ * How often local mode runs the breaker's schedule: the stacks' schedule as a share of their alarm period
+ * (a minute of five), applied to the local period.
+ */
+export function breakerScheduleMs(config: InfrastructureConfig, alarmPeriodSeconds: number): number {
+  const scheduleSeconds = rateSeconds(config.schedules.circuitBreaker) ?? config.breaker.periodSeconds;
+  return (alarmPeriodSeconds * 1000 * scheduleSeconds) / config.breaker.periodSeconds;
 }
 
 function asError(error: unknown): Error {

@@ -48,6 +48,8 @@ export interface EventSourceRunner {
    * for a disable, when the invocation in flight (if any) has finished and been acknowledged.
    */
   setEnabled(queueArn: string, enabled: boolean): Promise<void>;
+  /** Records per invocation from the next receive on, as `UpdateEventSourceMapping({ BatchSize })` does. */
+  setBatchSize(queueArn: string, batchSize: number): void;
   /** Stops polling, waits for invocations in flight (and their deletes), then aborts the idle long polls. */
   stop(): Promise<void>;
 }
@@ -171,6 +173,11 @@ export function startEventSourceRunner(options: EventSourceRunnerOptions): Event
             await idle();
           }),
       );
+    },
+    setBatchSize(queueArn, batchSize) {
+      for (const { source, consumer } of pollers) {
+        if (source.queue.arn === queueArn) consumer.updateOption("batchSize", batchSize);
+      }
     },
     async stop() {
       stopping = true;

@@ -2,87 +2,150 @@ import {
   GetEventSourceMappingCommand,
   type LambdaClient,
   UpdateEventSourceMappingCommand,
+  type UpdateEventSourceMappingCommandInput,
 } from "@aws-sdk/client-lambda";
+import { TRIAL_SCALING } from "../config/infrastructure.ts";
+import type { BreakerPlan } from "../config/settings.ts";
+import type { AlarmState } from "./alarm.ts";
 
 /**
- * What the breaker does to the submit function's event source mappings: `pause` disables them (the
- * breaker opens), `resume` enables them again (the breaker closes).
+ * Where the breaker is:
+ * - `closed`: the mappings run at their configured batch size and concurrency;
+ * - `open`: the mappings are disabled, orders wait in their queues;
+ * - `trial` (half-open): the mappings run at {@link TRIAL_SCALING}, the least traffic AWS allows, until the
+ *   trial shows whether Imburse takes orders again.
  */
-export type BreakerAction = "pause" | "resume";
+export type BreakerPhase = "closed" | "open" | "trial";
 
-/** The decision for one alarm state change event, with the reason (logged). */
-export type BreakerDecision =
-  | {
-      action: BreakerAction;
-      alarmName: string;
-      state: "ALARM" | "OK";
-      reason: string;
-      /** When the alarm entered this state (`detail.state.timestamp`, else the event's `time`). */
-      changedAt: Date | undefined;
-    }
-  | { action: "ignore"; reason: string; alarmName?: string; state?: string };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+/** The breaker's persisted state: everything it decides on besides the alarms and the clock. */
+export interface BreakerState {
+  phase: BreakerPhase;
+  /** When the current phase began (ISO-8601): the open time and the trial length count from it. */
+  since: string;
+  /** While open: since when the "Imburse unavailable" alarm has been out of ALARM, without a break. */
+  healthySince?: string;
 }
 
-/** A short rendering of a value from an untrusted event, for a reason. */
-function shown(value: unknown): string {
-  return (JSON.stringify(value) ?? String(value)).slice(0, 100);
+/** The alarms the breaker decides on, as CloudWatch reports them now. */
+export interface AlarmReading {
+  /** The composite "Imburse unavailable" alarm (probe or error rate). */
+  unavailable: AlarmState;
+  /** The Imburse error-rate alarm: it judges the trial. */
+  errorRate: AlarmState;
+}
+
+/** The rules of {@link nextBreakerState}: every duration in alarm periods. */
+export type BreakerRules = Pick<
+  BreakerPlan,
+  "periodSeconds" | "minimumOpenPeriods" | "healthyPeriodsToClose" | "trialPeriods"
+>;
+
+/** The state of a breaker that never ran: closed since the epoch (it has always been closed). */
+export const INITIAL_BREAKER_STATE: BreakerState = { phase: "closed", since: new Date(0).toISOString() };
+
+/** A decision of {@link nextBreakerState}: the state to persist, and why. */
+export interface BreakerDecision {
+  state: BreakerState;
+  /** True when the phase changed (a transition to count and log). */
+  transition: boolean;
+  reason: string;
+}
+
+/** Whole alarm periods between two instants. */
+function periodsBetween(from: string, now: Date, periodSeconds: number): number {
+  return Math.floor((now.getTime() - Date.parse(from)) / (periodSeconds * 1000));
 }
 
 /**
- * Decides what an EventBridge "CloudWatch Alarm State Change" event means for the breaker: ALARM →
- * pause, OK → resume; INSUFFICIENT_DATA, any other state and anything that is not such an event →
- * ignore, with the reason. The alarm name is not checked: the EventBridge rule chooses the alarm.
+ * The breaker's next state from its current state, the alarms' current states and the time: a level
+ * decision, so any invocation (an alarm event, a scheduled run, a retry, a late or repeated event) reaches
+ * the same answer for the same inputs, and a lost event is repaired by the next run.
  *
- * Pure: the handler and local mode share it.
+ * - closed → open when "Imburse unavailable" is in ALARM.
+ * - open → trial once it has been open `minimumOpenPeriods` and the alarm has been out of ALARM for
+ *   `healthyPeriodsToClose` whole periods (an ALARM in between starts that count again).
+ * - trial → open when either alarm is in ALARM (the trial's traffic failed, or the probe did);
+ *   trial → closed once `trialPeriods` have passed with neither in ALARM.
+ *
+ * INSUFFICIENT_DATA counts as not ALARM, as in the composite alarm's own rule: it says nothing about
+ * Imburse. Pure: the handler and local mode share it.
  */
-export function breakerAction(event: unknown): BreakerDecision {
-  if (!isRecord(event)) return { action: "ignore", reason: "the event is not a JSON object" };
-  if (event.source !== "aws.cloudwatch" || event["detail-type"] !== "CloudWatch Alarm State Change") {
-    return {
-      action: "ignore",
-      reason: `not a CloudWatch alarm state change (source ${shown(event.source)}, detail-type ${shown(event["detail-type"])})`,
-    };
-  }
-  const detail = isRecord(event.detail) ? event.detail : {};
-  const alarmName =
-    typeof detail.alarmName === "string" && detail.alarmName !== "" ? detail.alarmName : undefined;
-  if (!alarmName) return { action: "ignore", reason: "detail.alarmName is missing" };
-  const state = isRecord(detail.state) ? detail.state.value : undefined;
-  const changedAt =
-    parseTime(isRecord(detail.state) ? detail.state.timestamp : undefined) ?? parseTime(event.time);
-  switch (state) {
-    case "ALARM":
-      return { action: "pause", alarmName, state, reason: `${alarmName} is in ALARM`, changedAt };
-    case "OK":
-      return { action: "resume", alarmName, state, reason: `${alarmName} is OK`, changedAt };
-    case "INSUFFICIENT_DATA":
+export function nextBreakerState(
+  current: BreakerState,
+  alarms: AlarmReading,
+  now: Date,
+  rules: BreakerRules,
+): BreakerDecision {
+  const at = now.toISOString();
+  const unavailable = alarms.unavailable === "ALARM";
+  const periods = (from: string) => periodsBetween(from, now, rules.periodSeconds);
+  switch (current.phase) {
+    case "closed":
+      return unavailable
+        ? { state: { phase: "open", since: at }, transition: true, reason: "Imburse unavailable is in ALARM" }
+        : { state: current, transition: false, reason: "Imburse unavailable is not in ALARM" };
+    case "open": {
+      if (unavailable) {
+        const { healthySince: _, ...stillOpen } = current;
+        return { state: stillOpen, transition: false, reason: "Imburse unavailable is still in ALARM" };
+      }
+      const healthySince = current.healthySince ?? at;
+      const open = periods(current.since);
+      const healthy = periods(healthySince);
+      if (open >= rules.minimumOpenPeriods && healthy >= rules.healthyPeriodsToClose) {
+        return {
+          state: { phase: "trial", since: at },
+          transition: true,
+          reason: `open ${open} periods, Imburse unavailable out of ALARM for ${healthy}: trial at the least traffic`,
+        };
+      }
       return {
-        action: "ignore",
-        alarmName,
-        state,
-        reason: `${alarmName} has insufficient data, which says nothing about Imburse; the breaker stays as it is`,
+        state: { ...current, healthySince },
+        transition: false,
+        reason: `open ${open} of at least ${rules.minimumOpenPeriods} periods, healthy ${healthy} of ${rules.healthyPeriodsToClose}`,
       };
-    default:
+    }
+    case "trial": {
+      if (unavailable || alarms.errorRate === "ALARM") {
+        return {
+          state: { phase: "open", since: at },
+          transition: true,
+          reason: `the trial failed: ${unavailable ? "Imburse unavailable" : "the error rate"} is in ALARM`,
+        };
+      }
+      const trial = periods(current.since);
+      if (trial >= rules.trialPeriods) {
+        return {
+          state: { phase: "closed", since: at },
+          transition: true,
+          reason: `the error rate stayed out of ALARM through ${trial} trial periods: configured traffic again`,
+        };
+      }
       return {
-        action: "ignore",
-        alarmName,
-        reason: `${alarmName}: detail.state.value ${shown(state)} is not an alarm state`,
+        state: current,
+        transition: false,
+        reason: `trial ${trial} of ${rules.trialPeriods} periods, the error rate out of ALARM`,
       };
+    }
   }
 }
 
-function parseTime(value: unknown): Date | undefined {
-  if (typeof value !== "string") return undefined;
-  const time = Date.parse(value);
-  return Number.isNaN(time) ? undefined : new Date(time);
+/** What one mapping should look like in a phase. */
+export interface MappingTarget {
+  uuid: string;
+  enabled: boolean;
+  /** Undefined when disabled: a paused mapping keeps whatever it had. */
+  batchSize?: number;
+  maximumConcurrency?: number;
 }
 
-/** The breaker state a transition leads to, as the `state` dimension of `BreakerTransition`. */
-export function breakerState(action: BreakerAction): "open" | "closed" {
-  return action === "pause" ? "open" : "closed";
+/** Each mapping's target in a phase: disabled when open, the trial's values, or its configured values. */
+export function mappingTargets(phase: BreakerPhase, mappings: BreakerPlan["mappings"]): MappingTarget[] {
+  return mappings.map(({ uuid, batchSize, maximumConcurrency }) => {
+    if (phase === "open") return { uuid, enabled: false };
+    if (phase === "trial") return { uuid, enabled: true, ...TRIAL_SCALING };
+    return { uuid, enabled: true, batchSize, maximumConcurrency };
+  });
 }
 
 /** What the breaker found and did for one event source mapping. */
@@ -93,8 +156,8 @@ export interface MappingResult {
   /** Its `State` after: the Update answer when changed (often Enabling/Disabling), else `before`. */
   after: string | undefined;
   changed: boolean;
-  /** Left alone because the mapping changed after the alarm did: the event is older than what it acts on. */
-  stale?: boolean;
+  /** The fields the update set, when it changed something. */
+  update?: Omit<UpdateEventSourceMappingCommandInput, "UUID">;
 }
 
 /** One mapping the breaker could not read or update. */
@@ -104,21 +167,21 @@ export interface MappingFailure {
 }
 
 /**
- * Thrown by {@link applyBreaker} when some mappings failed, after every mapping was attempted. The
- * handler rethrows it so Lambda retries the event; mappings already in the desired state are then left
- * alone, so a retry only finishes the job.
+ * Thrown by {@link convergeMappings} when some mappings failed, after every mapping was attempted. The
+ * invocation fails (and is seen: the breaker's errors alarm, its on-failure destination); the next
+ * scheduled run converges again.
  */
 export class BreakerUpdateError extends Error {
   override readonly name = "BreakerUpdateError";
   readonly results: MappingResult[];
   readonly failures: MappingFailure[];
-  constructor(action: BreakerAction, results: MappingResult[], failures: MappingFailure[]) {
+  constructor(phase: BreakerPhase, results: MappingResult[], failures: MappingFailure[]) {
     const described = failures.map(({ uuid, error }) => {
       const cause = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       return `${uuid} (${cause})`;
     });
     super(
-      `Could not ${action} ${failures.length} of ${results.length + failures.length} event source mappings: ${described.join("; ")}`,
+      `Could not converge ${failures.length} of ${results.length + failures.length} event source mappings to ${phase}: ${described.join("; ")}`,
     );
     this.results = results;
     this.failures = failures;
@@ -126,41 +189,43 @@ export class BreakerUpdateError extends Error {
 }
 
 /**
- * States in which a mapping is, or is on its way to being, where the action wants it. `Updating` is in
- * neither: the API does not say which way an update in progress will settle, so the breaker asks again
- * rather than risk leaving a mapping paused (Lambda may refuse with ResourceInUseException while the
- * update runs; the event is then retried). `Creating` and `Deleting` are not expected on these mappings
- * and are treated the same way.
+ * States in which a mapping is, or is on its way to being, enabled or disabled. `Updating` is in neither:
+ * the API does not say which way an update in progress will settle, so the breaker asks again rather
+ * than risk leaving a mapping paused (Lambda may refuse with ResourceInUseException while the update runs;
+ * the next run converges). `Creating` and `Deleting` are not expected on these mappings and are treated
+ * the same way.
  */
-const SETTLED: Record<BreakerAction, ReadonlySet<string>> = {
-  pause: new Set(["Disabled", "Disabling"]),
-  resume: new Set(["Enabled", "Enabling"]),
+const SETTLED: Record<"enabled" | "disabled", ReadonlySet<string>> = {
+  enabled: new Set(["Enabled", "Enabling"]),
+  disabled: new Set(["Disabled", "Disabling"]),
 };
 
-async function applyOne(
-  lambda: LambdaClient,
-  uuid: string,
-  action: BreakerAction,
-  changedAt: Date | undefined,
-): Promise<MappingResult> {
-  const { State: before, LastModified } = await lambda.send(new GetEventSourceMappingCommand({ UUID: uuid }));
-  if (before !== undefined && SETTLED[action].has(before))
-    return { uuid, before, after: before, changed: false };
-  // EventBridge does not keep order: an ALARM retried or delayed past the OK that followed it must not
-  // pause the relay again. A mapping changed after the alarm's change is newer than the event.
-  if (changedAt && LastModified && LastModified.getTime() > changedAt.getTime()) {
-    return { uuid, before, after: before, changed: false, stale: true };
+async function convergeOne(lambda: LambdaClient, target: MappingTarget): Promise<MappingResult> {
+  const mapping = await lambda.send(new GetEventSourceMappingCommand({ UUID: target.uuid }));
+  const before = mapping.State;
+  const update: Omit<UpdateEventSourceMappingCommandInput, "UUID"> = {};
+  if (before === undefined || !SETTLED[target.enabled ? "enabled" : "disabled"].has(before)) {
+    update.Enabled = target.enabled;
   }
+  if (target.batchSize !== undefined && mapping.BatchSize !== target.batchSize) {
+    update.BatchSize = target.batchSize;
+  }
+  if (
+    target.maximumConcurrency !== undefined &&
+    mapping.ScalingConfig?.MaximumConcurrency !== target.maximumConcurrency
+  ) {
+    update.ScalingConfig = { MaximumConcurrency: target.maximumConcurrency };
+  }
+  if (Object.keys(update).length === 0) return { uuid: target.uuid, before, after: before, changed: false };
   const { State: after } = await lambda.send(
-    new UpdateEventSourceMappingCommand({ UUID: uuid, Enabled: action === "resume" }),
+    new UpdateEventSourceMappingCommand({ UUID: target.uuid, ...update }),
   );
-  return { uuid, before, after, changed: true };
+  return { uuid: target.uuid, before, after, changed: true, update };
 }
 
 /**
- * Pauses or resumes the given event source mappings: each is read, and updated (`Enabled` false or
- * true) only when it is not already in, or moving to, the desired state. So the breaker is idempotent:
- * EventBridge delivers at least once, and a repeated or duplicated event makes no further update.
+ * Converges each event source mapping to its target: each is read, and updated only in what differs
+ * (enabled, batch size, maximum concurrency). Idempotent: a repeated run makes no further update.
  *
  * Nothing is lost: disabling a mapping only stops Lambda polling the queue. Messages stay in the orders
  * and retry queues (retention far exceeds an outage) and are delivered once the mapping is enabled
@@ -168,25 +233,53 @@ async function applyOne(
  * queue's visibility timeout, as with any Lambda failure.
  *
  * Every mapping is attempted even when one fails; then a {@link BreakerUpdateError} names the failed
- * ones (and carries the results of the others), so the invocation fails and the event is retried.
- * Two copies of an event handled at the very same moment may both update a mapping; the second update
- * is harmless.
+ * ones (and carries the results of the others).
  */
-export async function applyBreaker(
+export async function convergeMappings(
   lambda: LambdaClient,
-  mappingIds: readonly string[],
-  action: BreakerAction,
-  changedAt?: Date,
+  phase: BreakerPhase,
+  targets: readonly MappingTarget[],
 ): Promise<MappingResult[]> {
-  const settled = await Promise.allSettled(
-    mappingIds.map((uuid) => applyOne(lambda, uuid, action, changedAt)),
-  );
+  const settled = await Promise.allSettled(targets.map((target) => convergeOne(lambda, target)));
   const results: MappingResult[] = [];
   const failures: MappingFailure[] = [];
   settled.forEach((outcome, index) => {
     if (outcome.status === "fulfilled") results.push(outcome.value);
-    else failures.push({ uuid: mappingIds[index] ?? "", error: outcome.reason });
+    else failures.push({ uuid: targets[index]?.uuid ?? "", error: outcome.reason });
   });
-  if (failures.length > 0) throw new BreakerUpdateError(action, results, failures);
+  if (failures.length > 0) throw new BreakerUpdateError(phase, results, failures);
   return results;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** What invoked the breaker, for its logs: the event only says when to look, never what to do. */
+export interface BreakerTrigger {
+  kind: "alarm" | "schedule" | "other";
+  /** For an alarm event: the alarm's name and the state it reported. */
+  alarmName?: string;
+  alarmState?: string;
+}
+
+/**
+ * Describes an invocation's event: an EventBridge "CloudWatch Alarm State Change" (`alarm`), a
+ * Scheduler run (`schedule`: the scheduled functions get an empty or `aws.scheduler` event) or anything
+ * else. The breaker acts the same on each: it reads the alarms' current states, so a stale, repeated or
+ * reordered event cannot make it act on an old state.
+ */
+export function breakerTrigger(event: unknown): BreakerTrigger {
+  if (!isRecord(event)) return { kind: "other" };
+  if (event.source === "aws.cloudwatch" && event["detail-type"] === "CloudWatch Alarm State Change") {
+    const detail = isRecord(event.detail) ? event.detail : {};
+    const state = isRecord(detail.state) ? detail.state.value : undefined;
+    return {
+      kind: "alarm",
+      ...(typeof detail.alarmName === "string" ? { alarmName: detail.alarmName } : {}),
+      ...(typeof state === "string" ? { alarmState: state } : {}),
+    };
+  }
+  if (Object.keys(event).length === 0 || event.source === "aws.scheduler") return { kind: "schedule" };
+  return { kind: "other" };
 }

@@ -7,7 +7,8 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { MESSAGE_ATTRIBUTES, SQS_MAX_BATCH_SIZE } from "../config/names.ts";
+import { MESSAGE_ATTRIBUTES, SQS_MAX_BATCH_REQUEST_BYTES, SQS_MAX_BATCH_SIZE } from "../config/names.ts";
+import { attributeBytes } from "../relay/envelope.ts";
 import {
   type ClassifiedDeadLetter,
   classifyDeadLetter,
@@ -176,56 +177,75 @@ export async function redriveDeadLetters(sqs: SQSClient, options: RedriveOptions
         }
       }
       if (toSend.length === 0) continue;
-      const response = await sqs
-        .send(
-          new SendMessageBatchCommand({
-            QueueUrl: options.to,
-            Entries: toSend.map(({ plan }, index) => ({
-              Id: `m${index}`,
-              MessageBody: plan.message.body,
-              MessageAttributes: plan.message.attributes,
-            })),
-          }),
-        )
-        .catch((error: unknown) => {
-          // The batch failed as a whole: the letters stay in the DLQ, visible again with the rest (should
-          // SQS have taken the batch after all, the relay's idempotency absorbs the copies).
-          for (const { message } of toSend) keep.push({ ReceiptHandle: message.ReceiptHandle });
-          throw error;
+      // One request carries at most 1 MiB in all: large letters go one per request.
+      const groups =
+        batchBytes(toSend.map(({ plan }) => plan.message)) > SQS_MAX_BATCH_REQUEST_BYTES
+          ? toSend.map((entry) => [entry])
+          : [toSend];
+      for (const [position, group] of groups.entries()) {
+        const response = await sqs
+          .send(
+            new SendMessageBatchCommand({
+              QueueUrl: options.to,
+              Entries: group.map(({ plan }, index) => ({
+                Id: `m${index}`,
+                MessageBody: plan.message.body,
+                MessageAttributes: plan.message.attributes,
+              })),
+            }),
+          )
+          .catch((error: unknown) => {
+            // The request failed as a whole: its letters and those not yet sent stay in the DLQ, visible
+            // again with the rest (should SQS have taken it after all, the relay's idempotency absorbs the
+            // copies).
+            for (const { message } of groups.slice(position).flat())
+              keep.push({ ReceiptHandle: message.ReceiptHandle });
+            throw error;
+          });
+        const sent = new Map((response.Successful ?? []).map((entry) => [entry.Id, entry.MessageId ?? ""]));
+        const refused = new Map(
+          (response.Failed ?? []).map((entry) => [entry.Id, entry.Message ?? entry.Code]),
+        );
+        const toDelete: Message[] = [];
+        group.forEach(({ message, plan }, index) => {
+          const newMessageId = sent.get(`m${index}`);
+          if (newMessageId === undefined) {
+            keep.push({ ReceiptHandle: message.ReceiptHandle });
+            const error = refused.get(`m${index}`) ?? "SQS did not report this entry";
+            summary.failed.push({ messageId: message.MessageId ?? "", kind: plan.kind, error });
+            return;
+          }
+          toDelete.push(message);
+          const attributes = plan.message.attributes;
+          const origin = attributes[MESSAGE_ATTRIBUTES.originMessageId]?.StringValue;
+          if (origin) movedOrigins.add(origin);
+          const moved: MovedMessage = {
+            messageId: message.MessageId ?? "",
+            newMessageId,
+            kind: plan.kind,
+            orderRef: plan.reason?.orderRef ?? undefined,
+            correlationId: attributes[MESSAGE_ATTRIBUTES.correlationId]?.StringValue,
+          };
+          summary.moved.push(moved);
+          options.onMoved?.(moved);
         });
-      const sent = new Map((response.Successful ?? []).map((entry) => [entry.Id, entry.MessageId ?? ""]));
-      const refused = new Map(
-        (response.Failed ?? []).map((entry) => [entry.Id, entry.Message ?? entry.Code]),
-      );
-      const toDelete: Message[] = [];
-      toSend.forEach(({ message, plan }, index) => {
-        const newMessageId = sent.get(`m${index}`);
-        if (newMessageId === undefined) {
-          keep.push({ ReceiptHandle: message.ReceiptHandle });
-          const error = refused.get(`m${index}`) ?? "SQS did not report this entry";
-          summary.failed.push({ messageId: message.MessageId ?? "", kind: plan.kind, error });
-          return;
-        }
-        toDelete.push(message);
-        const attributes = plan.message.attributes;
-        const origin = attributes[MESSAGE_ATTRIBUTES.originMessageId]?.StringValue;
-        if (origin) movedOrigins.add(origin);
-        const moved: MovedMessage = {
-          messageId: message.MessageId ?? "",
-          newMessageId,
-          kind: plan.kind,
-          orderRef: plan.reason?.orderRef ?? undefined,
-          correlationId: attributes[MESSAGE_ATTRIBUTES.correlationId]?.StringValue,
-        };
-        summary.moved.push(moved);
-        options.onMoved?.(moved);
-      });
-      await deleteMoved(sqs, options.from, toDelete, summary);
+        await deleteMoved(sqs, options.from, toDelete, summary);
+      }
     }
   } finally {
     await release(sqs, options.from, keep);
   }
   return summary;
+}
+
+/** The bytes SQS counts for these messages in one request: bodies and attributes. */
+function batchBytes(
+  messages: readonly { body: string; attributes: Record<string, MessageAttributeValue> }[],
+): number {
+  return messages.reduce(
+    (sum, message) => sum + Buffer.byteLength(message.body) + attributeBytes(message.attributes),
+    0,
+  );
 }
 
 async function deleteMoved(

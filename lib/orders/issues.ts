@@ -27,6 +27,7 @@ export const ISSUE_CODES = [
   "email_in_ref",
   "duplicate_key",
   "too_deep",
+  "too_large",
   "sns_envelope",
   "invalid",
 ] as const;

@@ -1,3 +1,4 @@
+import { ORDER_BODY_MAX_BYTES } from "../config/names.ts";
 import { isRecord } from "./guards.ts";
 import { describeType, formatPath, fromZodIssues, type IssueCode, type ValidationIssue } from "./issues.ts";
 import { type OrderLimits, resolveOrderLimits } from "./limits.ts";
@@ -107,6 +108,19 @@ export function parseStrictJson(text: string, what = "the message body"): Strict
  * @param limits as for {@link parseOrder}.
  */
 export function parseOrderMessage(body: string, limits?: Partial<OrderLimits>): OrderParseResult {
+  // A body the relay could not send on as a retry, or dead-letter with its reason, is refused unread.
+  const bytes = Buffer.byteLength(body);
+  if (bytes > ORDER_BODY_MAX_BYTES) {
+    return {
+      success: false,
+      errors: [
+        issue(
+          "too_large",
+          `the message body is ${bytes} bytes (UTF-8); the relay accepts at most ${ORDER_BODY_MAX_BYTES}`,
+        ),
+      ],
+    };
+  }
   const outer = parseStrictJson(body);
   if (!outer.ok) return failed(outer.errors, outer.tooDeepValue);
   const sns = readSnsEnvelope(outer.value);

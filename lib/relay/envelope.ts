@@ -105,13 +105,26 @@ export interface OutgoingAttributes {
   deadLetterReason?: string;
 }
 
+/** The bytes SQS counts for message attributes: each name, data type and value (UTF-8). */
+export function attributeBytes(attributes: Record<string, MessageAttributeValue>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(attributes)) {
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? "");
+    if (value.StringValue !== undefined) bytes += Buffer.byteLength(value.StringValue);
+    if (value.BinaryValue !== undefined) bytes += value.BinaryValue.byteLength;
+  }
+  return bytes;
+}
+
 /**
  * The attributes of a message the relay sends: its own first, then the publisher's in name order
- * while SQS's limit of 10 allows. Returns the names that did not fit so the caller can log them.
+ * while SQS's limit of 10 allows and they fit in `roomBytes` (what the target queue's message size leaves
+ * beside the body). Returns the names that did not fit so the caller can log them.
  */
 export function writeAttributes(
   envelope: OrderEnvelope,
   outgoing: OutgoingAttributes,
+  roomBytes = Number.POSITIVE_INFINITY,
 ): { attributes: Record<string, MessageAttributeValue>; dropped: string[] } {
   const str = (value: string): MessageAttributeValue => ({ DataType: "String", StringValue: value });
   const attributes: Record<string, MessageAttributeValue> = {
@@ -125,10 +138,14 @@ export function writeAttributes(
   if (outgoing.deadLetterReason)
     attributes[MESSAGE_ATTRIBUTES.deadLetterReason] = str(outgoing.deadLetterReason);
   const dropped: string[] = [];
+  let used = attributeBytes(attributes);
   for (const name of Object.keys(envelope.foreignAttributes).sort()) {
-    if (Object.keys(attributes).length < SQS_MAX_MESSAGE_ATTRIBUTES)
-      attributes[name] = envelope.foreignAttributes[name]!;
-    else dropped.push(name);
+    const value = envelope.foreignAttributes[name]!;
+    const size = attributeBytes({ [name]: value });
+    if (Object.keys(attributes).length < SQS_MAX_MESSAGE_ATTRIBUTES && used + size <= roomBytes) {
+      attributes[name] = value;
+      used += size;
+    } else dropped.push(name);
   }
   return { attributes, dropped };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSRecord } from "aws-lambda";
 import { CredentialsUnavailableError } from "../aws/secret-credentials.ts";
+import { SOURCE_QUEUE_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES } from "../config/names.ts";
 import type { RelaySettings } from "../config/settings.ts";
 import type { OutcomeOutbox } from "../events/outbox.ts";
 import {
@@ -33,7 +34,13 @@ import {
 } from "./decide.ts";
 import { type OrderEnvelope, queueNameOf, readEnvelope, writeAttributes } from "./envelope.ts";
 import { HandBackError } from "./errors.ts";
-import { type DeadLetterCause, type DeadLetterReason, MAX_REASON_ISSUES } from "./reasons.ts";
+import {
+  type DeadLetterCause,
+  type DeadLetterReason,
+  deadLetterReasonRoom,
+  fitDeadLetterReason,
+  MAX_REASON_ISSUES,
+} from "./reasons.ts";
 import { type RecordScope, runInRecordScope } from "./scope.ts";
 import type { MessageSender } from "./sender.ts";
 import { type OrderApi, submitOrder } from "./submit-order.ts";
@@ -507,7 +514,7 @@ class Attempt {
     await this.#sendThenAnnounce(marked, event, () =>
       this.#send(this.#deps.settings.deadLetterQueueUrl, 0, {
         attempt: this.#envelope.attempt,
-        deadLetterReason: JSON.stringify(reason),
+        deadLetterReason: fitDeadLetterReason(reason, deadLetterReasonRoom(this.#record.body)),
       }),
     );
     this.#deps.metrics.deadLettered(cause.kind);
@@ -593,9 +600,17 @@ class Attempt {
     delaySeconds: number,
     outgoing: Parameters<typeof writeAttributes>[1],
   ): Promise<void> {
-    const { attributes, dropped } = writeAttributes(this.#envelope, outgoing);
+    // The DLQ takes SQS's largest message; the retry queue keeps the relay's reserve below it.
+    const limit =
+      queueUrl === this.#deps.settings.deadLetterQueueUrl
+        ? SQS_MAX_MESSAGE_BYTES
+        : SOURCE_QUEUE_MAX_MESSAGE_BYTES;
+    const room = limit - Buffer.byteLength(this.#record.body);
+    const { attributes, dropped } = writeAttributes(this.#envelope, outgoing, room);
     if (dropped.length > 0) {
-      this.#logger.warn("Publisher attributes dropped to stay within SQS's 10-attribute limit", { dropped });
+      this.#logger.warn("Publisher attributes dropped to stay within SQS's attribute and size limits", {
+        dropped,
+      });
     }
     await this.#deps.sender.send(
       { queueUrl, body: this.#record.body, attributes, delaySeconds },

@@ -52,6 +52,9 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 const PLATFORM = path.join(ROOT, SST_INTERNALS.platformDir);
 const ACCOUNT = "123456789012";
 const REGION = "eu-west-1";
+const DEPLOY_ROLE_NAME = "imburse-relay-deployer";
+/** The IAM role the harness's deploys run as (through an assumed-role session). */
+export const DEPLOY_ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/${DEPLOY_ROLE_NAME}`;
 const LAMBDA_FUNCTION_TYPE = "aws:lambda/function:Function";
 const STACK_TYPE = "pulumi:pulumi:Stack";
 const SQS_QUEUE_TYPE = "aws:sqs/queue:Queue";
@@ -373,11 +376,24 @@ class Recorder {
           case "aws:index/getPartition:getPartition":
             return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
           case "aws:index/getCallerIdentity:getCallerIdentity":
+            // Deploys run as an assumed role, as in CI.
             return {
               accountId: ACCOUNT,
-              arn: `arn:aws:iam::${ACCOUNT}:user/test`,
-              userId: "test",
+              arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${DEPLOY_ROLE_NAME}/deploy-session`,
+              userId: `AROAEXAMPLE:deploy-session`,
               id: ACCOUNT,
+            };
+          case "aws:iam/getSessionContext:getSessionContext":
+            // The role behind an assumed-role session ARN, as IAM resolves it.
+            return {
+              arn: args.inputs.arn,
+              issuerArn: String(args.inputs.arn).includes(":assumed-role/")
+                ? DEPLOY_ROLE_ARN
+                : args.inputs.arn,
+              issuerId: "AROAEXAMPLE",
+              issuerName: DEPLOY_ROLE_NAME,
+              sessionName: "deploy-session",
+              id: String(args.inputs.arn),
             };
           case "aws:iam/getPolicyDocument:getPolicyDocument":
             // Echo the statements, or the function role's inline policy comes out empty.
