@@ -41,26 +41,35 @@ export function deployPrincipalArn(): $util.Output<string> {
  * within the account (any principal whose identity policy grants `secretsmanager:GetSecretValue` on `*`
  * would still read the Imburse private key).
  *
- * - `GetSecretValue` is denied to every principal but the reader roles.
- * - `PutSecretValue` is denied to every principal but the operators.
+ * - `GetSecretValue` is denied to every principal but the reader roles: the deploying role (a CI role, say)
+ *   never needs the key.
+ * - Everything that sets the value or changes who may read it (`PutSecretValue`, `UpdateSecret`,
+ *   `UpdateSecretVersionStage`, `PutResourcePolicy`, `DeleteResourcePolicy`) is denied to every principal but
+ *   the operators and the deploying role, which `sst deploy` and `sst remove` need to manage the secret.
  * - Every other action is left to identity policies.
- *
- * The deploying principal is exempt from both: `sst deploy` and `sst remove` must still manage the
- * secret (they do not read or put its value, but an operator deploying may put it with the same role).
  */
+/** The actions that set the secret's value or change who may read it. */
+export const SECRET_CHANGING_ACTIONS = [
+  "secretsmanager:PutSecretValue",
+  "secretsmanager:UpdateSecret",
+  "secretsmanager:UpdateSecretVersionStage",
+  "secretsmanager:PutResourcePolicy",
+  "secretsmanager:DeleteResourcePolicy",
+] as const;
+
 export function restrictSecretAccess({
   secret,
   readerRoleArns,
   operatorPrincipalArns,
 }: SecretAccessInputs): aws.secretsmanager.SecretPolicy {
   const deployer = deployPrincipalArn();
-  const denyUnless = (sid: string, action: string, allowed: $util.Input<string>[]) => ({
+  const denyUnless = (sid: string, action: string | string[], allowed: $util.Input<string>[]) => ({
     Sid: sid,
     Effect: "Deny",
     Principal: "*",
     Action: action,
     Resource: "*",
-    Condition: { ArnNotEquals: { "aws:PrincipalArn": [...allowed, deployer] } },
+    Condition: { ArnNotEquals: { "aws:PrincipalArn": allowed } },
   });
   return new aws.secretsmanager.SecretPolicy(`${RESOURCE_NAMES.credentialsSecret}Policy`, {
     secretArn: secret.arn,
@@ -68,9 +77,11 @@ export function restrictSecretAccess({
       Version: "2012-10-17",
       Statement: [
         denyUnless("OnlyTheRelayReadsTheCredentials", "secretsmanager:GetSecretValue", readerRoleArns),
-        denyUnless("OnlyOperatorsPutTheCredentials", "secretsmanager:PutSecretValue", [
-          ...operatorPrincipalArns,
-        ]),
+        denyUnless(
+          "OnlyOperatorsChangeTheCredentials",
+          [...SECRET_CHANGING_ACTIONS],
+          [...operatorPrincipalArns, deployer],
+        ),
       ],
     }),
   });

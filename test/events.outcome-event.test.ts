@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { outcomeDetailJsonSchemaText } from "../lib/cli/schema.ts";
 import { DEFAULTS } from "../lib/config/settings.ts";
 import { outcomeDetailJsonSchema } from "../lib/events/json-schema.ts";
-import { publishDue } from "../lib/events/outbox.ts";
+import { OutcomeOutbox, publishDue } from "../lib/events/outbox.ts";
 import {
   guardedMetadata,
   type OutcomeDetail,
@@ -15,6 +15,7 @@ import {
   summariseReason,
 } from "../lib/events/outcome-event.ts";
 import { chunksOf } from "../lib/events/publisher.ts";
+import { sweepOutbox } from "../lib/events/sweep.ts";
 import {
   claimedItem,
   type LedgerItem,
@@ -145,9 +146,15 @@ describe("the outcome event", () => {
       codes: ["SCHEME_NOT_FOUND"],
       text: "Imburse refused the order (HTTP 400: SCHEME_NOT_FOUND)",
     });
-    expect(
-      summariseReason({ kind: "conflict", detail: "", differences: ["instructions[0].amount"] }).paths,
-    ).toEqual(["instructions[0].amount"]);
+    // A conflict's differences quote amounts and Imburse's values: the event says how many, never which.
+    const conflict = summariseReason({
+      kind: "conflict",
+      detail: "",
+      differences: ['instruction "A-1": amount differs (requested 210.00, existing 999.99)'],
+    });
+    expect(conflict.paths).toEqual([]);
+    expect(conflict.text).toContain("1 difference(s)");
+    expect(JSON.stringify(conflict)).not.toMatch(/210\.00|999\.99/);
     const exhausted = summariseReason({
       kind: "retries-exhausted",
       lastReason: "server-error",
@@ -330,7 +337,7 @@ describe("publishDue", () => {
         puts.push(items);
         return [];
       },
-      putIfVersion: async (written: LedgerItem) => {
+      putIfUnchanged: async (written: LedgerItem) => {
         versioned.push(written);
         return true;
       },
@@ -370,5 +377,46 @@ describe("publishDue", () => {
       ["event#e-loose", "t-1", "e-loose", 1_000],
       ["event#e-unwritten", "t-1", "e-unwritten", 1_000],
     ]);
+  });
+
+  it("keeps one item per order, the later copy, so a batch write never names a key twice", () => {
+    const outbox = new OutcomeOutbox();
+    const first = item("DUP-1", "e-1");
+    const later = { ...item("DUP-1", "e-2"), version: 2 };
+    outbox.addItem(first);
+    outbox.addItem(later);
+    outbox.addItem(item("OTHER-2", "e-3"));
+    expect(outbox.drain().items.map((i) => [i.orderRef, i.version])).toEqual([
+      ["DUP-1", 2],
+      ["OTHER-2", 1],
+    ]);
+  });
+
+  it("leaves a claimed order's events to its delivery: the sweep never writes over an item being decided", async () => {
+    const claimed = { ...item("CLAIMED-1", "e-claimed"), state: "claimed" as const };
+    const waiting = { ...item("WAITING-2", "e-waiting"), state: "waiting" as const };
+    const published: string[] = [];
+    const ledger = {
+      dueEvents: async () => [claimed, waiting],
+      putAll: async () => [],
+      putIfUnchanged: async () => true,
+    } as unknown as OrderLedger;
+    await sweepOutbox(
+      {
+        publisher: {
+          publish: async (entries) => {
+            published.push(...entries.map((e) => e.id));
+            return { published: entries.map((e) => e.id), failed: [] };
+          },
+        },
+        ledger,
+        metrics: { eventsPublished: () => undefined, eventsFailed: () => undefined },
+        logger: new Logger({ logLevel: "SILENT" }),
+        clock: () => 1_000,
+        ledgerTtlSeconds: 60,
+      },
+      { now: 1_000, olderThanMs: 0, maxItems: 10 },
+    );
+    expect(published).toEqual(["e-waiting"]);
   });
 });

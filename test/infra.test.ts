@@ -19,6 +19,7 @@ import {
 import { DEFAULTS, loadSettings, REQUIRED_SETTINGS, settingsToEnv } from "../lib/config/settings.ts";
 import { minimumRemainingTimeMarginMs } from "../lib/relay/process-record.ts";
 import { BREAKER_TARGET_RETRY } from "../stacks/circuit-breaker.ts";
+import { SECRET_CHANGING_ACTIONS } from "../stacks/credentials.ts";
 import { DEPLOY_ROLE_ARN, type RecordedResource, runSstConfig, type SstRun } from "./support/sst-harness.ts";
 import { describeStageIsolation } from "./support/stage-isolation.ts";
 
@@ -916,7 +917,7 @@ describe("credentials secret policy", () => {
     Sid: string;
     Effect: string;
     Principal: string;
-    Action: string;
+    Action: string | string[];
     Resource: string;
     Condition: { ArnNotEquals: { "aws:PrincipalArn": string[] } };
   };
@@ -930,7 +931,7 @@ describe("credentials secret policy", () => {
       (s) =>
         s.Effect === "Deny" &&
         s.Principal === "*" &&
-        s.Action === action &&
+        [s.Action].flat().includes(action) &&
         !s.Condition.ArnNotEquals["aws:PrincipalArn"].includes(principal),
     );
 
@@ -938,13 +939,13 @@ describe("credentials secret policy", () => {
     expect(policy().inputs.secretArn).toBe(arnOf(run.one(T.secret)));
   });
 
-  it("denies reading the key to every principal but the submit and probe roles, and the deploying role", () => {
+  it("denies reading the key to every principal but the submit and probe roles, the deploying role included", () => {
     const submit = roleArnOf(RESOURCE_NAMES.submitFunction);
     const probe = roleArnOf(RESOURCE_NAMES.healthProbeFunction);
     expect(denies("secretsmanager:GetSecretValue", submit)).toBe(false);
     expect(denies("secretsmanager:GetSecretValue", probe)).toBe(false);
-    expect(denies("secretsmanager:GetSecretValue", DEPLOY_ROLE_ARN)).toBe(false);
     for (const other of [
+      DEPLOY_ROLE_ARN,
       roleArnOf(RESOURCE_NAMES.circuitBreakerFunction),
       roleArnOf(RESOURCE_NAMES.ledgerCheckFunction),
       "arn:aws:iam::123456789012:role/ci-admin",
@@ -954,19 +955,22 @@ describe("credentials secret policy", () => {
     }
   });
 
-  it("denies putting the key to every principal but the configured operators and the deploying role", () => {
-    expect(config.credentials.operatorPrincipalArns).toEqual([]);
-    expect(denies("secretsmanager:PutSecretValue", DEPLOY_ROLE_ARN)).toBe(false);
-    expect(denies("secretsmanager:PutSecretValue", roleArnOf(RESOURCE_NAMES.submitFunction))).toBe(true);
-    expect(denies("secretsmanager:PutSecretValue", "arn:aws:iam::123456789012:role/ci-admin")).toBe(true);
-  });
+  it.each([...SECRET_CHANGING_ACTIONS])(
+    "denies %s (setting the key or its policy) to every principal but the operators and the deploying role",
+    (action) => {
+      expect(config.credentials.operatorPrincipalArns).toEqual([]);
+      expect(denies(action, DEPLOY_ROLE_ARN)).toBe(false);
+      expect(denies(action, roleArnOf(RESOURCE_NAMES.submitFunction))).toBe(true);
+      expect(denies(action, "arn:aws:iam::123456789012:role/ci-admin")).toBe(true);
+    },
+  );
 
   it("denies nothing else, so `sst remove` and redeploys keep managing the secret", () => {
     expect(
       statementsOf()
-        .map((s) => s.Action)
+        .flatMap((s) => [s.Action].flat())
         .sort(),
-    ).toEqual(["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"]);
+    ).toEqual(["secretsmanager:GetSecretValue", ...SECRET_CHANGING_ACTIONS].sort());
   });
 });
 

@@ -161,6 +161,22 @@ describe("dynamoDbLedger on dynalite", () => {
     expect(await ledger.putIfVersion(settled, 1)).toBe(true);
   });
 
+  it("writes over an item only if nothing wrote it since it was read: not version alone, state and last attempt too", async () => {
+    const first = await ledger.claim(claim());
+    if (first.kind !== "claimed") throw new Error("not claimed");
+    // A state write keeps the version: a read taken before it must not be written back.
+    const waiting = settledItem(
+      first.item,
+      { state: "waiting", mayHaveReached: false, lastOutcome: { result: "throttled" } },
+      false,
+      NOW + 10,
+    );
+    expect(await ledger.putIfOwner(waiting, "owner-1")).toBe(true);
+    expect(await ledger.putIfUnchanged({ ...first.item, correlationId: "stale" }, first.item)).toBe(false);
+    expect(await ledger.putIfUnchanged({ ...waiting, correlationId: "fresh" }, waiting)).toBe(true);
+    expect((await ledger.find("ORDER-1"))[0]).toMatchObject({ state: "waiting", correlationId: "fresh" });
+  });
+
   it("keeps one item per tenant", async () => {
     await ledger.claim(claim());
     await ledger.claim(claim({ tenantId: "tenant-2" }));

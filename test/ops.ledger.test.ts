@@ -51,6 +51,9 @@ function memoryLedger(items: LedgerItem[]) {
       writes.push({ how: "version", item });
       return true;
     },
+    putIfUnchanged: async () => {
+      throw new Error("not used");
+    },
     find: async (orderRef) => items.filter((i) => i.orderRef === orderRef),
     stuck: async (now, olderThanMs) => items.filter((i) => isStuck(i, now, olderThanMs)),
     dueEvents: async () => [],

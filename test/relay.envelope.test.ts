@@ -161,6 +161,17 @@ describe("relay attributes on the orders queue", () => {
     expect(Object.keys(envelope.foreignAttributes)).toEqual([]);
   });
 
+  it("keeps a publisher's origin message id only while it is a usable id (1 to 128 printable ASCII)", () => {
+    const long = readEnvelope(
+      record({ [MESSAGE_ATTRIBUTES.originMessageId]: "x".repeat(129) }),
+      now,
+      ordersQueue,
+    );
+    expect(long.originMessageId).toBe("m-3");
+    const spaced = readEnvelope(record({ [MESSAGE_ATTRIBUTES.originMessageId]: "a b" }), now, ordersQueue);
+    expect(spaced.originMessageId).toBe("m-3");
+  });
+
   it("reads them on the retry queue, where only the relay writes", () => {
     const envelope = readEnvelope(record(steering), now, retryQueue);
     expect(envelope).toMatchObject({ attempt: 7, unknownOutcome: true, ignoredAttributes: [] });

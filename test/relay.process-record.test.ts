@@ -78,6 +78,7 @@ function relay(
       return [];
     },
     putIfVersion: async () => true,
+    putIfUnchanged: async () => true,
     find: async (ref) => [...items.values()].filter((i) => i.orderRef === ref),
     stuck: async () => [],
     dueEvents: async () => [],

@@ -16,9 +16,18 @@ export class OutcomeOutbox {
   /** Events with no ledger item to keep them (an invalid order has none). */
   readonly #loose: OutboxEntry[] = [];
 
-  /** An item whose outbox holds due events: published, then recorded as published. */
+  /**
+   * An item whose outbox holds due events: published, then recorded as published. One item per order: two
+   * deliveries of one order in a batch must not put the same key twice into a BatchWriteItem (DynamoDB
+   * refuses the whole request), so the later copy replaces the earlier.
+   */
   addItem(item: LedgerItem): void {
-    if ((item.outbox?.length ?? 0) > 0) this.#items.push(item);
+    if ((item.outbox?.length ?? 0) === 0) return;
+    const same = this.#items.findIndex(
+      (held) => held.orderRef === item.orderRef && held.tenantId === item.tenantId,
+    );
+    if (same >= 0) this.#items.splice(same, 1);
+    this.#items.push(item);
   }
 
   /** An event no ledger item keeps: published with the rest; if that fails, it gets an item of its own. */
@@ -67,7 +76,13 @@ export async function publishDue(
   items: readonly LedgerItem[],
   loose: readonly OutboxEntry[],
   deps: PublishDueDependencies,
-  options: { unwritten?: ReadonlySet<LedgerItem>; abortSignal?: AbortSignal } = {},
+  options: {
+    unwritten?: ReadonlySet<LedgerItem>;
+    /** Stops PutEvents and the recording writes. */
+    abortSignal?: AbortSignal;
+    /** Stops the write that keeps unpublished loose events: later than the publish, or they would be lost. */
+    keepAbortSignal?: AbortSignal;
+  } = {},
 ): Promise<PublishDueReport> {
   const entries = [...items.flatMap((item) => item.outbox ?? []), ...loose];
   const report: PublishDueReport = { published: 0, failed: 0, completeToRecord: [] };
@@ -97,7 +112,9 @@ export async function publishDue(
     const kept = unpublishedLoose.map((entry) =>
       outboxOnlyItem(entry, tenantOf(entry), now, deps.ledgerTtlSeconds),
     );
-    const notKept = await deps.ledger.putAll(kept, { abortSignal: options.abortSignal });
+    const notKept = await deps.ledger.putAll(kept, {
+      abortSignal: options.keepAbortSignal ?? options.abortSignal,
+    });
     if (notKept.length > 0) {
       deps.logger.error("Outcome events were neither published nor kept for the sweep: they are lost", {
         event_ids: notKept.map((item) => item.outbox?.[0]?.id),
@@ -113,7 +130,8 @@ export async function publishDue(
       continue;
     }
     try {
-      await deps.ledger.putIfVersion(next, item.version, { abortSignal: options.abortSignal });
+      // Only if nothing wrote the item since it was read: a newer state, with newer events, must not be undone.
+      await deps.ledger.putIfUnchanged(next, item, { abortSignal: options.abortSignal });
     } catch (error) {
       // Still due in the ledger: the sweep publishes it again, with the same id.
       deps.logger.warn("Could not record a published outcome event; it will be published again", {

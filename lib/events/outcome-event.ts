@@ -174,12 +174,15 @@ export function summariseReason(cause: DeadLetterCause): ReasonSummary {
       };
     }
     case "conflict":
+      // The differences quote amounts and values Imburse returned: they stay in the dead-letter reason.
       return {
         kind: cause.kind,
         codes: [],
-        paths: cause.differences,
+        paths: [],
         text: `Imburse or the ledger holds this orderRef with other content${
-          cause.differences.length ? ` (${cause.differences.join(", ")})` : ""
+          cause.differences.length
+            ? ` (${cause.differences.length} difference(s): see the dead-letter reason)`
+            : ""
         }`,
       };
     case "retries-exhausted": {

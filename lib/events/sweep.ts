@@ -34,7 +34,11 @@ export async function sweepOutbox(
   deps: SweepDependencies,
   options: { now: number; olderThanMs: number; maxItems: number },
 ): Promise<SweepResult> {
-  const due = await deps.ledger.dueEvents(options.now, options.olderThanMs, options.maxItems);
+  // A claimed order's events go out with its delivery's own; the index is eventually consistent, and a
+  // claimed item's next state is being written right now.
+  const due = (await deps.ledger.dueEvents(options.now, options.olderThanMs, options.maxItems)).filter(
+    (item) => item.state !== "claimed",
+  );
   const report = await publishDue(due, [], deps);
   if (report.completeToRecord.length > 0) {
     const failed = await deps.ledger.putAll(report.completeToRecord);

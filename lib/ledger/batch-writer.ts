@@ -61,7 +61,8 @@ export class LedgerBatchWriter {
     const leased = pending.filter(({ lease }) => lease.leaseExpiresAt > now).map(({ item }) => item);
     const lapsed = pending.filter(({ lease }) => lease.leaseExpiresAt <= now);
     const report: FlushReport = { written: 0, writtenItems: [], superseded: [], failed: [] };
-    const plain = [...leased, ...published];
+    // One entry per key: DynamoDB refuses a BatchWriteItem that names an item twice, whole.
+    const plain = [...new Map([...published, ...leased].map((item) => [keyOf(item), item])).values()];
     if (plain.length > 0) {
       // DynamoDB hands back what it left unprocessed as new objects: match them by key, not identity.
       const failed = new Set((await this.#ledger.putAll(plain, options)).map(keyOf));

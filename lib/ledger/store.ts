@@ -59,6 +59,11 @@ export interface OrderLedger {
   putAll(items: LedgerItem[], options?: LedgerCallOptions): Promise<LedgerItem[]>;
   /** Writes an item if it is still at `version` (a settle by an operator); false when it moved on. */
   putIfVersion(item: LedgerItem, version: number, options?: LedgerCallOptions): Promise<boolean>;
+  /**
+   * Writes an item only if the stored one is still `previous`: the same version, state and last attempt.
+   * State writes keep the version (only claims and settles move it), so the version alone cannot tell.
+   */
+  putIfUnchanged(item: LedgerItem, previous: LedgerItem, options?: LedgerCallOptions): Promise<boolean>;
   /** Every tenant's item for an orderRef (strongly consistent). */
   find(orderRef: string): Promise<LedgerItem[]>;
   /** Orders claimed with a lease that ended, or that may exist, for longer than `olderThanMs`. */
@@ -163,6 +168,7 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
     condition: string,
     values: Record<string, unknown>,
     options: LedgerCallOptions = {},
+    names?: Record<string, string>,
   ): Promise<boolean> => {
     try {
       await doc.send(
@@ -171,6 +177,7 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
           Item: item,
           ConditionExpression: condition,
           ExpressionAttributeValues: values,
+          ...(names ? { ExpressionAttributeNames: names } : {}),
         }),
         options,
       );
@@ -234,6 +241,15 @@ export function dynamoDbLedger(client: DynamoDBClient, tableName: string): Order
 
     putIfVersion: (item, version, options) =>
       conditionalPut(item, "version = :version", { ":version": version }, options),
+
+    putIfUnchanged: (item, previous, options) =>
+      conditionalPut(
+        item,
+        "version = :version AND #state = :state AND lastAttemptAt = :lastAttemptAt",
+        { ":version": previous.version, ":state": previous.state, ":lastAttemptAt": previous.lastAttemptAt },
+        options,
+        { "#state": "state" },
+      ),
 
     async putAll(items, options = {}) {
       let pending = items;

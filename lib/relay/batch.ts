@@ -20,8 +20,12 @@ export interface BatchHandlerOptions {
   publisher?: OutcomePublisher;
 }
 
-/** Time kept back at the end of the invocation when publishing: a slow PutEvents never times the batch out. */
-const PUBLISH_RESERVE_MS = 500;
+/**
+ * The end of the batch, counted back from the invocation's: the ledger write stops 600 ms before it, PutEvents
+ * and its records 300 ms before, and the write that keeps events PutEvents did not take 100 ms before (so a
+ * slow PutEvents cannot take their last chance). Hand-backs, made while records run, stop 200 ms before.
+ */
+const END_OF_BATCH_MS = { flush: 600, publish: 300, keep: 100, handBack: 200 } as const;
 
 /**
  * The SQS batch handler: Powertools batch processing with partial batch responses, at most
@@ -73,7 +77,7 @@ export function createBatchHandler(
     const outbox = options.publisher ? new OutcomeOutbox() : undefined;
     const remainingMs = () => context.getRemainingTimeInMillis();
     // The last calls of the invocation (hand-backs, the batch's ledger write) stop just before it ends.
-    const lastCalls = () => AbortSignal.timeout(Math.max(1, remainingMs() - LAST_CALL_MARGIN_MS));
+    const endsBefore = (ms: number) => AbortSignal.timeout(Math.max(1, remainingMs() - ms));
     const recordHandler = (record: SQSRecord) =>
       limit(async () => {
         try {
@@ -87,7 +91,12 @@ export function createBatchHandler(
           );
         } catch (error) {
           if (error instanceof HandBackError) {
-            await handBack(record, error.visibleInSeconds, error.message, lastCalls());
+            await handBack(
+              record,
+              error.visibleInSeconds,
+              error.message,
+              endsBefore(END_OF_BATCH_MS.handBack),
+            );
             throw error;
           }
           // Redelivered after the visibility timeout, dead-lettered by the queue after maxReceiveCount. Say
@@ -105,7 +114,7 @@ export function createBatchHandler(
       context,
       throwOnFullBatchFailure: false,
     });
-    const flushed = await ledgerWrites.flush({ abortSignal: lastCalls() });
+    const flushed = await ledgerWrites.flush({ abortSignal: endsBefore(END_OF_BATCH_MS.flush) });
     if (flushed.failed.length > 0) {
       for (const _ of flushed.failed) deps.metrics.ledgerUnavailable();
       deps.logger.error("Could not record completed orders in the ledger; their claims stand", {
@@ -133,7 +142,8 @@ export function createBatchHandler(
         },
         {
           unwritten: new Set([...flushed.failed, ...flushed.superseded]),
-          abortSignal: AbortSignal.timeout(Math.max(1, remainingMs() - PUBLISH_RESERVE_MS)),
+          abortSignal: endsBefore(END_OF_BATCH_MS.publish),
+          keepAbortSignal: endsBefore(END_OF_BATCH_MS.keep),
         },
       );
       publishedToRecord.push(...published.completeToRecord);
@@ -141,9 +151,6 @@ export function createBatchHandler(
     return response;
   };
 }
-
-/** How long before the invocation's end its last AWS calls are abandoned. */
-const LAST_CALL_MARGIN_MS = 200;
 
 /** The URL of the queue an event source ARN names (`arn:aws:sqs:region:account:name`), by queue name. */
 export function queueUrlOf(eventSourceArn: string, queueUrls: readonly string[]): string | undefined {

@@ -49,6 +49,11 @@ export function queueNameOf(arnOrUrl: string): string {
 /** A correlation id the relay carries as given: 1 to 128 printable ASCII characters. */
 const CORRELATION_ID = /^[\x21-\x7e]{1,128}$/;
 
+/** An id the relay carries as given, or undefined when it is not 1 to 128 printable ASCII characters. */
+function usableId(value: string | undefined): string | undefined {
+  return value !== undefined && CORRELATION_ID.test(value) ? value : undefined;
+}
+
 /**
  * Reads the envelope of a received record. The correlation id is the `x-correlation-id` attribute, else
  * `bodyCorrelationId` (the one an SNS notification envelope carried in the body). Without a usable one the
@@ -90,7 +95,9 @@ export function readEnvelope(record: SQSRecord, now: Date, source: EnvelopeSourc
     attempt: Number.isInteger(attempt) && attempt >= 1 ? attempt : 1,
     firstReceivedAt: date(MESSAGE_ATTRIBUTES.firstReceivedAt) ?? now,
     notBefore: date(MESSAGE_ATTRIBUTES.notBefore),
-    originMessageId: text(MESSAGE_ATTRIBUTES.originMessageId) ?? record.messageId,
+    // A label from anywhere (the redrive carries it), so bounded like a correlation id: it travels in every
+    // message, reason and event of the order.
+    originMessageId: usableId(text(MESSAGE_ATTRIBUTES.originMessageId)) ?? record.messageId,
     unknownOutcome: text(MESSAGE_ATTRIBUTES.unknownOutcome) === "true",
     foreignAttributes,
     ignoredAttributes,

@@ -498,7 +498,11 @@ class Attempt {
         outcome: "dead-lettered",
         kind: cause.kind,
         cause,
-        tenant: await this.#deps.tenantId().catch(() => undefined),
+        // Bounded like every call of the record: a slow secret must not hold up the dead letter.
+        tenant: await withDeadline(
+          this.#deps.tenantId(),
+          this.#invocationEnd - SEND_RESERVE_MS - this.#deps.clock(),
+        ).catch(() => undefined),
         metadata: guardedMetadata(this.#record.body, this.#deps.settings),
       });
     }
