@@ -73,7 +73,7 @@ Object.assign(process.env, ready.env, {
 
 const { createSubmitHandler } = await import("../lib/relay/runtime.ts");
 const handler = createSubmitHandler();
-const sqs = sqsClient(process.env);
+const sqs = sqsClient();
 const raw = await rawClient(ready.simulatorUrl, { ...DEMO_CREDENTIALS });
 
 // ---- helpers ----

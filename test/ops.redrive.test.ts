@@ -94,7 +94,7 @@ describe("scheduled redrive handler", () => {
       // The redrive never calls Imburse.
       imburseBaseUrl: "http://127.0.0.1:9",
     });
-    sqs = sqsClient(local.env);
+    sqs = sqsClient({}, local.env);
   });
   afterAll(async () => {
     sqs.destroy();

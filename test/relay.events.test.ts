@@ -202,7 +202,7 @@ describe("a dead letter whose message could not be sent", () => {
     let failDeadLetters = true;
     let real: MessageSender | undefined;
     const sender = (): MessageSender => {
-      real ??= sqsMessageSender(sqsClient(process.env));
+      real ??= sqsMessageSender(sqsClient());
       return real;
     };
     relay = await startRelayHarness({

@@ -7,6 +7,7 @@ import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { Context } from "aws-lambda";
 import { METRICS, SERVICE_NAME } from "../config/names.ts";
 import { type CommonSettings, DEFAULTS, SETTINGS } from "../config/settings.ts";
@@ -71,9 +72,10 @@ export function withPowertools<E, R>(
 export function imburseCredentials(
   settings: Pick<CommonSettings, "secretMaxAgeSeconds"> & { secretId: string },
   { logger, tracer }: Powertools,
+  client: SecretsManagerClient = secretsManagerClient(),
 ): CredentialsProvider {
   return secretCredentials({
-    provider: new SecretsProvider({ awsSdkV3Client: tracer.captureAWSv3Client(secretsManagerClient()) }),
+    provider: new SecretsProvider({ awsSdkV3Client: tracer.captureAWSv3Client(client) }),
     secretId: settings.secretId,
     maxAgeSeconds: settings.secretMaxAgeSeconds,
     onStale: (problem) =>

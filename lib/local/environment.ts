@@ -14,6 +14,7 @@ import {
   SQS_MAX_MESSAGE_BYTES,
 } from "../config/names.ts";
 import { type SettingName, settingsToEnv } from "../config/settings.ts";
+import type { AwsTarget } from "../aws/clients.ts";
 import type { ImburseCredentials } from "../imburse/credentials.ts";
 import { type EventBridgeStandIn, startEventBridgeStandIn } from "./eventbridge.ts";
 import { type SecretsManagerStandIn, startSecretsManagerStandIn } from "./secrets-manager.ts";
@@ -27,8 +28,14 @@ export interface LocalQueue {
 
 /** The stand-ins and the resources created on them. */
 export interface LocalEnvironment {
-  /** Environment variables that point the relay and the AWS SDK at the stand-ins. */
+  /**
+   * The relay's settings as environment variables, with the AWS SDK's variables for the stand-ins: what a
+   * function deployed against them would see. Local mode hands them to the handlers' assembly as `env`
+   * (never to `process.env`); child processes may take them as their environment.
+   */
   env: Record<string, string>;
+  /** The stand-ins' region, credentials and endpoints, for clients built in-process. */
+  aws: AwsTarget;
   queues: { orders: LocalQueue; retry: LocalQueue; deadLetter: LocalQueue };
   /** The order ledger's table. */
   tableName: string;
@@ -170,6 +177,16 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions): P
   });
   return {
     env,
+    aws: {
+      region,
+      credentials: toSdkCredentials(),
+      endpoints: {
+        sqs: sqsEndpoint,
+        dynamoDb: dynamoEndpoint,
+        secretsManager: secretsManager.url,
+        eventBridge: eventBridge.url,
+      },
+    },
     queues: { orders: queue(orders), retry: queue(retry), deadLetter: queue(deadLetter) },
     tableName,
     dynamoEndpoint,

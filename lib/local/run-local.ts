@@ -1,6 +1,6 @@
 import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { sqsClient } from "../aws/clients.ts";
+import { type AwsClients, awsClients } from "../aws/clients.ts";
 import { type InfrastructureConfig, infrastructureConfig, rateSeconds } from "../config/infrastructure.ts";
 import { MESSAGE_ATTRIBUTES, RESOURCE_NAMES } from "../config/names.ts";
 import { DEFAULTS, type SettingName } from "../config/settings.ts";
@@ -9,10 +9,11 @@ import type { BreakerState } from "../ops/circuit-breaker.ts";
 import { bodyOrderRef, type OrderLine, type OrdersFileLine } from "../ops/orders-file.ts";
 import { publishOrders } from "../ops/publish.ts";
 import { minimumRemainingTimeMarginMs } from "../relay/process-record.ts";
-import { type RecordEvent, recordEvents } from "../relay/telemetry.ts";
+import { createSubmitHandler } from "../relay/runtime.ts";
 import { DEMO_CREDENTIALS, type SignalSource, type Simulator, startSimulator } from "../simulator/index.ts";
 import { type LocalEnvironment, localResourceName, startLocalEnvironment } from "./environment.ts";
 import { type LocalOperations, startLocalOperations } from "./operations.ts";
+import { localPowertools } from "./powertools.ts";
 import {
   externalOutcome,
   failedLines,
@@ -145,17 +146,14 @@ export interface LocalRunResult {
   exitCode: number;
 }
 
-let ran = false;
-
 /**
  * Runs the relay locally: starts the simulator (unless a real Imburse URL is given), the AWS stand-ins and
- * the event source runner, imports the real submit handler with `process.env` pointing at them, publishes
- * the lines, shows progress, and ends with a summary (and a report file) once everything is drained.
- * Once per process: the handler is built from `process.env` when `functions/submit.ts` is imported.
+ * the event source runner, assembles the real submit handler with clients for them and an observer that
+ * feeds the progress and the report, publishes the lines, shows progress, and ends with a summary (and a
+ * report file) once everything is drained. Leaves `process.env` alone, so it can run again in the same
+ * process.
  */
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
-  if (ran) throw new Error("runLocal runs once per process (the submit handler is built at import)");
-  ran = true;
   const clock = options.clock ?? Date.now;
   const startedAt = clock();
   const signals = options.signals ?? process;
@@ -167,6 +165,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   let local: LocalEnvironment | undefined;
   let stopRunner: (() => Promise<void>) | undefined;
   let operations: LocalOperations | undefined;
+  let clients: AwsClients | undefined;
   const progress = createProgress({ stream: options.stream, interactive: options.interactive, clock });
   let ended: (how: LocalRunEnd | Error) => void = () => undefined;
   const end = new Promise<LocalRunEnd | Error>((resolve) => {
@@ -179,7 +178,6 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     options.untilDrained && options.maxWaitSeconds !== undefined
       ? setTimeout(() => ended("gave-up"), options.maxWaitSeconds * 1000)
       : undefined;
-  const onRecord = (event: RecordEvent) => tracker.record(event);
   let finished = false;
   let publishing = true;
   let closeEvents: () => Promise<void> = async () => undefined;
@@ -285,19 +283,25 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       progress.event(event);
       events?.write(`${JSON.stringify(event)}\n`);
     });
-    Object.assign(process.env, environment.env, {
-      POWERTOOLS_LOG_LEVEL: options.logLevel.toUpperCase(),
-      POWERTOOLS_METRICS_DISABLED: "true",
-      POWERTOOLS_TRACE_ENABLED: "false",
+    clients = awsClients(environment.aws);
+    const handler: SqsBatchHandler = createSubmitHandler({
+      env: environment.env,
+      ...localPowertools(options.logLevel),
+      sqs: clients.sqs,
+      dynamoDb: clients.dynamoDb,
+      secretsManager: clients.secretsManager,
+      eventBridge: clients.eventBridge,
+      observer: {
+        record: (event) => tracker.record(event),
+        imburseCall: (call) => operations?.imburseCall(call),
+      },
     });
-    const { handler } = (await import("../../functions/submit.ts")) as { handler: SqsBatchHandler };
-    recordEvents.on("record", onRecord);
     void watchSqsRedrives(environment, (origin) => {
       tracker.deadLetteredBySqs(origin);
       scheduleCheck();
     });
 
-    const sqs = sqsClient(process.env);
+    const { sqs } = clients;
     const config = infrastructureConfig("local");
     const runner = startEventSourceRunner({
       handler,
@@ -322,6 +326,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       environment,
       runner,
       region: environment.env.AWS_REGION ?? "us-east-1",
+      logLevel: options.logLevel,
       breaker: config.breaker,
       subscriptions: { orders: config.ordersSubscription, retry: config.retrySubscription },
       periodMs: timing.alarmPeriodSeconds * 1000,
@@ -366,10 +371,10 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     finished = true;
     clearTimeout(giveUp);
     for (const signal of ["SIGINT", "SIGTERM"] as const) signals.off(signal, onSignal);
-    recordEvents.off("record", onRecord);
     progress.stop();
     await operations?.stop();
     await stopRunner?.();
+    clients?.destroy();
     await local?.stop();
     await simulator?.close();
     await closeEvents();

@@ -96,7 +96,7 @@ export async function startRelayHarness(
   const clock = { now: Date.now() };
   // No jitter: a retry waits exactly max(Retry-After, 0), so tests can assert the delay.
   const handler = createSubmitHandler({ random: () => 0, ...options.overrides, clock: () => clock.now });
-  const sqs = sqsClient(process.env);
+  const sqs = sqsClient();
 
   const queued = (queue: LocalQueue): QueuedMessage[] => {
     const state = local.fauxqs.inspectQueue(queue.name);

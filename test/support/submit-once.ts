@@ -17,7 +17,7 @@ const { createSubmitHandler } = await import("../../lib/relay/runtime.ts");
 const handler = createSubmitHandler();
 const queueUrl = process.env.RELAY_ORDERS_QUEUE_URL ?? "";
 const arn = `arn:aws:sqs:${process.env.AWS_REGION}:000000000000:${queueUrl.split("/").pop()}`;
-const sqs = sqsClient(process.env);
+const sqs = sqsClient();
 const { Messages = [] } = await sqs.send(
   new ReceiveMessageCommand({
     QueueUrl: queueUrl,
