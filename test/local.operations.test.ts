@@ -112,8 +112,7 @@ afterAll(async () => {
   clients?.destroy();
 });
 
-const mappingIds = () =>
-  operations.breakerPlan.mappings.map((m) => m.uuid);
+const mappingIds = () => operations.breakerPlan.mappings.map((m) => m.uuid);
 
 const publish = (orderRef: string) =>
   sqs.send(

@@ -4,6 +4,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-s
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import dynalite from "dynalite";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
+import type { AwsTarget } from "../aws/clients.ts";
 import { infrastructureConfig, visibilityTimeoutSeconds } from "../config/infrastructure.ts";
 import {
   LEDGER_TABLE,
@@ -14,7 +15,6 @@ import {
   SQS_MAX_MESSAGE_BYTES,
 } from "../config/names.ts";
 import { type SettingName, settingsToEnv } from "../config/settings.ts";
-import type { AwsTarget } from "../aws/clients.ts";
 import type { ImburseCredentials } from "../imburse/credentials.ts";
 import { type EventBridgeStandIn, startEventBridgeStandIn } from "./eventbridge.ts";
 import { type SecretsManagerStandIn, startSecretsManagerStandIn } from "./secrets-manager.ts";

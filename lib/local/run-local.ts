@@ -13,7 +13,6 @@ import { createSubmitHandler } from "../relay/runtime.ts";
 import { DEMO_CREDENTIALS, type SignalSource, type Simulator, startSimulator } from "../simulator/index.ts";
 import { type LocalEnvironment, localResourceName, startLocalEnvironment } from "./environment.ts";
 import { type LocalOperations, startLocalOperations } from "./operations.ts";
-import { localPowertools } from "./powertools.ts";
 import {
   externalOutcome,
   failedLines,
@@ -22,6 +21,7 @@ import {
   type ReportEntry,
   totals,
 } from "./outcomes.ts";
+import { localPowertools } from "./powertools.ts";
 import { breakerNote, createProgress } from "./progress.ts";
 import { SequencedPublisher } from "./publisher.ts";
 import { type InvocationReport, type SqsBatchHandler, startEventSourceRunner } from "./runner.ts";

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type middy from "@middy/core";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { imburseCredentials, powertools, withPowertools } from "../aws/powertools.ts";
 import { METRICS } from "../config/names.ts";

@@ -1,7 +1,7 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type middy from "@middy/core";
 import type { SQSClient } from "@aws-sdk/client-sqs";
+import type middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { sqsClient } from "../aws/clients.ts";
 import { powertools, withPowertools } from "../aws/powertools.ts";

@@ -83,7 +83,8 @@ export function createSubmitHandler(
       api: client,
       ledger,
       tenantId: async () => (await credentials.get()).tenantId,
-      sender: overrides.sender ?? sqsMessageSender(tracer.captureAWSv3Client(overrides.sqs ?? sqsClient({}, env))),
+      sender:
+        overrides.sender ?? sqsMessageSender(tracer.captureAWSv3Client(overrides.sqs ?? sqsClient({}, env))),
       logger,
       metrics: relayMetrics,
       clock: overrides.clock ?? Date.now,
