@@ -71,7 +71,7 @@ Object.assign(process.env, ready.env, {
   POWERTOOLS_METRICS_DISABLED: "true",
 });
 
-const { createSubmitHandler } = await import("../lib/relay/runtime.ts");
+const { createSubmitHandler } = await import("../lib/relay/submit-handler.ts");
 const handler = createSubmitHandler();
 const sqs = sqsClient();
 const raw = await rawClient(ready.simulatorUrl, { ...DEMO_CREDENTIALS });

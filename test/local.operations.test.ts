@@ -7,7 +7,7 @@ import { type LocalEnvironment, startLocalEnvironment } from "../lib/local/envir
 import { type LocalOperations, startLocalOperations } from "../lib/local/operations.ts";
 import { localPowertools } from "../lib/local/powertools.ts";
 import { type EventSourceRunner, startEventSourceRunner } from "../lib/local/runner.ts";
-import { createSubmitHandler } from "../lib/relay/runtime.ts";
+import { createSubmitHandler } from "../lib/relay/submit-handler.ts";
 import type { RecordEvent } from "../lib/relay/telemetry.ts";
 import { DEMO_CREDENTIALS, type Simulator, startSimulator } from "../lib/simulator/index.ts";
 import { order } from "./support/relay-harness.ts";

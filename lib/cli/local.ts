@@ -9,8 +9,8 @@ import {
   type LocalImburse,
   runLocal,
 } from "../local/run-local.ts";
-import { OrdersFileError, readOrdersFile } from "../ops/orders-file.ts";
 import { FaultSpecError, parseFaultSpec } from "../simulator/index.ts";
+import { OrdersFileError, readOrdersFile } from "../tools/orders-file.ts";
 import { UsageError } from "./errors.ts";
 import { type CliIo, isInteractive } from "./io.ts";
 import { imburseUrl, integer, positiveSeconds } from "./options.ts";

@@ -5,19 +5,19 @@ import { PROBE_ALARM_MISSING_DATA } from "../config/infrastructure.ts";
 import { AVAILABILITY_ALARMS, RESOURCE_NAMES } from "../config/names.ts";
 import { type BreakerPlan, settingsToEnv } from "../config/settings.ts";
 import type { ImburseCallEvent } from "../imburse/client.ts";
+import type { BreakerPhase, BreakerState } from "../ops/circuit-breaker.ts";
+import { type CircuitBreakerOutcome, createCircuitBreakerHandler } from "../ops/circuit-breaker-handler.ts";
+import type { ProbeResult } from "../ops/health-probe.ts";
+import { createHealthProbeHandler } from "../ops/health-probe-handler.ts";
+import { createRedriveHandler } from "../ops/redrive-handler.ts";
+import { isImburseFailure } from "../relay/telemetry.ts";
 import {
   type AlarmState,
   alarmStateChangeEvent,
   errorRate,
   evaluateCompositeAny,
   evaluateMetricAlarm,
-} from "../ops/alarm.ts";
-import type { BreakerPhase, BreakerState } from "../ops/circuit-breaker.ts";
-import { type CircuitBreakerOutcome, createCircuitBreakerHandler } from "../ops/circuit-breaker-runtime.ts";
-import type { ProbeResult } from "../ops/health-probe.ts";
-import { createHealthProbeHandler } from "../ops/health-probe-runtime.ts";
-import { createRedriveHandler } from "../ops/scheduled-redrive.ts";
-import { isImburseFailure } from "../relay/telemetry.ts";
+} from "./alarm-emulator.ts";
 import { type CloudWatchStandIn, startCloudWatchStandIn } from "./cloudwatch-api.ts";
 import { type LocalEnvironment, localResourceName } from "./environment.ts";
 import { type LambdaApiStandIn, startLambdaApiStandIn } from "./lambda-api.ts";

@@ -6,11 +6,11 @@ import { MESSAGE_ATTRIBUTES, RESOURCE_NAMES } from "../config/names.ts";
 import { DEFAULTS, type SettingName } from "../config/settings.ts";
 import type { ImburseCredentials } from "../imburse/credentials.ts";
 import type { BreakerState } from "../ops/circuit-breaker.ts";
-import { bodyOrderRef, type OrderLine, type OrdersFileLine } from "../ops/orders-file.ts";
-import { publishOrders } from "../ops/publish.ts";
 import { minimumRemainingTimeMarginMs } from "../relay/process-record.ts";
-import { createSubmitHandler } from "../relay/runtime.ts";
+import { createSubmitHandler } from "../relay/submit-handler.ts";
 import { DEMO_CREDENTIALS, type SignalSource, type Simulator, startSimulator } from "../simulator/index.ts";
+import { bodyOrderRef, type OrderLine, type OrdersFileLine } from "../tools/orders-file.ts";
+import { publishOrders } from "../tools/publish.ts";
 import { type LocalEnvironment, localResourceName, startLocalEnvironment } from "./environment.ts";
 import { type LocalOperations, startLocalOperations } from "./operations.ts";
 import {

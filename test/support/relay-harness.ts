@@ -20,7 +20,7 @@ import {
 } from "../../lib/local/environment.ts";
 import { lambdaContext, toSqsRecord } from "../../lib/local/lambda-event.ts";
 import { type DeadLetterReason, parseDeadLetterReason } from "../../lib/relay/reasons.ts";
-import { createSubmitHandler, type SubmitHandlerOverrides } from "../../lib/relay/runtime.ts";
+import { createSubmitHandler, type SubmitHandlerOverrides } from "../../lib/relay/submit-handler.ts";
 import {
   DEMO_CREDENTIALS,
   type Simulator,
