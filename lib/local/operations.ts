@@ -19,7 +19,7 @@ import {
   evaluateMetricAlarm,
 } from "./alarm-emulator.ts";
 import { type CloudWatchStandIn, startCloudWatchStandIn } from "./cloudwatch-api.ts";
-import { type LocalEnvironment, localResourceName } from "./environment.ts";
+import { localResourceName, type RelayResources } from "./environment.ts";
 import { type LambdaApiStandIn, startLambdaApiStandIn } from "./lambda-api.ts";
 import { lambdaContext } from "./lambda-event.ts";
 import { localPowertools } from "./powertools.ts";
@@ -37,7 +37,7 @@ export interface OperationsObserver {
 
 /** Options of {@link startLocalOperations}. */
 export interface LocalOperationsOptions {
-  environment: LocalEnvironment;
+  environment: RelayResources;
   runner: EventSourceRunner;
   region: string;
   /** The alarm rules of the stacks (infrastructure.ts), evaluated every `periodMs` instead of every period. */

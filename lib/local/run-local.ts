@@ -1,9 +1,10 @@
 import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { type AwsClients, awsClients } from "../aws/clients.ts";
+import { type AwsClients, type AwsTarget, awsClients } from "../aws/clients.ts";
 import { type InfrastructureConfig, infrastructureConfig, rateSeconds } from "../config/infrastructure.ts";
 import { MESSAGE_ATTRIBUTES, RESOURCE_NAMES } from "../config/names.ts";
 import { DEFAULTS, type SettingName } from "../config/settings.ts";
+import { OUTCOME_EVENT_SOURCE, type OutboxEntry } from "../events/outcome-event.ts";
 import type { ImburseCredentials } from "../imburse/credentials.ts";
 import type { BreakerState } from "../ops/circuit-breaker.ts";
 import { minimumRemainingTimeMarginMs } from "../relay/process-record.ts";
@@ -11,7 +12,15 @@ import { createSubmitHandler } from "../relay/submit-handler.ts";
 import { DEMO_CREDENTIALS, type SignalSource, type Simulator, startSimulator } from "../simulator/index.ts";
 import { bodyOrderRef, type OrderLine, type OrdersFileLine } from "../tools/orders-file.ts";
 import { publishOrders } from "../tools/publish.ts";
-import { type LocalEnvironment, localResourceName, startLocalEnvironment } from "./environment.ts";
+import { fauxqsMessagesWaiting, isDrained, sqsMessagesWaiting } from "./drained.ts";
+import {
+  createRelayResources,
+  type LocalEnvironment,
+  localResourceName,
+  type RelayResources,
+  startLocalEnvironment,
+} from "./environment.ts";
+import type { DeliveredEvent } from "./eventbridge.ts";
 import { type LocalOperations, startLocalOperations } from "./operations.ts";
 import {
   externalOutcome,
@@ -116,6 +125,11 @@ export interface LocalRunOptions {
   /** With `untilDrained`: stop waiting after this many seconds from the start, report, and exit 3. */
   maxWaitSeconds?: number;
   reportPath?: string;
+  /**
+   * AWS-compatible services to create the relay's queues, table, secret and bus on (LocalStack, moto, a
+   * sandbox account), instead of starting the embedded stand-ins. They are deleted when the run ends.
+   */
+  aws?: AwsTarget;
   /** Write every outcome event that reached the local bus here, as JSON lines. */
   eventsPath?: string;
   stream: NodeJS.WritableStream;
@@ -162,10 +176,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const profile = localRelayProfile(options.relay, remote);
 
   let simulator: Simulator | undefined;
-  let local: LocalEnvironment | undefined;
+  /** The relay's resources, and the embedded stand-ins when they hold them (no `aws` given). */
+  let local: RelayResources | undefined;
+  let standIns: LocalEnvironment | undefined;
   let stopRunner: (() => Promise<void>) | undefined;
   let operations: LocalOperations | undefined;
   let clients: AwsClients | undefined;
+  let stopRecheck: () => void = () => undefined;
   const progress = createProgress({ stream: options.stream, interactive: options.interactive, clock });
   let ended: (how: LocalRunEnd | Error) => void = () => undefined;
   const end = new Promise<LocalRunEnd | Error>((resolve) => {
@@ -211,18 +228,20 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     checkScheduled = true;
     setImmediate(() => {
       checkScheduled = false;
-      checkDrained();
+      checkDrained().catch((error: unknown) => ended(asError(error)));
     });
   };
+  const sourceQueues = () => (local ? [local.queues.orders, local.queues.retry] : []);
+  /** On other services the count is asynchronous: the last one taken, for the breaker's notes. */
+  let lastWaiting = 0;
   /** Messages in the orders and retry queues: ready, delayed or being processed. */
   const ordersWaiting = () =>
-    [local?.queues.orders, local?.queues.retry].reduce((sum, queue) => {
-      const state = queue && local?.fauxqs.inspectQueue(queue.name);
-      return state
-        ? sum + state.messages.ready.length + state.messages.delayed.length + state.messages.inflight.length
-        : sum;
-    }, 0);
-  const queuesEmpty = () => ordersWaiting() === 0;
+    standIns ? fauxqsMessagesWaiting(standIns.fauxqs, sourceQueues()) : lastWaiting;
+  const countWaiting = async (): Promise<number> => {
+    if (standIns || !clients) return ordersWaiting();
+    lastWaiting = await sqsMessagesWaiting(clients.sqs, sourceQueues());
+    return lastWaiting;
+  };
   let lastPausedNote = 0;
   let lastBreaker: { state: BreakerState; waiting: number } | undefined;
   /** Every transition, and "paused" once an alarm period while the breaker stays open. */
@@ -234,8 +253,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     if (state.phase === "open") lastPausedNote = now;
     return breakerNote(state, waiting);
   };
-  const checkDrained = () => {
-    if (finished || publishing || !tracker.completeButOrphans || !queuesEmpty()) return;
+  const checkDrained = async () => {
+    if (finished || publishing || !tracker.completeButOrphans) return;
+    const messagesWaiting = await countWaiting();
+    const facts = { publishing, linesComplete: tracker.completeButOrphans, messagesWaiting };
+    if (finished || !isDrained(facts)) return;
     tracker.resolveOrphans();
     if (options.untilDrained) {
       ended("drained");
@@ -270,19 +292,34 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
             ...(options.imburse.simulator.seed === undefined ? {} : { seed: options.imburse.simulator.seed }),
           })
         : undefined;
-    local = await startLocalEnvironment({
+    const environmentOptions = {
       credentials: "credentials" in options.imburse ? options.imburse.credentials : { ...DEMO_CREDENTIALS },
       imburseBaseUrl: simulator?.url ?? ("url" in options.imburse ? options.imburse.url : ""),
       settings: profile.settings,
       functionTimeoutSeconds: profile.functionTimeoutSeconds,
-    });
+    };
+    if (options.aws) {
+      local = await createRelayResources(options.aws, environmentOptions);
+    } else {
+      standIns = await startLocalEnvironment(environmentOptions);
+      local = standIns;
+    }
     const environment = local;
     const events = options.eventsPath ? createWriteStream(options.eventsPath) : undefined;
     closeEvents = () => new Promise<void>((resolve) => (events ? events.end(resolve) : resolve()));
-    environment.eventBridge.onEvent((event) => {
+    const showEvent = (event: DeliveredEvent) => {
       progress.event(event);
       events?.write(`${JSON.stringify(event)}\n`);
-    });
+    };
+    // The embedded bus delivers events as a rule's target gets them; another service's bus is not ours to
+    // subscribe to, so there the relay's own PutEvents rounds are shown instead.
+    standIns?.eventBridge.onEvent(showEvent);
+    const region = environment.aws.region ?? "us-east-1";
+    const fromPutEvents = standIns
+      ? undefined
+      : (published: readonly OutboxEntry[]) => {
+          for (const entry of published) showEvent(deliveredEvent(entry, region));
+        };
     clients = awsClients(environment.aws);
     const handler: SqsBatchHandler = createSubmitHandler({
       env: environment.env,
@@ -294,12 +331,20 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       observer: {
         record: (event) => tracker.record(event),
         imburseCall: (call) => operations?.imburseCall(call),
+        ...(fromPutEvents ? { outcomeEvents: ({ published }) => fromPutEvents(published) } : {}),
       },
     });
-    void watchSqsRedrives(environment, (origin) => {
-      tracker.deadLetteredBySqs(origin);
-      scheduleCheck();
-    });
+    if (standIns) {
+      void watchSqsRedrives(standIns, (origin) => {
+        tracker.deadLetteredBySqs(origin);
+        scheduleCheck();
+      });
+    } else {
+      // Approximate counts on another SQS may lag the last delete: look again until drained.
+      const recheck = setInterval(scheduleCheck, EXTERNAL_DRAIN_CHECK_MS);
+      recheck.unref();
+      stopRecheck = () => clearInterval(recheck);
+    }
 
     const { sqs } = clients;
     const config = infrastructureConfig("local");
@@ -310,7 +355,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         { queue: environment.queues.retry, batchSize: config.retrySubscription.batchSize },
       ],
       sqs,
-      region: environment.env.AWS_REGION ?? "us-east-1",
+      region,
       functionName: localResourceName(RESOURCE_NAMES.submitFunction),
       functionTimeoutSeconds: profile.functionTimeoutSeconds,
       onInvocation: (report) => {
@@ -325,7 +370,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     operations = await startLocalOperations({
       environment,
       runner,
-      region: environment.env.AWS_REGION ?? "us-east-1",
+      region,
       logLevel: options.logLevel,
       breaker: config.breaker,
       subscriptions: { orders: config.ordersSubscription, retry: config.retrySubscription },
@@ -371,6 +416,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     finished = true;
     clearTimeout(giveUp);
     for (const signal of ["SIGINT", "SIGTERM"] as const) signals.off(signal, onSignal);
+    stopRecheck();
     progress.stop();
     await operations?.stop();
     await stopRunner?.();
@@ -435,6 +481,24 @@ export function breakerScheduleMs(config: InfrastructureConfig, alarmPeriodSecon
   return (alarmPeriodSeconds * 1000 * scheduleSeconds) / config.breaker.periodSeconds;
 }
 
+/** How often a run on other services looks at the source queues' counts again. */
+const EXTERNAL_DRAIN_CHECK_MS = 1_000;
+
+/** An outcome event as the relay put it, shaped as a rule's target gets it (local mode's events file). */
+function deliveredEvent(entry: OutboxEntry, region: string): DeliveredEvent {
+  return {
+    version: "0",
+    id: entry.id,
+    "detail-type": entry.detailType,
+    source: OUTCOME_EVENT_SOURCE,
+    account: "",
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    region,
+    resources: [],
+    detail: JSON.parse(entry.detail) as Record<string, unknown>,
+  };
+}
+
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
@@ -442,7 +506,7 @@ function asError(error: unknown): Error {
 function printHeader(
   print: (text: string) => void,
   options: LocalRunOptions,
-  local: LocalEnvironment,
+  local: RelayResources,
   simulator: Simulator | undefined,
   functionTimeoutSeconds: number,
 ): void {
@@ -454,7 +518,8 @@ function printHeader(
   print(
     [
       `imburse-relay local: ${options.lines.length} line${options.lines.length === 1 ? "" : "s"} from ${options.source}`,
-      `  orders queue ${local.queues.orders.url} on fauxqs ${local.sqsEndpoint}; ledger ${local.tableName} on dynalite ${local.dynamoEndpoint}; Secrets Manager stand-in`,
+      `  orders queue ${local.queues.orders.url} on ${servedBy(local, "sqs", "fauxqs")}; ledger ${local.tableName} on ${servedBy(local, "dynamoDb", "dynalite")}; ` +
+        `${"fauxqs" in local ? "Secrets Manager stand-in" : `secret on ${servedBy(local, "secretsManager", "")}, bus on ${servedBy(local, "eventBridge", "")}`}`,
       `  ${imburse}`,
       `  retries: base ${relay.retryBaseSeconds} s, cap ${relay.retryCapSeconds} s, budget ${relay.retryBudgetSeconds} s` +
         `${relay.maxAttempts === undefined ? "" : `, at most ${relay.maxAttempts} attempts`}; ` +
@@ -463,15 +528,30 @@ function printHeader(
   );
 }
 
+/** Which service holds a resource: the embedded stand-in, or the endpoint given (AWS's own when none). */
+function servedBy(
+  local: RelayResources,
+  service: "sqs" | "dynamoDb" | "secretsManager" | "eventBridge",
+  standIn: string,
+) {
+  const endpoint = local.aws.endpoints?.[service];
+  if ("fauxqs" in local) return `${standIn} ${endpoint}`;
+  return endpoint ?? `AWS ${local.aws.region ?? ""}`.trim();
+}
+
 /** How to reach the local queues from another shell while the run goes on. */
-function stillRunningHint(local: LocalEnvironment | undefined): string {
-  const sqs = `AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local npx imburse-relay`;
-  const endpoint = `--endpoint ${local?.sqsEndpoint}`;
+function stillRunningHint(local: RelayResources | undefined): string {
+  const credentials =
+    local && "fauxqs" in local ? "AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local " : "";
+  const sqs = `${credentials}npx imburse-relay`;
+  const sqsEndpoint = local?.aws.endpoints?.sqs;
+  const dynamoEndpoint = local?.aws.endpoints?.dynamoDb;
+  const endpoint = sqsEndpoint ? `--endpoint ${sqsEndpoint}` : "";
   return [
     "Still running. From another shell:",
     `  publish more orders:   ${sqs} publish ${endpoint} --queue-url ${local?.queues.orders.url} FILE`,
     `  see the dead letters:  ${sqs} dlq peek ${endpoint} --queue-url ${local?.queues.deadLetter.url}`,
-    `  ask the ledger:        ${sqs} status ORDER_REF --endpoint ${local?.dynamoEndpoint} --table ${local?.tableName}`,
+    `  ask the ledger:        ${sqs} status ORDER_REF${dynamoEndpoint ? ` --endpoint ${dynamoEndpoint}` : ""} --table ${local?.tableName}`,
     "Ctrl-C prints the final summary and stops.",
   ].join("\n");
 }
