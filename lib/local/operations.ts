@@ -118,11 +118,15 @@ export async function startLocalOperations(options: LocalOperationsOptions): Pro
   let unavailable: AlarmState = "OK";
 
   const lambdaApi = await startLambdaApiStandIn();
+  // A CloudWatch stand-in that fails to start must not leave the Lambda API one listening.
   const cloudWatch = await startCloudWatchStandIn(() => [
     { name: alarmNames.probe, type: "MetricAlarm", state: states.probe },
     { name: alarmNames.errorRate, type: "MetricAlarm", state: states.errorRate },
     { name: alarmNames.unavailable, type: "CompositeAlarm", state: unavailable },
-  ]);
+  ]).catch(async (error: unknown) => {
+    await lambdaApi.close();
+    throw error;
+  });
   const functionArn = `arn:aws:lambda:${region}:000000000000:function:${RESOURCE_NAMES.submitFunction}`;
   const configured = [subscriptions.orders, subscriptions.retry];
   const mappings = [environment.queues.orders, environment.queues.retry].map((queue, index) =>

@@ -28,13 +28,22 @@ import {
   type LineOutcome,
   OutcomeTracker,
   type ReportEntry,
-  totals,
 } from "./outcomes.ts";
 import { localPowertools } from "./powertools.ts";
 import { breakerNote, createProgress } from "./progress.ts";
 import { SequencedPublisher } from "./publisher.ts";
+import {
+  type LocalReport,
+  type LocalRunEnd,
+  localExitCode,
+  localReport,
+  unexpectedOutcomes,
+} from "./report.ts";
 import { type InvocationReport, type SqsBatchHandler, startEventSourceRunner } from "./runner.ts";
 import { renderSummary } from "./summary.ts";
+import { Teardown } from "./teardown.ts";
+
+export type { LocalReport, LocalRunEnd };
 
 /** The relay settings a local run exposes as flags. */
 export interface LocalRelayOptions {
@@ -138,17 +147,6 @@ export interface LocalRunOptions {
   clock?: () => number;
 }
 
-/** The report file: one entry per input line, and the counts. */
-export interface LocalReport {
-  orders: ReportEntry[];
-  totals: Record<string, number>;
-  /** When the run gave up waiting while the circuit breaker was not closed: its state. */
-  breaker?: BreakerState;
-}
-
-/** How a local run ended: every line done, stopped by SIGINT/SIGTERM, or `maxWaitSeconds` passed. */
-export type LocalRunEnd = "drained" | "interrupted" | "gave-up";
-
 /** How a local run ended. */
 export interface LocalRunResult {
   report: LocalReport;
@@ -175,14 +173,14 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const remote = "url" in options.imburse;
   const profile = localRelayProfile(options.relay, remote);
 
+  /** Everything the run starts, stopped in reverse when it ends, also when its start-up fails halfway. */
+  const session = new Teardown();
   let simulator: Simulator | undefined;
   /** The relay's resources, and the embedded stand-ins when they hold them (no `aws` given). */
   let local: RelayResources | undefined;
   let standIns: LocalEnvironment | undefined;
-  let stopRunner: (() => Promise<void>) | undefined;
   let operations: LocalOperations | undefined;
   let clients: AwsClients | undefined;
-  let stopRecheck: () => void = () => undefined;
   const progress = createProgress({ stream: options.stream, interactive: options.interactive, clock });
   let ended: (how: LocalRunEnd | Error) => void = () => undefined;
   const end = new Promise<LocalRunEnd | Error>((resolve) => {
@@ -197,7 +195,6 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       : undefined;
   let finished = false;
   let publishing = true;
-  let closeEvents: () => Promise<void> = async () => undefined;
   let announced = false;
 
   const publishable = options.lines.filter((line): line is OrderLine => line.ok);
@@ -292,6 +289,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
             ...(options.imburse.simulator.seed === undefined ? {} : { seed: options.imburse.simulator.seed }),
           })
         : undefined;
+    if (simulator) session.add(() => simulator?.close());
     const environmentOptions = {
       credentials: "credentials" in options.imburse ? options.imburse.credentials : { ...DEMO_CREDENTIALS },
       imburseBaseUrl: simulator?.url ?? ("url" in options.imburse ? options.imburse.url : ""),
@@ -305,8 +303,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       local = standIns;
     }
     const environment = local;
+    session.add(() => environment.stop());
     const events = options.eventsPath ? createWriteStream(options.eventsPath) : undefined;
-    closeEvents = () => new Promise<void>((resolve) => (events ? events.end(resolve) : resolve()));
+    if (events) session.add(() => new Promise<void>((resolve) => events.end(resolve)));
     const showEvent = (event: DeliveredEvent) => {
       progress.event(event);
       events?.write(`${JSON.stringify(event)}\n`);
@@ -321,6 +320,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           for (const entry of published) showEvent(deliveredEvent(entry, region));
         };
     clients = awsClients(environment.aws);
+    const { destroy } = clients;
+    session.add(destroy);
     const handler: SqsBatchHandler = createSubmitHandler({
       env: environment.env,
       ...localPowertools(options.logLevel),
@@ -343,7 +344,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       // Approximate counts on another SQS may lag the last delete: look again until drained.
       const recheck = setInterval(scheduleCheck, EXTERNAL_DRAIN_CHECK_MS);
       recheck.unref();
-      stopRecheck = () => clearInterval(recheck);
+      session.add(() => clearInterval(recheck));
     }
 
     const { sqs } = clients;
@@ -365,7 +366,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       },
       onError: (error) => progress.note(`SQS error in the event source runner: ${error.message}`),
     });
-    stopRunner = () => runner.stop();
+    session.add(() => runner.stop());
     const timing = options.operations ?? LOCAL_OPERATIONS_DEFAULTS;
     operations = await startLocalOperations({
       environment,
@@ -393,6 +394,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           progress.note(`${what} failed: ${error instanceof Error ? error.message : String(error)}`),
       },
     });
+    const started = operations;
+    session.add(() => started.stop());
 
     printHeader(print, options, environment, simulator, profile.functionTimeoutSeconds);
     progress.start(options.lines.length);
@@ -416,21 +419,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     finished = true;
     clearTimeout(giveUp);
     for (const signal of ["SIGINT", "SIGTERM"] as const) signals.off(signal, onSignal);
-    stopRecheck();
     progress.stop();
-    await operations?.stop();
-    await stopRunner?.();
-    clients?.destroy();
-    await local?.stop();
-    await simulator?.close();
-    await closeEvents();
+    await session.run();
   }
   if (outcome instanceof Error) throw outcome;
 
   const entries = tracker.entries();
-  const report: LocalReport = { orders: entries, totals: totals(entries) };
-  const externals = tracker.externals().length;
-  if (externals > 0) report.totals.external = externals;
+  const report = localReport(entries, tracker.externals().length, outcome, lastBreaker?.state);
   const heading = {
     drained: "Drained",
     interrupted: options.untilDrained ? "Interrupted" : "Stopped",
@@ -438,15 +433,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   }[outcome];
   print(summaryText(heading, entries));
   // Why the lines still wait: the breaker held them back, and says since when.
-  if (outcome === "gave-up" && lastBreaker && lastBreaker.state.phase !== "closed") {
-    report.breaker = lastBreaker.state;
+  if (report.breaker && lastBreaker) {
     print(`Still waiting: ${breakerNote(lastBreaker.state, lastBreaker.waiting).replace(/\.$/, "")}.`);
   }
-  const mismatches = entries.filter((entry) => {
-    const expected = options.expected?.get(entry.line);
-    return expected !== undefined && entry.outcome !== expected;
-  });
   if (options.expected) {
+    const mismatches = unexpectedOutcomes(entries, options.expected);
     print(
       mismatches.length === 0
         ? `Demo: every line got its expected outcome.`
@@ -458,11 +449,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     print(`Report written to ${options.reportPath}.`);
   }
   if (options.eventsPath) print(`Outcome events written to ${options.eventsPath} (JSON lines).`);
-  const failed = failedLines(entries, options.expected);
-  const done = entries.every((entry) => entry.outcome !== "pending");
-  const exitCode =
-    outcome === "gave-up" ? 3 : outcome === "interrupted" && !done ? 130 : failed.length > 0 ? 1 : 0;
+  const exitCode = localExitCode(outcome, entries, options.expected);
   if (exitCode === 1 && !options.expected) {
+    const failed = failedLines(entries, options.expected);
     const listed = failed.slice(0, 10).map((entry) => `line ${entry.line} (${entry.outcome})`);
     const more = failed.length > listed.length ? ` and ${failed.length - listed.length} more` : "";
     print(
