@@ -198,6 +198,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   let announced = false;
 
   const publishable = options.lines.filter((line): line is OrderLine => line.ok);
+  let publisher: SequencedPublisher | undefined;
   const tracker = new OutcomeTracker(
     options.lines.map((line) => ({
       line: line.line,
@@ -217,7 +218,6 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       },
     },
   );
-  let publisher: SequencedPublisher | undefined;
 
   let checkScheduled = false;
   const scheduleCheck = () => {
