@@ -71,9 +71,9 @@ Object.assign(process.env, ready.env, {
   POWERTOOLS_METRICS_DISABLED: "true",
 });
 
-const { createSubmitHandler } = await import("../lib/relay/runtime.ts");
+const { createSubmitHandler } = await import("../lib/relay/submit-handler.ts");
 const handler = createSubmitHandler();
-const sqs = sqsClient(process.env);
+const sqs = sqsClient();
 const raw = await rawClient(ready.simulatorUrl, { ...DEMO_CREDENTIALS });
 
 // ---- helpers ----

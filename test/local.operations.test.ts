@@ -1,12 +1,14 @@
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sqsClient } from "../lib/aws/clients.ts";
+import { type AwsClients, awsClients } from "../lib/aws/clients.ts";
 import { infrastructureConfig } from "../lib/config/infrastructure.ts";
 import { MESSAGE_ATTRIBUTES } from "../lib/config/names.ts";
 import { type LocalEnvironment, startLocalEnvironment } from "../lib/local/environment.ts";
 import { type LocalOperations, startLocalOperations } from "../lib/local/operations.ts";
-import { type EventSourceRunner, type SqsBatchHandler, startEventSourceRunner } from "../lib/local/runner.ts";
-import { type RecordEvent, recordEvents } from "../lib/relay/telemetry.ts";
+import { localPowertools } from "../lib/local/powertools.ts";
+import { type EventSourceRunner, startEventSourceRunner } from "../lib/local/runner.ts";
+import { createSubmitHandler } from "../lib/relay/submit-handler.ts";
+import type { RecordEvent } from "../lib/relay/telemetry.ts";
 import { DEMO_CREDENTIALS, type Simulator, startSimulator } from "../lib/simulator/index.ts";
 import { order } from "./support/relay-harness.ts";
 
@@ -16,6 +18,9 @@ let local: LocalEnvironment;
 let runner: EventSourceRunner;
 let operations: LocalOperations;
 let sqs: SQSClient;
+let clients: AwsClients;
+/** Called after every record event (the submit handler's observer). */
+const listeners = new Set<() => void>();
 const events: RecordEvent[] = [];
 const breakerStates: string[] = [];
 const config = infrastructureConfig("local");
@@ -31,10 +36,10 @@ function eventually(predicate: () => boolean): Promise<void> {
   return new Promise((resolve) => {
     const check = () => {
       if (!predicate()) return;
-      recordEvents.off("record", check);
+      listeners.delete(check);
       resolve();
     };
-    recordEvents.on("record", check);
+    listeners.add(check);
     check();
   });
 }
@@ -54,13 +59,23 @@ beforeAll(async () => {
     },
     functionTimeoutSeconds: 5,
   });
-  Object.assign(process.env, local.env, {
-    POWERTOOLS_LOG_LEVEL: "SILENT",
-    POWERTOOLS_METRICS_DISABLED: "true",
+  clients = awsClients(local.aws);
+  const handler = createSubmitHandler({
+    env: local.env,
+    ...localPowertools("silent"),
+    sqs: clients.sqs,
+    dynamoDb: clients.dynamoDb,
+    secretsManager: clients.secretsManager,
+    eventBridge: clients.eventBridge,
+    observer: {
+      record: (event) => {
+        events.push(event);
+        for (const listener of [...listeners]) listener();
+      },
+      imburseCall: (call) => operations?.imburseCall(call),
+    },
   });
-  recordEvents.on("record", (event) => events.push(event));
-  const { handler } = (await import("../functions/submit.ts")) as { handler: SqsBatchHandler };
-  sqs = sqsClient(process.env);
+  sqs = clients.sqs;
   runner = startEventSourceRunner({
     handler,
     sources: [
@@ -94,13 +109,10 @@ afterAll(async () => {
   await runner?.stop();
   await local?.stop();
   await simulator?.close();
-  sqs?.destroy();
+  clients?.destroy();
 });
 
-const mappingIds = () =>
-  (JSON.parse(process.env.RELAY_BREAKER_PLAN ?? "{}") as { mappings: { uuid: string }[] }).mappings.map(
-    (m) => m.uuid,
-  );
+const mappingIds = () => operations.breakerPlan.mappings.map((m) => m.uuid);
 
 const publish = (orderRef: string) =>
   sqs.send(

@@ -13,10 +13,10 @@ import { breakerNote, describeEntry } from "../lib/local/progress.ts";
 import { SequencedPublisher } from "../lib/local/publisher.ts";
 import { breakerScheduleMs, localRelayProfile } from "../lib/local/run-local.ts";
 import { renderSummary } from "../lib/local/summary.ts";
-import type { OrderLine } from "../lib/ops/orders-file.ts";
-import type { PublishResult } from "../lib/ops/publish.ts";
 import type { DeadLetterReason } from "../lib/relay/reasons.ts";
 import { parseFaultSpec } from "../lib/simulator/index.ts";
+import type { OrderLine } from "../lib/tools/orders-file.ts";
+import type { PublishResult } from "../lib/tools/publish.ts";
 
 const final = (
   originMessageId: string,

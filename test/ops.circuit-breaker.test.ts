@@ -23,6 +23,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { TRIAL_SCALING } from "../lib/config/infrastructure.ts";
 import { BREAKER_STATE_KEY, METRICS } from "../lib/config/names.ts";
 import type { BreakerPlan } from "../lib/config/settings.ts";
+import { type AlarmState, alarmStateChangeEvent } from "../lib/local/alarm-emulator.ts";
 import {
   type CloudWatchStandIn,
   type LocalAlarm,
@@ -31,7 +32,6 @@ import {
 import { createLedgerTable } from "../lib/local/environment.ts";
 import { type LambdaApiStandIn, startLambdaApiStandIn } from "../lib/local/lambda-api.ts";
 import { lambdaContext } from "../lib/local/lambda-event.ts";
-import { type AlarmState, alarmStateChangeEvent } from "../lib/ops/alarm.ts";
 import { cloudWatchAlarmReader } from "../lib/ops/alarm-states.ts";
 import {
   type AlarmReading,
@@ -44,7 +44,7 @@ import {
   mappingTargets,
   nextBreakerState,
 } from "../lib/ops/circuit-breaker.ts";
-import { createCircuitBreakerHandler } from "../lib/ops/circuit-breaker-runtime.ts";
+import { createCircuitBreakerHandler } from "../lib/ops/circuit-breaker-handler.ts";
 import { captureJsonOutput } from "./support/json-output.ts";
 
 const REGION = "us-east-1";

@@ -7,7 +7,7 @@ import { TokenCache } from "../lib/imburse/token.ts";
 import { type LocalEnvironment, startLocalEnvironment } from "../lib/local/environment.ts";
 import { lambdaContext } from "../lib/local/lambda-event.ts";
 import { type ProbeOutcome, probeImburse, probeVerdict } from "../lib/ops/health-probe.ts";
-import { createHealthProbeHandler } from "../lib/ops/health-probe-runtime.ts";
+import { createHealthProbeHandler } from "../lib/ops/health-probe-handler.ts";
 import { DEMO_CREDENTIALS, type Simulator, startSimulator } from "../lib/simulator/index.ts";
 import { captureJsonOutput } from "./support/json-output.ts";
 import { order } from "./support/relay-harness.ts";

@@ -12,7 +12,7 @@ import {
 } from "../lib/ledger/index.ts";
 import { lambdaContext } from "../lib/local/lambda-event.ts";
 import { createLedgerCheckHandler } from "../lib/ops/ledger-check.ts";
-import { SettleRefusedError, settleOrder } from "../lib/ops/settle.ts";
+import { SettleRefusedError, settleOrder } from "../lib/tools/settle.ts";
 import { captureJsonOutput } from "./support/json-output.ts";
 
 const NOW = Date.parse("2026-11-30T12:00:00Z");

@@ -5,7 +5,7 @@ import { MESSAGE_ATTRIBUTES, METRICS } from "../lib/config/names.ts";
 import { type LocalEnvironment, type LocalQueue, startLocalEnvironment } from "../lib/local/environment.ts";
 import { lambdaContext } from "../lib/local/lambda-event.ts";
 import { lastFailureWasTransient } from "../lib/ops/redrive.ts";
-import { createRedriveHandler } from "../lib/ops/scheduled-redrive.ts";
+import { createRedriveHandler } from "../lib/ops/redrive-handler.ts";
 import type { DeadLetterCause, DeadLetterReason } from "../lib/relay/reasons.ts";
 import { DEMO_CREDENTIALS } from "../lib/simulator/index.ts";
 import { captureJsonOutput } from "./support/json-output.ts";
@@ -94,7 +94,7 @@ describe("scheduled redrive handler", () => {
       // The redrive never calls Imburse.
       imburseBaseUrl: "http://127.0.0.1:9",
     });
-    sqs = sqsClient(local.env);
+    sqs = sqsClient({}, local.env);
   });
   afterAll(async () => {
     sqs.destroy();

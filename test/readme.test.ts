@@ -41,6 +41,18 @@ describe("README", () => {
     const listed = new Set([...layout.matchAll(/^\| `([^/`]+)\//gm)].map((match) => match[1]));
     expect([...folders].filter((folder) => !listed.has(folder))).toEqual([]);
   });
+
+  it("lists exactly the folders of lib/ in its layout table", () => {
+    const folders = new Set(
+      execFileSync("git", ["ls-files", "lib"], { cwd: new URL("..", import.meta.url), encoding: "utf8" })
+        .split("\n")
+        .filter((path) => path.split("/").length > 2)
+        .map((path) => path.split("/")[1]),
+    );
+    const layout = readme.slice(readme.indexOf("## Layout"), readme.indexOf("## Choices"));
+    const listed = new Set([...layout.matchAll(/^\| `lib\/([^/`]+)\/`/gm)].map((match) => match[1]));
+    expect([...listed].sort()).toEqual([...folders].sort());
+  });
 });
 
 describe("docs/local-mode.md", () => {

@@ -221,7 +221,7 @@ describe("a dead letter whose message could not be sent", () => {
     let failDeadLetters = true;
     let real: MessageSender | undefined;
     const sender = (): MessageSender => {
-      real ??= sqsMessageSender(sqsClient(process.env));
+      real ??= sqsMessageSender(sqsClient());
       return real;
     };
     relay = await startRelayHarness({
@@ -335,7 +335,7 @@ describe("the outbox", () => {
     const { EventBridgeClient } = await import("@aws-sdk/client-eventbridge");
     const client = new EventBridgeClient({});
     const publisher = real(client, relay.local.eventBusName);
-    const { createSubmitHandler } = await import("../lib/relay/runtime.ts");
+    const { createSubmitHandler } = await import("../lib/relay/submit-handler.ts");
     const handler = createSubmitHandler({
       clock: () => relay.clock.now,
       random: () => 0,

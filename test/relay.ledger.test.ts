@@ -19,7 +19,7 @@ import { TokenCache } from "../lib/imburse/token.ts";
 import { dynamoDbLedger, type LedgerItem } from "../lib/ledger/index.ts";
 import { lambdaContext, toSqsRecord } from "../lib/local/lambda-event.ts";
 import { redriveDeadLetters } from "../lib/ops/dlq.ts";
-import { createSubmitHandler } from "../lib/relay/runtime.ts";
+import { createSubmitHandler } from "../lib/relay/submit-handler.ts";
 import { DEMO_CREDENTIALS } from "../lib/simulator/index.ts";
 import { startOutageProxy } from "./support/outage-proxy.ts";
 import { order, type RelayHarness, startRelayHarness } from "./support/relay-harness.ts";

@@ -12,34 +12,103 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 const requestHandler = { connectionTimeout: 3_000, requestTimeout: 10_000 };
 
 /**
- * The AWS SDK clients the relay uses. Endpoints come from the SDK's own `AWS_ENDPOINT_URL_*`
- * variables, which is how local mode points them at the stand-ins.
+ * Where and as whom a client talks. Every field left out comes from the SDK's own defaults (in Lambda: the
+ * function's region and role, AWS's endpoints, or the standard `AWS_ENDPOINT_URL_*` variables); local mode
+ * and tests set them to reach stand-ins without touching `process.env`.
  */
-export function sqsClient(env: NodeJS.ProcessEnv = process.env): SQSClient {
-  // With an endpoint override the queue URL's host (sqs.<region>.localhost) must not become the endpoint.
-  return new SQSClient({
+export interface AwsClientOptions {
+  endpoint?: string | undefined;
+  region?: string | undefined;
+  credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
+}
+
+function clientConfig(options: AwsClientOptions) {
+  return {
     requestHandler,
-    ...(env.AWS_ENDPOINT_URL_SQS ? { useQueueUrlAsEndpoint: false } : {}),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  };
+}
+
+/**
+ * The relay's SQS client. With an endpoint (given, or from `AWS_ENDPOINT_URL_SQS` in `env`) the queue URL's
+ * host (sqs.<region>.localhost) must not become the endpoint.
+ */
+export function sqsClient(options: AwsClientOptions = {}, env: NodeJS.ProcessEnv = process.env): SQSClient {
+  const endpointOverride = options.endpoint ?? env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL;
+  return new SQSClient({
+    ...clientConfig(options),
+    ...(endpointOverride ? { useQueueUrlAsEndpoint: false } : {}),
   });
 }
 
-export function dynamoDbClient(): DynamoDBClient {
-  return new DynamoDBClient({ requestHandler });
+/** The order ledger's DynamoDB client. */
+export function dynamoDbClient(options: AwsClientOptions = {}): DynamoDBClient {
+  return new DynamoDBClient(clientConfig(options));
 }
 
-export function secretsManagerClient(): SecretsManagerClient {
-  return new SecretsManagerClient({ requestHandler });
+/** The credentials secret's client. */
+export function secretsManagerClient(options: AwsClientOptions = {}): SecretsManagerClient {
+  return new SecretsManagerClient(clientConfig(options));
 }
 
-export function lambdaClient(): LambdaClient {
-  return new LambdaClient({ requestHandler });
+/** The circuit breaker's client for the event source mappings. */
+export function lambdaClient(options: AwsClientOptions = {}): LambdaClient {
+  return new LambdaClient(clientConfig(options));
 }
 
-/** The outcome events' client; local mode points it at its stand-in with `AWS_ENDPOINT_URL_EVENTBRIDGE`. */
-export function eventBridgeClient(): EventBridgeClient {
-  return new EventBridgeClient({ requestHandler });
+/** The outcome events' client. */
+export function eventBridgeClient(options: AwsClientOptions = {}): EventBridgeClient {
+  return new EventBridgeClient(clientConfig(options));
 }
 
-export function cloudWatchClient(): CloudWatchClient {
-  return new CloudWatchClient({ requestHandler });
+/** The circuit breaker's client for the alarms' states. */
+export function cloudWatchClient(options: AwsClientOptions = {}): CloudWatchClient {
+  return new CloudWatchClient(clientConfig(options));
+}
+
+/** The AWS services the relay and local mode talk to. */
+export type AwsService = "sqs" | "dynamoDb" | "secretsManager" | "eventBridge" | "lambda" | "cloudWatch";
+
+/** One region and set of credentials, and an endpoint per service (AWS's own where none is given). */
+export interface AwsTarget {
+  region?: string | undefined;
+  credentials?: AwsClientOptions["credentials"];
+  endpoints?: Partial<Record<AwsService, string>>;
+}
+
+/** One client of each service the relay uses. */
+export interface AwsClients {
+  sqs: SQSClient;
+  dynamoDb: DynamoDBClient;
+  secretsManager: SecretsManagerClient;
+  eventBridge: EventBridgeClient;
+  lambda: LambdaClient;
+  cloudWatch: CloudWatchClient;
+  /** Closes their connections. */
+  destroy(): void;
+}
+
+/** Clients of every service for `target`, which is how local mode reaches its stand-ins. */
+export function awsClients(target: AwsTarget): AwsClients {
+  const options = (service: AwsService): AwsClientOptions => ({
+    region: target.region,
+    credentials: target.credentials,
+    endpoint: target.endpoints?.[service],
+  });
+  const clients = {
+    sqs: sqsClient(options("sqs")),
+    dynamoDb: dynamoDbClient(options("dynamoDb")),
+    secretsManager: secretsManagerClient(options("secretsManager")),
+    eventBridge: eventBridgeClient(options("eventBridge")),
+    lambda: lambdaClient(options("lambda")),
+    cloudWatch: cloudWatchClient(options("cloudWatch")),
+  };
+  return {
+    ...clients,
+    destroy: () => {
+      for (const client of Object.values(clients)) client.destroy();
+    },
+  };
 }

@@ -6,6 +6,7 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { SecretsProvider } from "@aws-lambda-powertools/parameters/secrets";
 import { Tracer } from "@aws-lambda-powertools/tracer";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { METRICS, SERVICE_NAME } from "../config/names.ts";
@@ -71,9 +72,10 @@ export function withPowertools<E, R>(
 export function imburseCredentials(
   settings: Pick<CommonSettings, "secretMaxAgeSeconds"> & { secretId: string },
   { logger, tracer }: Powertools,
+  client: SecretsManagerClient = secretsManagerClient(),
 ): CredentialsProvider {
   return secretCredentials({
-    provider: new SecretsProvider({ awsSdkV3Client: tracer.captureAWSv3Client(secretsManagerClient()) }),
+    provider: new SecretsProvider({ awsSdkV3Client: tracer.captureAWSv3Client(client) }),
     secretId: settings.secretId,
     maxAgeSeconds: settings.secretMaxAgeSeconds,
     onStale: (problem) =>

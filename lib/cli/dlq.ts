@@ -1,8 +1,8 @@
 import { type Command, Option } from "commander";
 import { MESSAGE_ATTRIBUTES } from "../config/names.ts";
-import { describeDeadLetter } from "../ops/describe.ts";
 import { type DeadLetter, peekDeadLetters, redriveDeadLetters } from "../ops/dlq.ts";
 import { DEFAULT_REDRIVE_KINDS, REDRIVE_KINDS, type RedriveKind } from "../ops/redrive.ts";
+import { describeDeadLetter } from "../tools/describe.ts";
 import { EXIT } from "./errors.ts";
 import { type CliIo, operatorSqsClient, type SqsTargetOptions, untilInterrupted, writeLine } from "./io.ts";
 import { httpUrl, integer, queueUrl } from "./options.ts";

@@ -11,7 +11,7 @@ import { ImburseClient } from "../imburse/client.ts";
 import { type CredentialsProvider, staticCredentials } from "../imburse/credentials.ts";
 import { describeState, dynamoDbLedger, type LedgerItem, type OrderLedger } from "../ledger/index.ts";
 import { stuckOrderSummary } from "../ops/ledger-check.ts";
-import { SettleRefusedError, settleOrder } from "../ops/settle.ts";
+import { SettleRefusedError, settleOrder } from "../tools/settle.ts";
 import { CommandFailedError, EXIT, UsageError } from "./errors.ts";
 import { type CliIo, writeLine } from "./io.ts";
 import { IMBURSE_CREDENTIAL_VARIABLES, imburseCredentialsFromEnv } from "./local.ts";

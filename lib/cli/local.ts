@@ -3,14 +3,15 @@ import { dirname, resolve } from "node:path";
 import { type Command, Option } from "commander";
 import type { ImburseCredentials } from "../imburse/credentials.ts";
 import { DEMO_FAULTS, demoLines } from "../local/demo.ts";
+import { externalAwsTarget } from "../local/endpoints.ts";
 import {
   LOCAL_OPERATIONS_DEFAULTS,
   LOCAL_RELAY_DEFAULTS,
   type LocalImburse,
   runLocal,
 } from "../local/run-local.ts";
-import { OrdersFileError, readOrdersFile } from "../ops/orders-file.ts";
 import { FaultSpecError, parseFaultSpec } from "../simulator/index.ts";
+import { OrdersFileError, readOrdersFile } from "../tools/orders-file.ts";
 import { UsageError } from "./errors.ts";
 import { type CliIo, isInteractive } from "./io.ts";
 import { imburseUrl, integer, positiveSeconds } from "./options.ts";
@@ -61,6 +62,7 @@ interface LocalFlags {
   probeEvery: number;
   alarmPeriod: number;
   redriveEvery?: number;
+  awsEndpoint?: string;
 }
 
 /** `imburse-relay local`: the relay on local stand-ins (what `npm start` runs). */
@@ -79,6 +81,11 @@ export function registerLocalCommand(program: Command, io: CliIo, setExitCode: (
       "--imburse-url <url>",
       "a real Imburse API instead of the simulator (https; credentials from IMBURSE_* variables; needs --orders)",
       imburseUrl,
+    )
+    .option(
+      "--aws-endpoint <url>",
+      "create the queues, table, secret and bus on this AWS-compatible endpoint (LocalStack, moto, …) instead of " +
+        "the embedded stand-ins, and delete them at the end (also: the AWS_ENDPOINT_URL[_<SERVICE>] variables)",
     )
     .option("--until-drained", "exit once every line has its outcome and the queues are empty")
     .option(
@@ -193,8 +200,10 @@ async function local(flags: LocalFlags, io: CliIo): Promise<number> {
     if (error instanceof OrdersFileError) throw new UsageError(error.message);
     throw error;
   }
+  const aws = externalAwsTarget(io.env, flags.awsEndpoint);
   const result = await runLocal({
     lines,
+    ...(aws ? { aws } : {}),
     source: demo ? "the demo set" : (flags.orders ?? ""),
     ...(demo
       ? {

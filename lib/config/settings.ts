@@ -3,7 +3,7 @@ import { SANDBOX_BASE_URL } from "../imburse/urls.ts";
 
 /**
  * Every tunable of the relay, with its environment variable and default. The stacks write these
- * variables onto the functions, local mode writes them into the in-process environment, and the
+ * variables onto the functions, local mode hands them to the handlers' assembly as `env`, and the
  * handlers read them with {@link loadSettings}. The README's configuration table mirrors this list.
  */
 export const SETTINGS = {

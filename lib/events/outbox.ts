@@ -5,7 +5,7 @@
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { type LedgerItem, type OrderLedger, outboxOnlyItem, publishedItem } from "../ledger/index.ts";
-import { type RelayMetrics, recordEvents } from "../relay/telemetry.ts";
+import type { RelayMetrics, RelayObserver } from "../relay/telemetry.ts";
 import type { OutboxEntry } from "./outcome-event.ts";
 import type { OutcomePublisher } from "./publisher.ts";
 
@@ -50,6 +50,8 @@ export interface PublishDueDependencies {
   clock: () => number;
   /** The ledger's TTL, for the item an unpublished loose event gets. */
   ledgerTtlSeconds: number;
+  /** Told of each PutEvents round (local mode); none in Lambda. */
+  observer?: RelayObserver | undefined;
 }
 
 /** What {@link publishDue} leaves to record. */
@@ -98,7 +100,7 @@ export async function publishDue(
       event_ids: sent.failed,
     });
   }
-  recordEvents.emit("outcome-events", {
+  deps.observer?.outcomeEvents?.({
     published: uniqueEntries(entries.filter((entry) => published.has(entry.id))),
     failed: sent.failed,
   });

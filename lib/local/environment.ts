@@ -1,9 +1,26 @@
 import type { AddressInfo } from "node:net";
 import { setTimeout } from "node:timers/promises";
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+} from "@aws-sdk/client-dynamodb";
+import { CreateEventBusCommand, DeleteEventBusCommand } from "@aws-sdk/client-eventbridge";
+import {
+  CreateSecretCommand,
+  DeleteSecretCommand,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  type QueueAttributeName,
+} from "@aws-sdk/client-sqs";
 import dynalite from "dynalite";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
+import { type AwsClients, type AwsTarget, awsClients } from "../aws/clients.ts";
 import { infrastructureConfig, visibilityTimeoutSeconds } from "../config/infrastructure.ts";
 import {
   LEDGER_TABLE,
@@ -17,6 +34,7 @@ import { type SettingName, settingsToEnv } from "../config/settings.ts";
 import type { ImburseCredentials } from "../imburse/credentials.ts";
 import { type EventBridgeStandIn, startEventBridgeStandIn } from "./eventbridge.ts";
 import { type SecretsManagerStandIn, startSecretsManagerStandIn } from "./secrets-manager.ts";
+import { Teardown } from "./teardown.ts";
 
 /** One local queue. */
 export interface LocalQueue {
@@ -25,13 +43,29 @@ export interface LocalQueue {
   arn: string;
 }
 
-/** The stand-ins and the resources created on them. */
-export interface LocalEnvironment {
-  /** Environment variables that point the relay and the AWS SDK at the stand-ins. */
+/** The relay's queues, table, secret and bus, created for a local run, wherever they live. */
+export interface RelayResources {
+  /**
+   * The relay's settings as environment variables (with the AWS SDK's variables when the resources are on
+   * stand-ins): what a function deployed against them would see. Local mode hands them to the handlers'
+   * assembly as `env` (never to `process.env`); child processes may take them as their environment.
+   */
   env: Record<string, string>;
+  /** The region, credentials and endpoints of the services, for clients built in-process. */
+  aws: AwsTarget;
   queues: { orders: LocalQueue; retry: LocalQueue; deadLetter: LocalQueue };
   /** The order ledger's table. */
   tableName: string;
+  secretId: string;
+  eventBusName: string;
+  /** Visibility timeout of the orders and retry queues. */
+  visibilityTimeoutSeconds: number;
+  /** Deletes what was created (and stops what was started). */
+  stop(): Promise<void>;
+}
+
+/** The stand-ins and the resources created on them. */
+export interface LocalEnvironment extends RelayResources {
   dynamoEndpoint: string;
   /** HTTP requests that have reached the DynamoDB stand-in so far. */
   dynamoRequests(): number;
@@ -39,12 +73,8 @@ export interface LocalEnvironment {
   sqsEndpoint: string;
   fauxqs: FauxqsServer;
   secretsManager: SecretsManagerStandIn;
-  /** The outcome events' bus and the EventBridge stand-in it lives on. */
-  eventBusName: string;
+  /** The EventBridge stand-in the outcome events' bus lives on. */
   eventBridge: EventBridgeStandIn;
-  /** Visibility timeout of the orders and retry queues. */
-  visibilityTimeoutSeconds: number;
-  stop(): Promise<void>;
 }
 
 /** Options of {@link startLocalEnvironment}. */
@@ -66,130 +96,236 @@ export function localResourceName(logicalName: string): string {
   return `${SERVICE_NAME}-${LOCAL_STAGE}-${logicalName}`;
 }
 
-/**
- * Boots fauxqs (SQS), dynalite (DynamoDB) and the Secrets Manager and EventBridge stand-ins on loopback, and
- * creates the queues, the order ledger table, the credentials secret and the outcome events' bus with the names and redrive settings
- * the stacks use.
- */
-export async function startLocalEnvironment(options: LocalEnvironmentOptions): Promise<LocalEnvironment> {
-  const region = options.region ?? "us-east-1";
+/** The stacks' queue attributes for a local run whose function times out after `functionTimeoutSeconds`. */
+function queueSettings(functionTimeoutSeconds: number) {
   const config = infrastructureConfig(LOCAL_STAGE);
-  const functionTimeoutSeconds = options.functionTimeoutSeconds ?? 5;
   const visibility = visibilityTimeoutSeconds(
     functionTimeoutSeconds,
     config.ordersSubscription.batchingWindowSeconds,
   );
-
-  const fauxqs = await startFauxqs({
-    port: 0,
-    host: "127.0.0.1",
-    logger: false,
-    messageSpies: true,
-    defaultRegion: region,
-  });
-  const sqsEndpoint = `http://127.0.0.1:${fauxqs.port}`;
-  const deadLetter = fauxqs.createQueue(localResourceName(RESOURCE_NAMES.deadLetterQueue), {
-    region,
-    attributes: {
+  return {
+    visibility,
+    deadLetter: {
       MessageRetentionPeriod: String(config.queues.deadLetterRetentionSeconds),
-      // The stacks' sizes, not fauxqs's default (1 MiB everywhere), so local runs meet the deployed limits.
+      // The stacks' sizes, not a stand-in's default (1 MiB everywhere), so local runs meet the deployed limits.
       MaximumMessageSize: String(SQS_MAX_MESSAGE_BYTES),
     },
-  });
-  const sourceAttributes = {
-    MaximumMessageSize: String(SOURCE_QUEUE_MAX_MESSAGE_BYTES),
-    VisibilityTimeout: String(visibility),
-    MessageRetentionPeriod: String(config.queues.sourceRetentionSeconds),
-    RedrivePolicy: JSON.stringify({
-      deadLetterTargetArn: deadLetter.queueArn,
-      maxReceiveCount: config.queues.maxReceiveCount,
+    source: (deadLetterArn: string) => ({
+      MaximumMessageSize: String(SOURCE_QUEUE_MAX_MESSAGE_BYTES),
+      VisibilityTimeout: String(visibility),
+      MessageRetentionPeriod: String(config.queues.sourceRetentionSeconds),
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: deadLetterArn,
+        maxReceiveCount: config.queues.maxReceiveCount,
+      }),
     }),
   };
-  const orders = fauxqs.createQueue(localResourceName(RESOURCE_NAMES.ordersQueue), {
-    region,
-    attributes: sourceAttributes,
-  });
-  const retry = fauxqs.createQueue(localResourceName(RESOURCE_NAMES.retryQueue), {
-    region,
-    attributes: sourceAttributes,
-  });
+}
 
-  const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => dynamo.listen(0, "127.0.0.1", () => resolve()));
-  const dynamoEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
-  let dynamoRequests = 0;
-  dynamo.on("request", () => {
-    dynamoRequests++;
+/** The relay's settings for resources named as below, as environment variables. */
+function relaySettingsEnv(
+  options: LocalEnvironmentOptions,
+  functionTimeoutSeconds: number,
+  resources: Pick<RelayResources, "queues" | "tableName" | "secretId" | "eventBusName">,
+): Record<string, string> {
+  return settingsToEnv({
+    // As the stacks do: a claim lasts the function timeout.
+    leaseSeconds: functionTimeoutSeconds,
+    ...options.settings,
+    stage: LOCAL_STAGE,
+    ordersQueueUrl: resources.queues.orders.url,
+    retryQueueUrl: resources.queues.retry.url,
+    deadLetterQueueUrl: resources.queues.deadLetter.url,
+    ledgerTable: resources.tableName,
+    secretId: resources.secretId,
+    eventBusName: resources.eventBusName,
+    imburseBaseUrl: options.imburseBaseUrl,
   });
-  const tableName = ledgerTableName(LOCAL_STAGE);
-  const ddb = new DynamoDBClient({ endpoint: dynamoEndpoint, region, credentials: toSdkCredentials() });
-  await createLedgerTable(ddb, tableName);
-  ddb.destroy();
+}
 
-  const secretsManager = await startSecretsManagerStandIn({ region });
-  const secretId = localResourceName(RESOURCE_NAMES.credentialsSecret);
-  const sm = new SecretsManagerClient({
-    endpoint: secretsManager.url,
-    region,
-    credentials: toSdkCredentials(),
+/**
+ * Boots fauxqs (SQS), dynalite (DynamoDB) and the Secrets Manager and EventBridge stand-ins on loopback, and
+ * creates the queues, the order ledger table, the credentials secret and the outcome events' bus with the
+ * names and redrive settings the stacks use. When a step fails, what was already started is stopped.
+ */
+export async function startLocalEnvironment(options: LocalEnvironmentOptions): Promise<LocalEnvironment> {
+  const region = options.region ?? "us-east-1";
+  const functionTimeoutSeconds = options.functionTimeoutSeconds ?? 5;
+  const attributes = queueSettings(functionTimeoutSeconds);
+  const teardown = new Teardown();
+  return teardown.guard(async () => {
+    const fauxqs = await startFauxqs({
+      port: 0,
+      host: "127.0.0.1",
+      logger: false,
+      messageSpies: true,
+      defaultRegion: region,
+    });
+    teardown.add(() => fauxqs.stop());
+    const sqsEndpoint = `http://127.0.0.1:${fauxqs.port}`;
+    const deadLetter = fauxqs.createQueue(localResourceName(RESOURCE_NAMES.deadLetterQueue), {
+      region,
+      attributes: attributes.deadLetter,
+    });
+    const sourceAttributes = attributes.source(deadLetter.queueArn);
+    const orders = fauxqs.createQueue(localResourceName(RESOURCE_NAMES.ordersQueue), {
+      region,
+      attributes: sourceAttributes,
+    });
+    const retry = fauxqs.createQueue(localResourceName(RESOURCE_NAMES.retryQueue), {
+      region,
+      attributes: sourceAttributes,
+    });
+
+    const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    await new Promise<void>((resolve) => dynamo.listen(0, "127.0.0.1", () => resolve()));
+    teardown.add(() => new Promise<void>((resolve) => dynamo.close(() => resolve())));
+    const dynamoEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
+    let dynamoRequests = 0;
+    dynamo.on("request", () => {
+      dynamoRequests++;
+    });
+    const tableName = ledgerTableName(LOCAL_STAGE);
+    const ddb = new DynamoDBClient({ endpoint: dynamoEndpoint, region, credentials: toSdkCredentials() });
+    try {
+      await createLedgerTable(ddb, tableName);
+    } finally {
+      ddb.destroy();
+    }
+
+    const secretsManager = await startSecretsManagerStandIn({ region });
+    teardown.add(() => secretsManager.close());
+    const secretId = localResourceName(RESOURCE_NAMES.credentialsSecret);
+    const sm = new SecretsManagerClient({
+      endpoint: secretsManager.url,
+      region,
+      credentials: toSdkCredentials(),
+    });
+    try {
+      // Stored exactly as the deployed secret holds it: one JSON object.
+      await sm.send(
+        new CreateSecretCommand({ Name: secretId, SecretString: JSON.stringify(options.credentials) }),
+      );
+    } finally {
+      sm.destroy();
+    }
+
+    const eventBusName = localResourceName(RESOURCE_NAMES.outcomeBus);
+    const eventBridge = await startEventBridgeStandIn({ region, buses: [eventBusName] });
+    teardown.add(() => eventBridge.close());
+
+    const queue = (q: { queueName: string; queueUrl: string; queueArn: string }): LocalQueue => ({
+      name: q.queueName,
+      url: q.queueUrl,
+      arn: q.queueArn,
+    });
+    const queues = { orders: queue(orders), retry: queue(retry), deadLetter: queue(deadLetter) };
+    const env: Record<string, string> = {
+      ...FAKE_AWS_CREDENTIALS,
+      AWS_REGION: region,
+      AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
+      ...relaySettingsEnv(options, functionTimeoutSeconds, { queues, tableName, secretId, eventBusName }),
+    };
+    return {
+      env,
+      aws: {
+        region,
+        credentials: toSdkCredentials(),
+        endpoints: {
+          sqs: sqsEndpoint,
+          dynamoDb: dynamoEndpoint,
+          secretsManager: secretsManager.url,
+          eventBridge: eventBridge.url,
+        },
+      },
+      queues,
+      tableName,
+      dynamoEndpoint,
+      dynamoRequests: () => dynamoRequests,
+      secretId,
+      sqsEndpoint,
+      fauxqs,
+      secretsManager,
+      eventBusName,
+      eventBridge,
+      visibilityTimeoutSeconds: attributes.visibility,
+      stop: () => teardown.run(),
+    };
   });
-  // Stored exactly as the deployed secret holds it: one JSON object.
-  await sm.send(
-    new CreateSecretCommand({ Name: secretId, SecretString: JSON.stringify(options.credentials) }),
-  );
-  sm.destroy();
+}
 
-  const eventBusName = localResourceName(RESOURCE_NAMES.outcomeBus);
-  const eventBridge = await startEventBridgeStandIn({ region, buses: [eventBusName] });
+/**
+ * Creates the relay's queues, table, secret and bus on AWS-compatible services that are already running
+ * (LocalStack, moto, a sandbox account, or stand-ins another process started), with the names and settings
+ * the stacks use. `stop()` deletes exactly what this created, and so does a failure halfway through.
+ */
+export async function createRelayResources(
+  target: AwsTarget,
+  options: LocalEnvironmentOptions,
+): Promise<RelayResources> {
+  const region = target.region ?? options.region ?? "us-east-1";
+  const functionTimeoutSeconds = options.functionTimeoutSeconds ?? 5;
+  const attributes = queueSettings(functionTimeoutSeconds);
+  const clients: AwsClients = awsClients({ ...target, region });
+  const teardown = new Teardown();
+  teardown.add(() => clients.destroy());
+  return teardown.guard(async () => {
+    const createQueue = async (
+      logicalName: string,
+      queueAttributes: Partial<Record<QueueAttributeName, string>>,
+    ): Promise<LocalQueue> => {
+      const name = localResourceName(logicalName);
+      const { QueueUrl } = await clients.sqs.send(
+        new CreateQueueCommand({ QueueName: name, Attributes: queueAttributes }),
+      );
+      if (!QueueUrl) throw new Error(`CreateQueue ${name} answered no QueueUrl`);
+      teardown.add(() => clients.sqs.send(new DeleteQueueCommand({ QueueUrl })));
+      const { Attributes } = await clients.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["QueueArn"] }),
+      );
+      return { name, url: QueueUrl, arn: Attributes?.QueueArn ?? "" };
+    };
+    const deadLetter = await createQueue(RESOURCE_NAMES.deadLetterQueue, attributes.deadLetter);
+    const sourceAttributes = attributes.source(deadLetter.arn);
+    const orders = await createQueue(RESOURCE_NAMES.ordersQueue, sourceAttributes);
+    const retry = await createQueue(RESOURCE_NAMES.retryQueue, sourceAttributes);
 
-  const env: Record<string, string> = {
-    ...FAKE_AWS_CREDENTIALS,
-    AWS_REGION: region,
-    AWS_ENDPOINT_URL_SQS: sqsEndpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.url,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.url,
-    ...settingsToEnv({
-      // As the stacks do: a claim lasts the function timeout.
-      leaseSeconds: functionTimeoutSeconds,
-      ...options.settings,
-      stage: LOCAL_STAGE,
-      ordersQueueUrl: orders.queueUrl,
-      retryQueueUrl: retry.queueUrl,
-      deadLetterQueueUrl: deadLetter.queueUrl,
-      ledgerTable: tableName,
+    const tableName = ledgerTableName(LOCAL_STAGE);
+    await createLedgerTable(clients.dynamoDb, tableName);
+    teardown.add(() => clients.dynamoDb.send(new DeleteTableCommand({ TableName: tableName })));
+
+    const secretId = localResourceName(RESOURCE_NAMES.credentialsSecret);
+    await clients.secretsManager.send(
+      new CreateSecretCommand({ Name: secretId, SecretString: JSON.stringify(options.credentials) }),
+    );
+    teardown.add(() =>
+      clients.secretsManager.send(
+        new DeleteSecretCommand({ SecretId: secretId, ForceDeleteWithoutRecovery: true }),
+      ),
+    );
+
+    const eventBusName = localResourceName(RESOURCE_NAMES.outcomeBus);
+    await clients.eventBridge.send(new CreateEventBusCommand({ Name: eventBusName }));
+    teardown.add(() => clients.eventBridge.send(new DeleteEventBusCommand({ Name: eventBusName })));
+
+    const queues = { orders, retry, deadLetter };
+    return {
+      env: {
+        AWS_REGION: region,
+        ...relaySettingsEnv(options, functionTimeoutSeconds, { queues, tableName, secretId, eventBusName }),
+      },
+      aws: { ...target, region },
+      queues,
+      tableName,
       secretId,
       eventBusName,
-      imburseBaseUrl: options.imburseBaseUrl,
-    }),
-  };
-  const queue = (q: { queueName: string; queueUrl: string; queueArn: string }): LocalQueue => ({
-    name: q.queueName,
-    url: q.queueUrl,
-    arn: q.queueArn,
+      visibilityTimeoutSeconds: attributes.visibility,
+      stop: () => teardown.run(),
+    };
   });
-  return {
-    env,
-    queues: { orders: queue(orders), retry: queue(retry), deadLetter: queue(deadLetter) },
-    tableName,
-    dynamoEndpoint,
-    dynamoRequests: () => dynamoRequests,
-    secretId,
-    sqsEndpoint,
-    fauxqs,
-    secretsManager,
-    eventBusName,
-    eventBridge,
-    visibilityTimeoutSeconds: visibility,
-    async stop() {
-      await Promise.all([
-        fauxqs.stop(),
-        secretsManager.close(),
-        eventBridge.close(),
-        new Promise<void>((resolve) => dynamo.close(() => resolve())),
-      ]);
-    },
-  };
 }
 
 /**

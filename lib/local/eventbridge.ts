@@ -20,6 +20,8 @@ export interface EventBridgeStandIn {
   url: string;
   /** Calls received, per operation (PutEvents): lets tests count them. */
   calls: Record<string, number>;
+  /** The names of the buses that exist now. */
+  busNames(): string[];
   /** Every event accepted so far, in order, per bus name. */
   events(busName: string): DeliveredEvent[];
   /** Calls `listener` for every event accepted from now on. */
@@ -35,7 +37,7 @@ export interface EventBridgeStandIn {
 const MAX_ENTRIES = 10;
 
 /**
- * A small in-memory EventBridge speaking the service's JSON 1.1 protocol (CreateEventBus, PutEvents), so
+ * A small in-memory EventBridge speaking the service's JSON 1.1 protocol (CreateEventBus, DeleteEventBus, PutEvents), so
  * the relay's real SDK client publishes its outcome events in local mode and tests. Events to a bus that
  * was not created are refused entry by entry, as EventBridge does.
  */
@@ -66,6 +68,10 @@ export async function startEventBridgeStandIn(
           throw new ServiceError("ResourceAlreadyExistsException", `Event bus ${name} already exists.`);
         buses.set(name, []);
         return { EventBusArn: `arn:aws:events:${region}:${account}:event-bus/${name}` };
+      },
+      DeleteEventBus(input) {
+        buses.delete(String(input.Name ?? ""));
+        return {};
       },
       PutEvents(input) {
         const entries = Array.isArray(input.Entries) ? (input.Entries as Record<string, unknown>[]) : [];
@@ -118,6 +124,7 @@ export async function startEventBridgeStandIn(
   return {
     url: service.url,
     calls: service.calls,
+    busNames: () => [...buses.keys()],
     events: (busName) => [...(buses.get(busName) ?? [])],
     onEvent: (listener) => {
       listeners.push(listener);

@@ -1,24 +1,28 @@
 import type { Context } from "aws-lambda";
+import { awsClients } from "../aws/clients.ts";
 import type { BreakerConfig, SubscriptionConfig } from "../config/infrastructure.ts";
 import { PROBE_ALARM_MISSING_DATA } from "../config/infrastructure.ts";
 import { AVAILABILITY_ALARMS, RESOURCE_NAMES } from "../config/names.ts";
 import { type BreakerPlan, settingsToEnv } from "../config/settings.ts";
 import type { ImburseCallEvent } from "../imburse/client.ts";
+import type { BreakerPhase, BreakerState } from "../ops/circuit-breaker.ts";
+import { type CircuitBreakerOutcome, createCircuitBreakerHandler } from "../ops/circuit-breaker-handler.ts";
+import type { ProbeResult } from "../ops/health-probe.ts";
+import { createHealthProbeHandler } from "../ops/health-probe-handler.ts";
+import { createRedriveHandler } from "../ops/redrive-handler.ts";
+import { isImburseFailure } from "../relay/telemetry.ts";
 import {
   type AlarmState,
   alarmStateChangeEvent,
   errorRate,
   evaluateCompositeAny,
   evaluateMetricAlarm,
-} from "../ops/alarm.ts";
-import type { BreakerPhase, BreakerState } from "../ops/circuit-breaker.ts";
-import { type CircuitBreakerOutcome, createCircuitBreakerHandler } from "../ops/circuit-breaker-runtime.ts";
-import type { ProbeResult } from "../ops/health-probe.ts";
-import { isImburseFailure, recordEvents } from "../relay/telemetry.ts";
+} from "./alarm-emulator.ts";
 import { type CloudWatchStandIn, startCloudWatchStandIn } from "./cloudwatch-api.ts";
-import { type LocalEnvironment, localResourceName } from "./environment.ts";
+import { localResourceName, type RelayResources } from "./environment.ts";
 import { type LambdaApiStandIn, startLambdaApiStandIn } from "./lambda-api.ts";
 import { lambdaContext } from "./lambda-event.ts";
+import { localPowertools } from "./powertools.ts";
 import type { EventSourceRunner } from "./runner.ts";
 
 /** What local operations report as they run. */
@@ -33,7 +37,7 @@ export interface OperationsObserver {
 
 /** Options of {@link startLocalOperations}. */
 export interface LocalOperationsOptions {
-  environment: LocalEnvironment;
+  environment: RelayResources;
   runner: EventSourceRunner;
   region: string;
   /** The alarm rules of the stacks (infrastructure.ts), evaluated every `periodMs` instead of every period. */
@@ -54,6 +58,8 @@ export interface LocalOperationsOptions {
   /** Run the scheduled redrive this often; undefined (the default, as in the stacks): never. */
   redriveIntervalMs?: number;
   observer?: OperationsObserver;
+  /** The operations' Powertools log level (default `silent`). */
+  logLevel?: string;
 }
 
 /** Scheduled and alarm-driven operations running beside the local relay. */
@@ -64,10 +70,17 @@ export interface LocalOperations {
   endPeriod(): Promise<AlarmState>;
   /** Runs the scheduled redrive once now. */
   redrive(): Promise<unknown>;
+  /**
+   * Counts one of the relay's Imburse calls in the current period's error rate: wire it to the submit
+   * handler's observer (`imburseCall`).
+   */
+  imburseCall(call: ImburseCallEvent): void;
   /** Runs the breaker once now, as its schedule does. */
   runBreaker(): Promise<CircuitBreakerOutcome>;
   /** The phase the breaker persisted on its last run (closed before its first). */
   breakerState(): BreakerPhase;
+  /** The breaker's plan: the local alarms' names and the event source mappings it converges. */
+  breakerPlan: BreakerPlan;
   /** The Lambda API stand-in holding the local event source mappings. */
   lambdaApi: LambdaApiStandIn;
   /** The CloudWatch stand-in the breaker reads the alarms from. */
@@ -85,7 +98,8 @@ type Handler<R> = (event: unknown, context: Context) => Promise<R>;
  * handler as an EventBridge alarm event, and the handler also runs on its own schedule; it keeps its state
  * in the local ledger table and converges the event source mappings through a Lambda API stand-in, which
  * enables, disables and resizes the local runner's pollers. Hysteresis and the half-open trial follow
- * `breaker`, in alarm periods. Call it after the local environment's variables are in `process.env`.
+ * `breaker`, in alarm periods. The handlers are assembled here with clients for the stand-ins; nothing is
+ * read from or written to `process.env`.
  */
 export async function startLocalOperations(options: LocalOperationsOptions): Promise<LocalOperations> {
   const { environment, runner, region, breaker, observer, subscriptions } = options;
@@ -104,11 +118,15 @@ export async function startLocalOperations(options: LocalOperationsOptions): Pro
   let unavailable: AlarmState = "OK";
 
   const lambdaApi = await startLambdaApiStandIn();
+  // A CloudWatch stand-in that fails to start must not leave the Lambda API one listening.
   const cloudWatch = await startCloudWatchStandIn(() => [
     { name: alarmNames.probe, type: "MetricAlarm", state: states.probe },
     { name: alarmNames.errorRate, type: "MetricAlarm", state: states.errorRate },
     { name: alarmNames.unavailable, type: "CompositeAlarm", state: unavailable },
-  ]);
+  ]).catch(async (error: unknown) => {
+    await lambdaApi.close();
+    throw error;
+  });
   const functionArn = `arn:aws:lambda:${region}:000000000000:function:${RESOURCE_NAMES.submitFunction}`;
   const configured = [subscriptions.orders, subscriptions.retry];
   const mappings = [environment.queues.orders, environment.queues.retry].map((queue, index) =>
@@ -138,25 +156,37 @@ export async function startLocalOperations(options: LocalOperationsOptions): Pro
       maximumConcurrency: mapping.maximumConcurrency ?? 2,
     })),
   };
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_LAMBDA: lambdaApi.url,
-    AWS_ENDPOINT_URL_CLOUDWATCH: cloudWatch.url,
-    ...settingsToEnv({ breakerPlan: JSON.stringify(plan) }),
+  const clients = awsClients({
+    ...environment.aws,
+    endpoints: { ...environment.aws.endpoints, lambda: lambdaApi.url, cloudWatch: cloudWatch.url },
   });
-  const load = async <R>(path: string): Promise<Handler<R>> =>
-    ((await import(path)) as { handler: Handler<R> }).handler;
-  const probeHandler = await load<ProbeResult>("../../functions/health-probe.ts");
-  // The handler functions/circuit-breaker.ts exports, built here to give it the local clock.
-  const breakerHandler = createCircuitBreakerHandler(options.clock ? { clock: options.clock } : {});
-  const redriveHandler = await load<unknown>("../../functions/redrive.ts");
+  const logLevel = options.logLevel ?? "silent";
+  const probeHandler: Handler<ProbeResult> = createHealthProbeHandler({
+    env: environment.env,
+    ...localPowertools(logLevel),
+    secretsManager: clients.secretsManager,
+  });
+  // The handler functions/circuit-breaker.ts exports, with the local plan, clients and clock.
+  const breakerHandler = createCircuitBreakerHandler({
+    env: { ...environment.env, ...settingsToEnv({ breakerPlan: JSON.stringify(plan) }) },
+    ...localPowertools(logLevel),
+    lambda: clients.lambda,
+    cloudWatch: clients.cloudWatch,
+    dynamoDb: clients.dynamoDb,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  const redriveHandler: Handler<unknown> = createRedriveHandler({
+    env: environment.env,
+    ...localPowertools(logLevel),
+    sqs: clients.sqs,
+  });
   const context = (name: string) => lambdaContext({ functionName: name, timeoutMs: 30_000, region });
 
-  const onCall = (call: ImburseCallEvent) => {
+  const imburseCall = (call: ImburseCallEvent) => {
     if (call.route === "token") return;
     calls++;
     if (isImburseFailure(call)) errors++;
   };
-  recordEvents.on("imburse-call", onCall);
 
   const probe = async (): Promise<ProbeResult> => {
     const result = await probeHandler({}, context(RESOURCE_NAMES.healthProbeFunction));
@@ -269,14 +299,16 @@ export async function startLocalOperations(options: LocalOperationsOptions): Pro
     endPeriod,
     redrive,
     runBreaker,
+    imburseCall,
+    breakerPlan: plan,
     breakerState: () => phase,
     lambdaApi,
     cloudWatch,
     async stop() {
       for (const timer of timers) clearInterval(timer);
-      recordEvents.off("imburse-call", onCall);
       unsubscribe();
       await breakerRuns;
+      clients.destroy();
       await Promise.all([lambdaApi.close(), cloudWatch.close()]);
     },
   };

@@ -1,17 +1,26 @@
 import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { sqsClient } from "../aws/clients.ts";
+import { type AwsClients, type AwsTarget, awsClients } from "../aws/clients.ts";
 import { type InfrastructureConfig, infrastructureConfig, rateSeconds } from "../config/infrastructure.ts";
 import { MESSAGE_ATTRIBUTES, RESOURCE_NAMES } from "../config/names.ts";
 import { DEFAULTS, type SettingName } from "../config/settings.ts";
+import { OUTCOME_EVENT_SOURCE, type OutboxEntry } from "../events/outcome-event.ts";
 import type { ImburseCredentials } from "../imburse/credentials.ts";
 import type { BreakerState } from "../ops/circuit-breaker.ts";
-import { bodyOrderRef, type OrderLine, type OrdersFileLine } from "../ops/orders-file.ts";
-import { publishOrders } from "../ops/publish.ts";
 import { minimumRemainingTimeMarginMs } from "../relay/process-record.ts";
-import { type RecordEvent, recordEvents } from "../relay/telemetry.ts";
+import { createSubmitHandler } from "../relay/submit-handler.ts";
 import { DEMO_CREDENTIALS, type SignalSource, type Simulator, startSimulator } from "../simulator/index.ts";
-import { type LocalEnvironment, localResourceName, startLocalEnvironment } from "./environment.ts";
+import { bodyOrderRef, type OrderLine, type OrdersFileLine } from "../tools/orders-file.ts";
+import { publishOrders } from "../tools/publish.ts";
+import { fauxqsMessagesWaiting, isDrained, sqsMessagesWaiting } from "./drained.ts";
+import {
+  createRelayResources,
+  type LocalEnvironment,
+  localResourceName,
+  type RelayResources,
+  startLocalEnvironment,
+} from "./environment.ts";
+import type { DeliveredEvent } from "./eventbridge.ts";
 import { type LocalOperations, startLocalOperations } from "./operations.ts";
 import {
   externalOutcome,
@@ -19,12 +28,22 @@ import {
   type LineOutcome,
   OutcomeTracker,
   type ReportEntry,
-  totals,
 } from "./outcomes.ts";
+import { localPowertools } from "./powertools.ts";
 import { breakerNote, createProgress } from "./progress.ts";
 import { SequencedPublisher } from "./publisher.ts";
+import {
+  type LocalReport,
+  type LocalRunEnd,
+  localExitCode,
+  localReport,
+  unexpectedOutcomes,
+} from "./report.ts";
 import { type InvocationReport, type SqsBatchHandler, startEventSourceRunner } from "./runner.ts";
 import { renderSummary } from "./summary.ts";
+import { Teardown } from "./teardown.ts";
+
+export type { LocalReport, LocalRunEnd };
 
 /** The relay settings a local run exposes as flags. */
 export interface LocalRelayOptions {
@@ -115,6 +134,11 @@ export interface LocalRunOptions {
   /** With `untilDrained`: stop waiting after this many seconds from the start, report, and exit 3. */
   maxWaitSeconds?: number;
   reportPath?: string;
+  /**
+   * AWS-compatible services to create the relay's queues, table, secret and bus on (LocalStack, moto, a
+   * sandbox account), instead of starting the embedded stand-ins. They are deleted when the run ends.
+   */
+  aws?: AwsTarget;
   /** Write every outcome event that reached the local bus here, as JSON lines. */
   eventsPath?: string;
   stream: NodeJS.WritableStream;
@@ -122,17 +146,6 @@ export interface LocalRunOptions {
   signals?: SignalSource;
   clock?: () => number;
 }
-
-/** The report file: one entry per input line, and the counts. */
-export interface LocalReport {
-  orders: ReportEntry[];
-  totals: Record<string, number>;
-  /** When the run gave up waiting while the circuit breaker was not closed: its state. */
-  breaker?: BreakerState;
-}
-
-/** How a local run ended: every line done, stopped by SIGINT/SIGTERM, or `maxWaitSeconds` passed. */
-export type LocalRunEnd = "drained" | "interrupted" | "gave-up";
 
 /** How a local run ended. */
 export interface LocalRunResult {
@@ -145,17 +158,14 @@ export interface LocalRunResult {
   exitCode: number;
 }
 
-let ran = false;
-
 /**
  * Runs the relay locally: starts the simulator (unless a real Imburse URL is given), the AWS stand-ins and
- * the event source runner, imports the real submit handler with `process.env` pointing at them, publishes
- * the lines, shows progress, and ends with a summary (and a report file) once everything is drained.
- * Once per process: the handler is built from `process.env` when `functions/submit.ts` is imported.
+ * the event source runner, assembles the real submit handler with clients for them and an observer that
+ * feeds the progress and the report, publishes the lines, shows progress, and ends with a summary (and a
+ * report file) once everything is drained. Leaves `process.env` alone, so it can run again in the same
+ * process.
  */
 export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult> {
-  if (ran) throw new Error("runLocal runs once per process (the submit handler is built at import)");
-  ran = true;
   const clock = options.clock ?? Date.now;
   const startedAt = clock();
   const signals = options.signals ?? process;
@@ -163,10 +173,14 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const remote = "url" in options.imburse;
   const profile = localRelayProfile(options.relay, remote);
 
+  /** Everything the run starts, stopped in reverse when it ends, also when its start-up fails halfway. */
+  const session = new Teardown();
   let simulator: Simulator | undefined;
-  let local: LocalEnvironment | undefined;
-  let stopRunner: (() => Promise<void>) | undefined;
+  /** The relay's resources, and the embedded stand-ins when they hold them (no `aws` given). */
+  let local: RelayResources | undefined;
+  let standIns: LocalEnvironment | undefined;
   let operations: LocalOperations | undefined;
+  let clients: AwsClients | undefined;
   const progress = createProgress({ stream: options.stream, interactive: options.interactive, clock });
   let ended: (how: LocalRunEnd | Error) => void = () => undefined;
   const end = new Promise<LocalRunEnd | Error>((resolve) => {
@@ -179,13 +193,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     options.untilDrained && options.maxWaitSeconds !== undefined
       ? setTimeout(() => ended("gave-up"), options.maxWaitSeconds * 1000)
       : undefined;
-  const onRecord = (event: RecordEvent) => tracker.record(event);
   let finished = false;
   let publishing = true;
-  let closeEvents: () => Promise<void> = async () => undefined;
   let announced = false;
 
   const publishable = options.lines.filter((line): line is OrderLine => line.ok);
+  let publisher: SequencedPublisher | undefined;
   const tracker = new OutcomeTracker(
     options.lines.map((line) => ({
       line: line.line,
@@ -205,7 +218,6 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       },
     },
   );
-  let publisher: SequencedPublisher | undefined;
 
   let checkScheduled = false;
   const scheduleCheck = () => {
@@ -213,18 +225,20 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     checkScheduled = true;
     setImmediate(() => {
       checkScheduled = false;
-      checkDrained();
+      checkDrained().catch((error: unknown) => ended(asError(error)));
     });
   };
+  const sourceQueues = () => (local ? [local.queues.orders, local.queues.retry] : []);
+  /** On other services the count is asynchronous: the last one taken, for the breaker's notes. */
+  let lastWaiting = 0;
   /** Messages in the orders and retry queues: ready, delayed or being processed. */
   const ordersWaiting = () =>
-    [local?.queues.orders, local?.queues.retry].reduce((sum, queue) => {
-      const state = queue && local?.fauxqs.inspectQueue(queue.name);
-      return state
-        ? sum + state.messages.ready.length + state.messages.delayed.length + state.messages.inflight.length
-        : sum;
-    }, 0);
-  const queuesEmpty = () => ordersWaiting() === 0;
+    standIns ? fauxqsMessagesWaiting(standIns.fauxqs, sourceQueues()) : lastWaiting;
+  const countWaiting = async (): Promise<number> => {
+    if (standIns || !clients) return ordersWaiting();
+    lastWaiting = await sqsMessagesWaiting(clients.sqs, sourceQueues());
+    return lastWaiting;
+  };
   let lastPausedNote = 0;
   let lastBreaker: { state: BreakerState; waiting: number } | undefined;
   /** Every transition, and "paused" once an alarm period while the breaker stays open. */
@@ -236,8 +250,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     if (state.phase === "open") lastPausedNote = now;
     return breakerNote(state, waiting);
   };
-  const checkDrained = () => {
-    if (finished || publishing || !tracker.completeButOrphans || !queuesEmpty()) return;
+  const checkDrained = async () => {
+    if (finished || publishing || !tracker.completeButOrphans) return;
+    const messagesWaiting = await countWaiting();
+    const facts = { publishing, linesComplete: tracker.completeButOrphans, messagesWaiting };
+    if (finished || !isDrained(facts)) return;
     tracker.resolveOrphans();
     if (options.untilDrained) {
       ended("drained");
@@ -272,32 +289,65 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
             ...(options.imburse.simulator.seed === undefined ? {} : { seed: options.imburse.simulator.seed }),
           })
         : undefined;
-    local = await startLocalEnvironment({
+    if (simulator) session.add(() => simulator?.close());
+    const environmentOptions = {
       credentials: "credentials" in options.imburse ? options.imburse.credentials : { ...DEMO_CREDENTIALS },
       imburseBaseUrl: simulator?.url ?? ("url" in options.imburse ? options.imburse.url : ""),
       settings: profile.settings,
       functionTimeoutSeconds: profile.functionTimeoutSeconds,
-    });
+    };
+    if (options.aws) {
+      local = await createRelayResources(options.aws, environmentOptions);
+    } else {
+      standIns = await startLocalEnvironment(environmentOptions);
+      local = standIns;
+    }
     const environment = local;
+    session.add(() => environment.stop());
     const events = options.eventsPath ? createWriteStream(options.eventsPath) : undefined;
-    closeEvents = () => new Promise<void>((resolve) => (events ? events.end(resolve) : resolve()));
-    environment.eventBridge.onEvent((event) => {
+    if (events) session.add(() => new Promise<void>((resolve) => events.end(resolve)));
+    const showEvent = (event: DeliveredEvent) => {
       progress.event(event);
       events?.write(`${JSON.stringify(event)}\n`);
+    };
+    // The embedded bus delivers events as a rule's target gets them; another service's bus is not ours to
+    // subscribe to, so there the relay's own PutEvents rounds are shown instead.
+    standIns?.eventBridge.onEvent(showEvent);
+    const region = environment.aws.region ?? "us-east-1";
+    const fromPutEvents = standIns
+      ? undefined
+      : (published: readonly OutboxEntry[]) => {
+          for (const entry of published) showEvent(deliveredEvent(entry, region));
+        };
+    clients = awsClients(environment.aws);
+    const { destroy } = clients;
+    session.add(destroy);
+    const handler: SqsBatchHandler = createSubmitHandler({
+      env: environment.env,
+      ...localPowertools(options.logLevel),
+      sqs: clients.sqs,
+      dynamoDb: clients.dynamoDb,
+      secretsManager: clients.secretsManager,
+      eventBridge: clients.eventBridge,
+      observer: {
+        record: (event) => tracker.record(event),
+        imburseCall: (call) => operations?.imburseCall(call),
+        ...(fromPutEvents ? { outcomeEvents: ({ published }) => fromPutEvents(published) } : {}),
+      },
     });
-    Object.assign(process.env, environment.env, {
-      POWERTOOLS_LOG_LEVEL: options.logLevel.toUpperCase(),
-      POWERTOOLS_METRICS_DISABLED: "true",
-      POWERTOOLS_TRACE_ENABLED: "false",
-    });
-    const { handler } = (await import("../../functions/submit.ts")) as { handler: SqsBatchHandler };
-    recordEvents.on("record", onRecord);
-    void watchSqsRedrives(environment, (origin) => {
-      tracker.deadLetteredBySqs(origin);
-      scheduleCheck();
-    });
+    if (standIns) {
+      void watchSqsRedrives(standIns, (origin) => {
+        tracker.deadLetteredBySqs(origin);
+        scheduleCheck();
+      });
+    } else {
+      // Approximate counts on another SQS may lag the last delete: look again until drained.
+      const recheck = setInterval(scheduleCheck, EXTERNAL_DRAIN_CHECK_MS);
+      recheck.unref();
+      session.add(() => clearInterval(recheck));
+    }
 
-    const sqs = sqsClient(process.env);
+    const { sqs } = clients;
     const config = infrastructureConfig("local");
     const runner = startEventSourceRunner({
       handler,
@@ -306,7 +356,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         { queue: environment.queues.retry, batchSize: config.retrySubscription.batchSize },
       ],
       sqs,
-      region: environment.env.AWS_REGION ?? "us-east-1",
+      region,
       functionName: localResourceName(RESOURCE_NAMES.submitFunction),
       functionTimeoutSeconds: profile.functionTimeoutSeconds,
       onInvocation: (report) => {
@@ -316,12 +366,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       },
       onError: (error) => progress.note(`SQS error in the event source runner: ${error.message}`),
     });
-    stopRunner = () => runner.stop();
+    session.add(() => runner.stop());
     const timing = options.operations ?? LOCAL_OPERATIONS_DEFAULTS;
     operations = await startLocalOperations({
       environment,
       runner,
-      region: environment.env.AWS_REGION ?? "us-east-1",
+      region,
+      logLevel: options.logLevel,
       breaker: config.breaker,
       subscriptions: { orders: config.ordersSubscription, retry: config.retrySubscription },
       periodMs: timing.alarmPeriodSeconds * 1000,
@@ -343,6 +394,8 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
           progress.note(`${what} failed: ${error instanceof Error ? error.message : String(error)}`),
       },
     });
+    const started = operations;
+    session.add(() => started.stop());
 
     printHeader(print, options, environment, simulator, profile.functionTimeoutSeconds);
     progress.start(options.lines.length);
@@ -366,20 +419,13 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     finished = true;
     clearTimeout(giveUp);
     for (const signal of ["SIGINT", "SIGTERM"] as const) signals.off(signal, onSignal);
-    recordEvents.off("record", onRecord);
     progress.stop();
-    await operations?.stop();
-    await stopRunner?.();
-    await local?.stop();
-    await simulator?.close();
-    await closeEvents();
+    await session.run();
   }
   if (outcome instanceof Error) throw outcome;
 
   const entries = tracker.entries();
-  const report: LocalReport = { orders: entries, totals: totals(entries) };
-  const externals = tracker.externals().length;
-  if (externals > 0) report.totals.external = externals;
+  const report = localReport(entries, tracker.externals().length, outcome, lastBreaker?.state);
   const heading = {
     drained: "Drained",
     interrupted: options.untilDrained ? "Interrupted" : "Stopped",
@@ -387,15 +433,11 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   }[outcome];
   print(summaryText(heading, entries));
   // Why the lines still wait: the breaker held them back, and says since when.
-  if (outcome === "gave-up" && lastBreaker && lastBreaker.state.phase !== "closed") {
-    report.breaker = lastBreaker.state;
+  if (report.breaker && lastBreaker) {
     print(`Still waiting: ${breakerNote(lastBreaker.state, lastBreaker.waiting).replace(/\.$/, "")}.`);
   }
-  const mismatches = entries.filter((entry) => {
-    const expected = options.expected?.get(entry.line);
-    return expected !== undefined && entry.outcome !== expected;
-  });
   if (options.expected) {
+    const mismatches = unexpectedOutcomes(entries, options.expected);
     print(
       mismatches.length === 0
         ? `Demo: every line got its expected outcome.`
@@ -407,11 +449,9 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     print(`Report written to ${options.reportPath}.`);
   }
   if (options.eventsPath) print(`Outcome events written to ${options.eventsPath} (JSON lines).`);
-  const failed = failedLines(entries, options.expected);
-  const done = entries.every((entry) => entry.outcome !== "pending");
-  const exitCode =
-    outcome === "gave-up" ? 3 : outcome === "interrupted" && !done ? 130 : failed.length > 0 ? 1 : 0;
+  const exitCode = localExitCode(outcome, entries, options.expected);
   if (exitCode === 1 && !options.expected) {
+    const failed = failedLines(entries, options.expected);
     const listed = failed.slice(0, 10).map((entry) => `line ${entry.line} (${entry.outcome})`);
     const more = failed.length > listed.length ? ` and ${failed.length - listed.length} more` : "";
     print(
@@ -430,6 +470,24 @@ export function breakerScheduleMs(config: InfrastructureConfig, alarmPeriodSecon
   return (alarmPeriodSeconds * 1000 * scheduleSeconds) / config.breaker.periodSeconds;
 }
 
+/** How often a run on other services looks at the source queues' counts again. */
+const EXTERNAL_DRAIN_CHECK_MS = 1_000;
+
+/** An outcome event as the relay put it, shaped as a rule's target gets it (local mode's events file). */
+function deliveredEvent(entry: OutboxEntry, region: string): DeliveredEvent {
+  return {
+    version: "0",
+    id: entry.id,
+    "detail-type": entry.detailType,
+    source: OUTCOME_EVENT_SOURCE,
+    account: "",
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    region,
+    resources: [],
+    detail: JSON.parse(entry.detail) as Record<string, unknown>,
+  };
+}
+
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
@@ -437,7 +495,7 @@ function asError(error: unknown): Error {
 function printHeader(
   print: (text: string) => void,
   options: LocalRunOptions,
-  local: LocalEnvironment,
+  local: RelayResources,
   simulator: Simulator | undefined,
   functionTimeoutSeconds: number,
 ): void {
@@ -449,7 +507,8 @@ function printHeader(
   print(
     [
       `imburse-relay local: ${options.lines.length} line${options.lines.length === 1 ? "" : "s"} from ${options.source}`,
-      `  orders queue ${local.queues.orders.url} on fauxqs ${local.sqsEndpoint}; ledger ${local.tableName} on dynalite ${local.dynamoEndpoint}; Secrets Manager stand-in`,
+      `  orders queue ${local.queues.orders.url} on ${servedBy(local, "sqs", "fauxqs")}; ledger ${local.tableName} on ${servedBy(local, "dynamoDb", "dynalite")}; ` +
+        `${"fauxqs" in local ? "Secrets Manager stand-in" : `secret on ${servedBy(local, "secretsManager", "")}, bus on ${servedBy(local, "eventBridge", "")}`}`,
       `  ${imburse}`,
       `  retries: base ${relay.retryBaseSeconds} s, cap ${relay.retryCapSeconds} s, budget ${relay.retryBudgetSeconds} s` +
         `${relay.maxAttempts === undefined ? "" : `, at most ${relay.maxAttempts} attempts`}; ` +
@@ -458,15 +517,30 @@ function printHeader(
   );
 }
 
+/** Which service holds a resource: the embedded stand-in, or the endpoint given (AWS's own when none). */
+function servedBy(
+  local: RelayResources,
+  service: "sqs" | "dynamoDb" | "secretsManager" | "eventBridge",
+  standIn: string,
+) {
+  const endpoint = local.aws.endpoints?.[service];
+  if ("fauxqs" in local) return `${standIn} ${endpoint}`;
+  return endpoint ?? `AWS ${local.aws.region ?? ""}`.trim();
+}
+
 /** How to reach the local queues from another shell while the run goes on. */
-function stillRunningHint(local: LocalEnvironment | undefined): string {
-  const sqs = `AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local npx imburse-relay`;
-  const endpoint = `--endpoint ${local?.sqsEndpoint}`;
+function stillRunningHint(local: RelayResources | undefined): string {
+  const credentials =
+    local && "fauxqs" in local ? "AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local " : "";
+  const sqs = `${credentials}npx imburse-relay`;
+  const sqsEndpoint = local?.aws.endpoints?.sqs;
+  const dynamoEndpoint = local?.aws.endpoints?.dynamoDb;
+  const endpoint = sqsEndpoint ? `--endpoint ${sqsEndpoint}` : "";
   return [
     "Still running. From another shell:",
     `  publish more orders:   ${sqs} publish ${endpoint} --queue-url ${local?.queues.orders.url} FILE`,
     `  see the dead letters:  ${sqs} dlq peek ${endpoint} --queue-url ${local?.queues.deadLetter.url}`,
-    `  ask the ledger:        ${sqs} status ORDER_REF --endpoint ${local?.dynamoEndpoint} --table ${local?.tableName}`,
+    `  ask the ledger:        ${sqs} status ORDER_REF${dynamoEndpoint ? ` --endpoint ${dynamoEndpoint}` : ""} --table ${local?.tableName}`,
     "Ctrl-C prints the final summary and stops.",
   ].join("\n");
 }

@@ -27,7 +27,7 @@ interface Secret {
 
 /**
  * A small in-memory Secrets Manager speaking the service's JSON 1.1 protocol (CreateSecret,
- * PutSecretValue, GetSecretValue, DescribeSecret), so the real SDK client and Powertools Parameters
+ * PutSecretValue, GetSecretValue, DescribeSecret, DeleteSecret), so the real SDK client and Powertools Parameters
  * run unchanged in local mode and tests. No npm or Debian package provides one (see the README).
  */
 export async function startSecretsManagerStandIn(
@@ -101,6 +101,11 @@ export async function startSecretsManagerStandIn(
         VersionStages: version.stages,
         CreatedDate: version.created.getTime() / 1000,
       };
+    },
+    DeleteSecret(input) {
+      const secret = find(input.SecretId);
+      secrets.delete(secret.name);
+      return { ARN: secret.arn, Name: secret.name, DeletionDate: Date.now() / 1000 };
     },
     DescribeSecret(input) {
       const secret = find(input.SecretId);

@@ -1,7 +1,9 @@
 import { type CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import type { BreakerPlan } from "../config/settings.ts";
-import type { AlarmState } from "./alarm.ts";
 import type { AlarmReading } from "./circuit-breaker.ts";
+
+/** The state of a CloudWatch alarm. */
+export type AlarmState = "ALARM" | "OK" | "INSUFFICIENT_DATA";
 
 /** Reads the current states of the alarms the circuit breaker decides on. */
 export type AlarmStateReader = () => Promise<AlarmReading>;

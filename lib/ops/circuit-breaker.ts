@@ -6,7 +6,7 @@ import {
 } from "@aws-sdk/client-lambda";
 import { TRIAL_SCALING } from "../config/infrastructure.ts";
 import type { BreakerPlan } from "../config/settings.ts";
-import type { AlarmState } from "./alarm.ts";
+import type { AlarmState } from "./alarm-states.ts";
 
 /**
  * Where the breaker is:

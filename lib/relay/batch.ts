@@ -139,6 +139,7 @@ export function createBatchHandler(
           logger: deps.logger,
           clock: deps.clock,
           ledgerTtlSeconds: deps.settings.ledgerTtlSeconds,
+          observer: deps.observer,
         },
         {
           unwritten: new Set([...flushed.failed, ...flushed.superseded]),

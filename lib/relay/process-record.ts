@@ -44,7 +44,7 @@ import {
 import { type RecordScope, runInRecordScope } from "./scope.ts";
 import type { MessageSender } from "./sender.ts";
 import { type OrderApi, submitOrder } from "./submit-order.ts";
-import { type RecordEvent, type RelayMetrics, recordEvents } from "./telemetry.ts";
+import type { RecordEvent, RelayMetrics, RelayObserver } from "./telemetry.ts";
 
 /** The settings one record needs. */
 export type RecordSettings = Pick<
@@ -85,6 +85,8 @@ export interface RecordDependencies {
   random: () => number;
   /** A new id for each delivery's lease on an order (unique across containers). */
   newLeaseOwner: () => string;
+  /** Told of each record's outcome (local mode); none in Lambda. */
+  observer?: RelayObserver | undefined;
 }
 
 /** What belongs to the invocation a record runs in. */
@@ -686,7 +688,7 @@ class Attempt {
   }
 
   #emit(event: RecordEvent): void {
-    recordEvents.emit("record", event);
+    this.#deps.observer?.record?.(event);
   }
 }
 

@@ -1,4 +1,3 @@
-import { EventEmitter } from "node:events";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { METRICS } from "../config/names.ts";
 import type { OutboxEntry } from "../events/outcome-event.ts";
@@ -97,15 +96,19 @@ export type RecordEvent =
     };
 
 /**
- * In-process events: one per record, and one per exchange with Imburse. Nothing listens in Lambda; local
- * mode subscribes to draw its progress, write its report and evaluate its alarms without scraping logs.
+ * Who watches the relay in-process: told of every record's outcome, every exchange with Imburse and every
+ * PutEvents round. Given to the handler's assembly (`observer` of `createSubmitHandler`); none in Lambda,
+ * where logs and metrics say the same. Local mode passes one to draw its progress, write its report and
+ * evaluate its alarms without scraping logs. An observer must not throw.
  */
-export const recordEvents = new EventEmitter<{
-  record: [RecordEvent];
-  "imburse-call": [ImburseCallEvent];
-  /** Outcome events as they reached the bus (local mode shows and writes them). */
-  "outcome-events": [OutcomeEventsPublished];
-}>();
+export interface RelayObserver {
+  /** One per record, when its outcome is known (or a retry is scheduled). */
+  record?(event: RecordEvent): void;
+  /** One per exchange with Imburse (the token exchange included). */
+  imburseCall?(event: ImburseCallEvent): void;
+  /** Outcome events as they reached the bus, and the ids that did not. */
+  outcomeEvents?(event: OutcomeEventsPublished): void;
+}
 
 /** What one PutEvents round achieved, for in-process observers. */
 export interface OutcomeEventsPublished {

@@ -20,7 +20,7 @@ import {
 } from "../../lib/local/environment.ts";
 import { lambdaContext, toSqsRecord } from "../../lib/local/lambda-event.ts";
 import { type DeadLetterReason, parseDeadLetterReason } from "../../lib/relay/reasons.ts";
-import { createSubmitHandler, type SubmitHandlerOverrides } from "../../lib/relay/runtime.ts";
+import { createSubmitHandler, type SubmitHandlerOverrides } from "../../lib/relay/submit-handler.ts";
 import {
   DEMO_CREDENTIALS,
   type Simulator,
@@ -96,7 +96,7 @@ export async function startRelayHarness(
   const clock = { now: Date.now() };
   // No jitter: a retry waits exactly max(Retry-After, 0), so tests can assert the delay.
   const handler = createSubmitHandler({ random: () => 0, ...options.overrides, clock: () => clock.now });
-  const sqs = sqsClient(process.env);
+  const sqs = sqsClient();
 
   const queued = (queue: LocalQueue): QueuedMessage[] => {
     const state = local.fauxqs.inspectQueue(queue.name);

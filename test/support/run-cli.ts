@@ -27,6 +27,14 @@ export interface StartedProcess {
 
 type ProcessOptions = { env?: Record<string, string | undefined>; timeoutMs?: number };
 
+/**
+ * The test process's environment without the AWS SDK's endpoint variables: a child would otherwise run
+ * `local` on whatever services a harness pointed the SDK at. A test that means them passes them in `env`.
+ */
+function withoutEndpointVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith("AWS_ENDPOINT_URL")));
+}
+
 /** Starts a command with CI=true (plain output) and the given extra environment. */
 export function startProcess(
   command: string,
@@ -35,7 +43,7 @@ export function startProcess(
 ): StartedProcess {
   const child = spawn(command, args, {
     cwd: ROOT,
-    env: { ...process.env, CI: "true", ...options.env },
+    env: { ...withoutEndpointVariables(process.env), CI: "true", ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const output = { stdout: "", stderr: "" };

@@ -13,11 +13,11 @@ Object.assign(process.env, JSON.parse(process.argv[2] ?? "{}"), {
   POWERTOOLS_LOG_LEVEL: "SILENT",
   POWERTOOLS_METRICS_DISABLED: "true",
 });
-const { createSubmitHandler } = await import("../../lib/relay/runtime.ts");
+const { createSubmitHandler } = await import("../../lib/relay/submit-handler.ts");
 const handler = createSubmitHandler();
 const queueUrl = process.env.RELAY_ORDERS_QUEUE_URL ?? "";
 const arn = `arn:aws:sqs:${process.env.AWS_REGION}:000000000000:${queueUrl.split("/").pop()}`;
-const sqs = sqsClient(process.env);
+const sqs = sqsClient();
 const { Messages = [] } = await sqs.send(
   new ReceiveMessageCommand({
     QueueUrl: queueUrl,

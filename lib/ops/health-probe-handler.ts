@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { imburseCredentials, powertools, withPowertools } from "../aws/powertools.ts";
@@ -19,6 +20,8 @@ export interface HealthProbeHandlerOverrides {
   clock?: () => number;
   /** The correlation id of each run; a random UUID by default. */
   correlationId?: () => string;
+  /** The Secrets Manager client of the credentials (default: one from the SDK's environment). */
+  secretsManager?: SecretsManagerClient;
 }
 
 /**
@@ -38,7 +41,7 @@ export function createHealthProbeHandler(
   const clock = overrides.clock ?? Date.now;
   const newCorrelationId = overrides.correlationId ?? randomUUID;
 
-  const credentials = imburseCredentials(settings, tools);
+  const credentials = imburseCredentials(settings, tools, overrides.secretsManager);
 
   const probe = async (): Promise<ProbeResult> => {
     const correlationId = newCorrelationId();

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
+import type { AlarmState } from "../ops/alarm-states.ts";
 
-/** The state of a CloudWatch alarm. */
-export type AlarmState = "ALARM" | "OK" | "INSUFFICIENT_DATA";
+export type { AlarmState };
 
 /** How a metric alarm compares a datapoint with its threshold (the CloudWatch names). */
 export type ComparisonOperator =

@@ -1,5 +1,6 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import type middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { sqsClient } from "../aws/clients.ts";
@@ -14,6 +15,8 @@ export interface RedriveHandlerOverrides {
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
   metrics?: Metrics;
+  /** The SQS client of the queues (default: one from the SDK's environment). */
+  sqs?: SQSClient;
 }
 
 /**
@@ -37,7 +40,7 @@ export function createRedriveHandler(
   const settings = loadSettings(env, REQUIRED_SETTINGS.redrive);
   const tools = powertools(overrides);
   const { logger, tracer, metrics } = tools;
-  const sqs = tracer.captureAWSv3Client(sqsClient(env));
+  const sqs = tracer.captureAWSv3Client(overrides.sqs ?? sqsClient({}, env));
 
   const redrive = async (_event: unknown, context: Context): Promise<RedriveSummary> => {
     const summary = await redriveDeadLetters(sqs, {

@@ -7,7 +7,7 @@ import {
   evaluateCompositeAny,
   evaluateMetricAlarm,
   type TreatMissingData,
-} from "../lib/ops/alarm.ts";
+} from "../lib/local/alarm-emulator.ts";
 import { breakerTrigger } from "../lib/ops/circuit-breaker.ts";
 
 /** The CloudWatch guide's notation, oldest first: 0 not breaching, X breaching, - missing. */
