@@ -110,6 +110,23 @@ describe("ImburseClient against the simulator over HTTP", () => {
     expect(simulator.requestsTo("create").map((r) => r.status)).toEqual([201, 401]);
   });
 
+  it("bounds the credentials refresh of a 401 cascade by the call's deadline", async () => {
+    const imburse = client({
+      credentials: {
+        get: async () => ({ ...DEMO_CREDENTIALS }),
+        // The secret store never answers.
+        refresh: () => new Promise(() => undefined),
+      },
+    });
+    simulator.faults.enqueue({ route: "create", kind: 401, times: 2 });
+    const started = Date.now();
+    const error = await imburse
+      .createOrder({ orderRef: "R401-SLOW" }, { deadline: Date.now() + 1_500 })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "RELAY_OUT_OF_TIME", mayHaveReachedServer: false });
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
   it("refuses to read a ref that a URL path would rewrite, sending nothing", async () => {
     for (const ref of [".", ".."]) {
       await expect(client().getOrder(ref)).rejects.toBeInstanceOf(ImburseConfigError);

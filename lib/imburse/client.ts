@@ -185,7 +185,7 @@ export class ImburseClient {
         // The key itself was refused: it may have been rotated since we read the secret.
         if (isUnauthorized(error) && !credentialsRefreshed) {
           credentialsRefreshed = true;
-          const fresh = await this.#refreshCredentials(credentials);
+          const fresh = await this.#refreshCredentials(credentials, options, method, path);
           if (fresh) {
             credentials = fresh;
             continue;
@@ -212,7 +212,7 @@ export class ImburseClient {
         }
         if (!credentialsRefreshed) {
           credentialsRefreshed = true;
-          const fresh = await this.#refreshCredentials(credentials);
+          const fresh = await this.#refreshCredentials(credentials, options, method, path);
           if (fresh) {
             this.#tokens.invalidate(this.#tokenKey(credentials), token);
             credentials = fresh;
@@ -224,10 +224,20 @@ export class ImburseClient {
     }
   }
 
-  /** New credentials if a refresh yields a different key; undefined when there is nothing new to try. */
-  async #refreshCredentials(current: ImburseCredentials): Promise<ImburseCredentials | undefined> {
+  /**
+   * New credentials if a refresh yields a different key; undefined when there is nothing new to try. Bounded
+   * by the call's deadline like every exchange: a slow secret store ends the call as out of time.
+   */
+  async #refreshCredentials(
+    current: ImburseCredentials,
+    options: CallOptions,
+    method: string,
+    path: string,
+  ): Promise<ImburseCredentials | undefined> {
     if (!this.#credentials.refresh) return undefined;
-    const fresh = await this.#credentials.refresh();
+    const refresh = this.#credentials.refresh();
+    const left = options.deadline === undefined ? undefined : options.deadline - this.#clock();
+    const fresh = left === undefined ? await refresh : await raceDeadline(refresh, left, method, path);
     const changed = fresh.publicKey !== current.publicKey || fresh.privateKey !== current.privateKey;
     return changed ? fresh : undefined;
   }
@@ -393,6 +403,31 @@ function failedRequest(error: unknown): RequestLike | undefined {
 function isDeadPooledSocket(error: unknown): boolean {
   if (!axios.isAxiosError(error) || error.response) return false;
   return DEAD_SOCKET_CODES.has(errorCode(error)) && failedRequest(error)?.reusedSocket === true;
+}
+
+/** `promise`, or an out-of-time network error (nothing was sent) once `ms` have passed. */
+async function raceDeadline<T>(promise: Promise<T>, ms: number, method: string, path: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const outOfTime = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new ImburseNetworkError({
+            code: OUT_OF_TIME,
+            method,
+            path,
+            timedOut: true,
+            mayHaveReachedServer: false,
+          }),
+        ),
+      Math.max(0, ms),
+    );
+  });
+  try {
+    return await Promise.race([promise, outOfTime]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function toNetworkError(
