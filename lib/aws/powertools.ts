@@ -11,7 +11,7 @@ import middy from "@middy/core";
 import type { Context } from "aws-lambda";
 import { METRICS, SERVICE_NAME } from "../config/names.ts";
 import { type CommonSettings, DEFAULTS, SETTINGS } from "../config/settings.ts";
-import type { CredentialsProvider } from "../imburse/credentials.ts";
+import type { CredentialsProvider } from "../imburse/index.ts";
 import { secretsManagerClient } from "./clients.ts";
 import { secretCredentials } from "./secret-credentials.ts";
 

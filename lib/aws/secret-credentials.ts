@@ -4,7 +4,7 @@ import {
   describeCredentialsProblem,
   type ImburseCredentials,
   imburseCredentialsSchema,
-} from "../imburse/credentials.ts";
+} from "../imburse/index.ts";
 
 /** Raised when the credentials secret cannot be read or is not the expected JSON. Names no value. */
 export class CredentialsUnavailableError extends Error {

@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { type Command, Option } from "commander";
-import type { ImburseCredentials } from "../imburse/credentials.ts";
+import type { ImburseCredentials } from "../imburse/index.ts";
 import { DEMO_FAULTS, demoLines } from "../local/demo.ts";
 import { externalAwsTarget } from "../local/endpoints.ts";
 import {

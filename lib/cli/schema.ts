@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { outcomeDetailJsonSchema } from "../events/json-schema.ts";
-import { orderJsonSchema } from "../orders/json-schema.ts";
+import { orderJsonSchema } from "../orders/index.ts";
 import type { CliIo } from "./io.ts";
 
 /** The schema as `imburse-relay schema` prints it, which is also the text of `schema/order.schema.json`. */

@@ -6,9 +6,13 @@
 import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
 import { OUTCOME_EVENTS } from "../config/names.ts";
-import { isRecord } from "../orders/guards.ts";
-import { type Order, readSnsEnvelope } from "../orders/index.ts";
-import { type MetadataLimits, metadataSchema } from "../orders/metadata.ts";
+import {
+  isRecord,
+  type MetadataLimits,
+  metadataSchema,
+  type Order,
+  readSnsEnvelope,
+} from "../orders/index.ts";
 import type { DeadLetterCause, DeadLetterKind } from "../relay/reasons.ts";
 import type { RetryReason } from "../relay/submit-order.ts";
 

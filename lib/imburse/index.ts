@@ -5,6 +5,7 @@ export {
   ImburseClient,
   type ImburseClientOptions,
   type ImburseRoute,
+  OUT_OF_TIME,
   validateBaseUrl,
 } from "./client.ts";
 export {

@@ -31,7 +31,7 @@ import {
   SQS_MAX_MESSAGE_BYTES,
 } from "../config/names.ts";
 import { type SettingName, settingsToEnv } from "../config/settings.ts";
-import type { ImburseCredentials } from "../imburse/credentials.ts";
+import type { ImburseCredentials } from "../imburse/index.ts";
 import { type EventBridgeStandIn, startEventBridgeStandIn } from "./eventbridge.ts";
 import { type SecretsManagerStandIn, startSecretsManagerStandIn } from "./secrets-manager.ts";
 import { Teardown } from "./teardown.ts";

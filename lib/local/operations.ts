@@ -4,7 +4,7 @@ import type { BreakerConfig, SubscriptionConfig } from "../config/infrastructure
 import { PROBE_ALARM_MISSING_DATA } from "../config/infrastructure.ts";
 import { AVAILABILITY_ALARMS, RESOURCE_NAMES } from "../config/names.ts";
 import { type BreakerPlan, settingsToEnv } from "../config/settings.ts";
-import type { ImburseCallEvent } from "../imburse/client.ts";
+import type { ImburseCallEvent } from "../imburse/index.ts";
 import type { BreakerPhase, BreakerState } from "../ops/circuit-breaker.ts";
 import { type CircuitBreakerOutcome, createCircuitBreakerHandler } from "../ops/circuit-breaker-handler.ts";
 import type { ProbeResult } from "../ops/health-probe.ts";

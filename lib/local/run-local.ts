@@ -5,7 +5,7 @@ import { type InfrastructureConfig, infrastructureConfig, rateSeconds } from "..
 import { MESSAGE_ATTRIBUTES, RESOURCE_NAMES } from "../config/names.ts";
 import { DEFAULTS, type SettingName } from "../config/settings.ts";
 import { OUTCOME_EVENT_SOURCE, type OutboxEntry } from "../events/outcome-event.ts";
-import type { ImburseCredentials } from "../imburse/credentials.ts";
+import type { ImburseCredentials } from "../imburse/index.ts";
 import type { BreakerState } from "../ops/circuit-breaker.ts";
 import { minimumRemainingTimeMarginMs } from "../relay/process-record.ts";
 import { createSubmitHandler } from "../relay/submit-handler.ts";

@@ -7,8 +7,7 @@ import type { Context } from "aws-lambda";
 import { imburseCredentials, powertools, withPowertools } from "../aws/powertools.ts";
 import { METRICS } from "../config/names.ts";
 import { loadSettings, REQUIRED_SETTINGS } from "../config/settings.ts";
-import { ImburseClient, validateBaseUrl } from "../imburse/client.ts";
-import { TokenCache } from "../imburse/token.ts";
+import { ImburseClient, TokenCache, validateBaseUrl } from "../imburse/index.ts";
 import { type ProbeResult, probeImburse } from "./health-probe.ts";
 
 /** What a caller may replace when assembling the health probe handler (tests, local mode). */

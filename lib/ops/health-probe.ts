@@ -1,6 +1,5 @@
-import type { ImburseClient } from "../imburse/client.ts";
-import { ImburseApiError, ImburseNetworkError } from "../imburse/errors.ts";
-import { failureKind } from "../imburse/failure.ts";
+import type { ImburseClient } from "../imburse/index.ts";
+import { failureKind, ImburseApiError, ImburseNetworkError } from "../imburse/index.ts";
 
 /** The two steps of a probe: the HMAC token exchange, then an authenticated read. */
 export type ProbeStep = "token" | "read";

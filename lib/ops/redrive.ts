@@ -1,6 +1,6 @@
 import type { Message, MessageAttributeValue } from "@aws-sdk/client-sqs";
 import { MESSAGE_ATTRIBUTES, RELAY_ATTRIBUTE_NAMES } from "../config/names.ts";
-import { type FailureKind, isTransient } from "../imburse/failure.ts";
+import { type FailureKind, isTransient } from "../imburse/index.ts";
 
 /** The last reasons of a retries-exhausted letter that say nothing against the order. */
 const TRANSIENT_REASONS: ReadonlySet<string> = new Set(

@@ -14,9 +14,11 @@ export {
 } from "./amount.ts";
 export { containsCardNumber, findCardNumber, passesLuhn } from "./card-number.ts";
 export { compareWithExisting, type OrderComparison } from "./compare.ts";
+export { isRecord } from "./guards.ts";
 export { formatIssues, ISSUE_CODES, type IssueCode, type ValidationIssue } from "./issues.ts";
 export { type JsonSchema, orderJsonSchema } from "./json-schema.ts";
 export { DEFAULT_ORDER_LIMITS, type OrderLimits, resolveOrderLimits } from "./limits.ts";
+export { type MetadataLimits, metadataSchema } from "./metadata.ts";
 export {
   claimedOrderRef,
   displayOrderRef,

@@ -1,5 +1,5 @@
 import { RELAY_ATTRIBUTES_MAX_BYTES, SQS_MAX_MESSAGE_BYTES } from "../config/names.ts";
-import type { ImburseErrorDetail } from "../imburse/errors.ts";
+import type { ImburseErrorDetail } from "../imburse/index.ts";
 import type { ValidationIssue } from "../orders/index.ts";
 import type { RetryReason } from "./submit-order.ts";
 

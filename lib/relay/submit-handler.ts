@@ -11,7 +11,7 @@ import { dynamoDbClient, eventBridgeClient, sqsClient } from "../aws/clients.ts"
 import { imburseCredentials, powertools, withPowertools } from "../aws/powertools.ts";
 import { loadSettings } from "../config/settings.ts";
 import { eventBridgePublisher, type OutcomePublisher } from "../events/publisher.ts";
-import { ImburseClient } from "../imburse/client.ts";
+import { ImburseClient } from "../imburse/index.ts";
 import { dynamoDbLedger } from "../ledger/index.ts";
 import { createBatchHandler } from "./batch.ts";
 import { currentRecordScope } from "./scope.ts";

@@ -1,6 +1,12 @@
-import { type ImburseClient, OUT_OF_TIME } from "../imburse/client.ts";
-import { ImburseApiError, type ImburseErrorDetail, ImburseNetworkError } from "../imburse/errors.ts";
-import { type FailureKind, failureKind } from "../imburse/failure.ts";
+import {
+  type FailureKind,
+  failureKind,
+  ImburseApiError,
+  type ImburseClient,
+  type ImburseErrorDetail,
+  ImburseNetworkError,
+  OUT_OF_TIME,
+} from "../imburse/index.ts";
 import { compareWithExisting, type Order } from "../orders/index.ts";
 
 /** The two calls the submission needs. */

@@ -1,8 +1,8 @@
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { METRICS } from "../config/names.ts";
 import type { OutboxEntry } from "../events/outcome-event.ts";
-import type { ImburseCallEvent } from "../imburse/client.ts";
-import { countsAgainstAvailability, kindOfAnswer } from "../imburse/failure.ts";
+import type { ImburseCallEvent } from "../imburse/index.ts";
+import { countsAgainstAvailability, kindOfAnswer } from "../imburse/index.ts";
 import type { DeadLetterKind, FinalOutcome } from "./reasons.ts";
 import type { RetryReason } from "./submit-order.ts";
 

@@ -1,4 +1,4 @@
-import { isOrderNotFound } from "../imburse/failure.ts";
+import { isOrderNotFound } from "../imburse/index.ts";
 import { isComplete, type LedgerItem, type OrderLedger, openShardOf } from "../ledger/index.ts";
 import type { OrderApi } from "../relay/submit-order.ts";
 
