@@ -11,21 +11,9 @@ import {
   openShardOf,
   settledItem,
 } from "../lib/ledger/index.ts";
-import { CLAIM_CASES, NOW } from "./support/claim-cases.ts";
+import { CASE_CLAIM, CLAIM_CASES, NOW } from "./support/claim-cases.ts";
 
-const claim = (overrides: Partial<Claim> = {}): Claim => ({
-  orderRef: "ORDER-1",
-  tenantId: "tenant-1",
-  fingerprint: "fp-1",
-  correlationId: "corr-1",
-  attempt: 1,
-  firstReceivedAt: NOW - 1_000,
-  owner: "owner-1",
-  now: NOW,
-  leaseMs: 60_000,
-  ttlSeconds: 1_209_600,
-  ...overrides,
-});
+const claim = (overrides: Partial<Claim> = {}): Claim => ({ ...CASE_CLAIM, ...overrides });
 
 const item = (overrides: Partial<LedgerItem> = {}): LedgerItem => ({
   ...claimedItem(undefined, claim()),
