@@ -26,10 +26,7 @@ afterEach(() => {
   relay.simulator.faults.clear();
 });
 
-const creates = (orderRef: string) =>
-  relay.simulator
-    .requestsTo("create")
-    .filter((r) => (r.body as { orderRef?: string } | undefined)?.orderRef === orderRef);
+const creates = (orderRef: string) => relay.creates(orderRef);
 
 describe("submit Lambda against fauxqs, dynalite, the Secrets Manager stand-in and the simulator", () => {
   it("submits a valid order once, with the publisher's correlation id on the Imburse call", async () => {

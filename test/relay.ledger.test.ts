@@ -36,10 +36,7 @@ afterEach(() => {
   relay.simulator.faults.clear();
 });
 
-const creates = (orderRef: string) =>
-  relay.simulator
-    .requestsTo("create")
-    .filter((r) => (r.body as { orderRef?: string } | undefined)?.orderRef === orderRef);
+const creates = (orderRef: string) => relay.creates(orderRef);
 const gets = (orderRef: string) =>
   relay.simulator.requestsTo("get").filter((r) => r.path.endsWith(`/${orderRef}`));
 /** The routes of the Imburse calls made for one order, in order. */

@@ -62,10 +62,7 @@ async function publishToTopic(body: string, correlationId?: string): Promise<voi
   );
 }
 
-const creates = (orderRef: string) =>
-  relay.simulator
-    .requestsTo("create")
-    .filter((r) => (r.body as { orderRef?: string } | undefined)?.orderRef === orderRef);
+const creates = (orderRef: string) => relay.creates(orderRef);
 
 describe.each([
   ["raw message delivery", true],

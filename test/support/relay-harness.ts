@@ -23,6 +23,7 @@ import { type DeadLetterReason, parseDeadLetterReason } from "../../lib/relay/re
 import { createSubmitHandler, type SubmitHandlerOverrides } from "../../lib/relay/submit-handler.ts";
 import {
   DEMO_CREDENTIALS,
+  type RecordedRequest,
   type Simulator,
   type SimulatorOptions,
   startSimulator,
@@ -64,6 +65,8 @@ export interface RelayHarness {
   /** Runs the handler on records built from messages that are sitting (possibly delayed) in a queue. */
   deliverQueued(queue: LocalQueue): Promise<SQSBatchResponse>;
   queued(queue: LocalQueue): QueuedMessage[];
+  /** The create-order requests the simulator received for one orderRef. */
+  creates(orderRef: string): RecordedRequest[];
   stop(): Promise<void>;
 }
 
@@ -197,6 +200,10 @@ export async function startRelayHarness(
       );
     },
     queued,
+    creates: (orderRef) =>
+      simulator
+        .requestsTo("create")
+        .filter((r) => (r.body as { orderRef?: string } | undefined)?.orderRef === orderRef),
     async stop() {
       vi.restoreAllMocks();
       sqs.destroy();
