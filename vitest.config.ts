@@ -2,7 +2,7 @@ import path from "node:path";
 import { configDefaults, defineConfig } from "vitest/config";
 
 /** Offline infrastructure tests: they run sst.config.ts under Pulumi mocks (test/support/sst-harness.ts). */
-const INFRA_TESTS = ["test/infra*.test.ts"];
+const INFRA_TESTS = ["test/stacks/**/*.test.ts"];
 
 // `sst install` puts SST's component sources and their Pulumi SDKs in .sst/platform. The infra tests must
 // load the same @pulumi/pulumi instance as the components, or the mocks would not apply to them.

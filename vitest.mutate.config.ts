@@ -4,11 +4,11 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: [
-      "test/relay.decide.test.ts",
-      "test/relay.envelope.test.ts",
-      "test/ledger.item.test.ts",
-      "test/relay.process-record.test.ts",
-      "test/ops.ledger.test.ts",
+      "test/relay/decide.test.ts",
+      "test/relay/envelope.test.ts",
+      "test/ledger/item.test.ts",
+      "test/relay/process-record.test.ts",
+      "test/ops/ledger.test.ts",
     ],
     pool: "forks",
   },

@@ -1,6 +1,6 @@
 /**
  * What a stage's alarms and dashboard read, and whether all of it belongs to that stage: shared by the
- * infrastructure tests of two stages (infra.test.ts, infra.production.test.ts), so that neither stage reads
+ * infrastructure tests of two stages (test/stacks/stacks.test.ts, test/stacks/production.test.ts), so that neither stage reads
  * a metric the other emits.
  */
 import { describe, expect, it } from "vitest";

@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import { jwtExpiry, normaliseExpiry, TokenCache } from "../../lib/imburse/token.ts";
+
+const jwt = (claims: object) => `h.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.s`;
+const now = 1_700_000_000_000;
+
+describe("normaliseExpiry", () => {
+  it.each([
+    ["epoch milliseconds as a string (2019 docs)", "1700000600000", now + 600_000],
+    ["epoch milliseconds as a number", 1_700_000_600_000, now + 600_000],
+    ["epoch seconds as a number (v2)", 1_700_000_600, now + 600_000],
+    ["epoch seconds as a string", "1700000600", now + 600_000],
+    ["a lifetime in seconds", 3600, now + 3_600_000],
+  ])("reads %s", (_label, expires, expected) => {
+    expect(normaliseExpiry(expires, "not-a-jwt", now)).toBe(expected);
+  });
+
+  it("falls back to the JWT exp claim when expires is absent or unreadable", () => {
+    expect(normaliseExpiry(undefined, jwt({ exp: 1_700_000_900 }), now)).toBe(now + 900_000);
+    expect(normaliseExpiry("soon", jwt({ exp: 1_700_000_900 }), now)).toBe(now + 900_000);
+    expect(normaliseExpiry(undefined, "garbage", now)).toBeUndefined();
+    expect(jwtExpiry(jwt({ exp: "x" }))).toBeUndefined();
+  });
+});
+
+describe("TokenCache", () => {
+  const token = (accessToken: string, obtainedAt: number, lifetimeMs: number) => ({
+    accessToken,
+    obtainedAt,
+    expiresAt: obtainedAt + lifetimeMs,
+  });
+
+  it("fetches once for all concurrent callers", async () => {
+    const cache = new TokenCache();
+    let fetches = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const fetchToken = async () => {
+      fetches++;
+      await gate;
+      return token("t1", now, 3_600_000);
+    };
+    const callers = Array.from({ length: 20 }, () => cache.get("k", now, fetchToken));
+    release();
+    expect(await Promise.all(callers)).toEqual(Array(20).fill("t1"));
+    expect(fetches).toBe(1);
+    expect(await cache.get("k", now + 1000, fetchToken)).toBe("t1");
+    expect(fetches).toBe(1);
+  });
+
+  it("refreshes 60 s before expiry, or at half-life for short-lived tokens", async () => {
+    const cache = new TokenCache(60_000);
+    let n = 0;
+    const long = async () => token(`long-${++n}`, now, 3_600_000);
+    expect(await cache.get("a", now, long)).toBe("long-1");
+    expect(await cache.get("a", now + 3_540_000 - 1, long)).toBe("long-1");
+    expect(await cache.get("a", now + 3_540_000, long)).toBe("long-2");
+
+    const short = async () => token(`short-${++n}`, now, 20_000);
+    expect(await cache.get("b", now, short)).toBe("short-3");
+    expect(await cache.get("b", now + 9_999, short)).toBe("short-3");
+    expect(await cache.get("b", now + 10_000, short)).toBe("short-4");
+  });
+
+  it("invalidates only the token that failed, and keeps no failed fetch", async () => {
+    const cache = new TokenCache();
+    await expect(cache.get("k", now, async () => Promise.reject(new Error("down")))).rejects.toThrow("down");
+    expect(await cache.get("k", now, async () => token("t2", now, 3_600_000))).toBe("t2");
+    cache.invalidate("k", "older-token");
+    expect(await cache.get("k", now, async () => token("t3", now, 3_600_000))).toBe("t2");
+    cache.invalidate("k", "t2");
+    expect(await cache.get("k", now, async () => token("t3", now, 3_600_000))).toBe("t3");
+  });
+});
+
+describe("TokenCache when a refresh fails", () => {
+  it("keeps serving a token that has not expired yet, and fails once it has", async () => {
+    const cache = new TokenCache(60_000);
+    await cache.get("k", now, async () => ({ accessToken: "t1", obtainedAt: now, expiresAt: now + 120_000 }));
+    const down = async () => Promise.reject(new Error("identity endpoint down"));
+    expect(await cache.get("k", now + 90_000, down)).toBe("t1");
+    await expect(cache.get("k", now + 120_000, down)).rejects.toThrow("identity endpoint down");
+  });
+});

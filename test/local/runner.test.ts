@@ -1,0 +1,137 @@
+import { type Message, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { type FauxqsServer, startFauxqs } from "fauxqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { LocalQueue } from "../../lib/local/environment.ts";
+import { type InvocationReport, messagesToDelete, startEventSourceRunner } from "../../lib/local/runner.ts";
+
+const messages: Message[] = ["a", "b", "c"].map((id) => ({
+  MessageId: id,
+  ReceiptHandle: `rh-${id}`,
+  Body: id,
+}));
+const ids = (list: Message[]) => list.map((message) => message.MessageId);
+
+describe("messagesToDelete", () => {
+  it("deletes every record not reported as failed", () => {
+    expect(
+      ids(messagesToDelete(messages, { response: { batchItemFailures: [{ itemIdentifier: "b" }] } })),
+    ).toEqual(["a", "c"]);
+    expect(ids(messagesToDelete(messages, { response: { batchItemFailures: [] } }))).toEqual(["a", "b", "c"]);
+    expect(ids(messagesToDelete(messages, { response: undefined }))).toEqual(["a", "b", "c"]);
+  });
+
+  it("deletes nothing when the handler threw or named a record that is not in the batch", () => {
+    expect(messagesToDelete(messages, { error: new Error("boom") })).toEqual([]);
+    expect(
+      messagesToDelete(messages, { response: { batchItemFailures: [{ itemIdentifier: "zz" }] } }),
+    ).toEqual([]);
+    expect(messagesToDelete(messages, { response: { batchItemFailures: [{ itemIdentifier: "" }] } })).toEqual(
+      [],
+    );
+  });
+});
+
+describe("the local event source runner against fauxqs", () => {
+  let fauxqs: FauxqsServer;
+  let sqs: SQSClient;
+  let queue: LocalQueue;
+
+  beforeAll(async () => {
+    fauxqs = await startFauxqs({ port: 0, host: "127.0.0.1", logger: false, messageSpies: true });
+    const dlq = fauxqs.createQueue("runner-dlq");
+    const source = fauxqs.createQueue("runner-src", {
+      attributes: {
+        VisibilityTimeout: "1",
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: 2 }),
+      },
+    });
+    queue = { name: source.queueName, url: source.queueUrl, arn: source.queueArn };
+    sqs = new SQSClient({
+      endpoint: `http://127.0.0.1:${fauxqs.port}`,
+      region: "us-east-1",
+      useQueueUrlAsEndpoint: false,
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    });
+  });
+  afterAll(async () => {
+    sqs?.destroy();
+    await fauxqs?.stop();
+  });
+
+  it("invokes with Lambda-shaped events, deletes exactly the acknowledged records, and lets redrive dead-letter the rest", async () => {
+    const events: SQSEvent[] = [];
+    const contexts: Context[] = [];
+    const reports: InvocationReport[] = [];
+    let throwOnce = true;
+    const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+      events.push(event);
+      contexts.push(context);
+      if (event.Records.some((record) => record.body === "flaky") && throwOnce) {
+        throwOnce = false;
+        throw new Error("the whole batch fails once");
+      }
+      return {
+        batchItemFailures: event.Records.filter((record) => record.body === "poison").map((record) => ({
+          itemIdentifier: record.messageId,
+        })),
+      };
+    };
+    const sent = new Map<string, string>();
+    for (const body of ["ok", "poison", "flaky"]) {
+      const { MessageId } = await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queue.url,
+          MessageBody: body,
+          MessageAttributes: { "x-correlation-id": { DataType: "String", StringValue: `corr-${body}` } },
+        }),
+      );
+      sent.set(body, MessageId ?? "");
+    }
+    const runner = startEventSourceRunner({
+      handler,
+      sources: [{ queue, batchSize: 10 }],
+      sqs,
+      region: "us-east-1",
+      functionName: "local-submit",
+      functionTimeoutSeconds: 5,
+      onInvocation: (report) => reports.push(report),
+    });
+    try {
+      await fauxqs.spy.waitForMessage({ messageId: sent.get("poison") }, "dlq", 15_000);
+      await fauxqs.spy.waitForMessage({ messageId: sent.get("flaky") }, "consumed", 15_000);
+      await fauxqs.spy.waitForMessage({ messageId: sent.get("ok") }, "consumed", 15_000);
+    } finally {
+      const stopping = Date.now();
+      await runner.stop();
+      expect(Date.now() - stopping).toBeLessThan(2_000);
+    }
+
+    const deliveries = (body: string) =>
+      events.flatMap((event) => event.Records).filter((record) => record.body === body);
+    // All three arrive in the first batch, which throws: nothing is deleted and all come back.
+    expect(events[0]?.Records.map((record) => record.body).sort()).toEqual(["flaky", "ok", "poison"]);
+    expect(deliveries("ok")).toHaveLength(2);
+    expect(deliveries("flaky")).toHaveLength(2);
+    expect(deliveries("poison").map((record) => record.attributes.ApproximateReceiveCount)).toEqual([
+      "1",
+      "2",
+    ]);
+    const [first] = deliveries("poison");
+    expect(first).toMatchObject({
+      eventSource: "aws:sqs",
+      eventSourceARN: queue.arn,
+      awsRegion: "us-east-1",
+      messageId: sent.get("poison"),
+      messageAttributes: { "x-correlation-id": { dataType: "String", stringValue: "corr-poison" } },
+    });
+    expect(contexts[0]?.functionName).toBe("local-submit");
+    expect(contexts[0]?.getRemainingTimeInMillis()).toBeLessThanOrEqual(5_000);
+    expect(reports.some((report) => report.error instanceof Error)).toBe(true);
+    expect(reports.flatMap((report) => report.failedMessageIds)).toContain(sent.get("poison"));
+    const state = fauxqs.inspectQueue(queue.name);
+    expect(
+      [state?.messages.ready, state?.messages.delayed, state?.messages.inflight].map((list) => list?.length),
+    ).toEqual([0, 0, 0]);
+  });
+});

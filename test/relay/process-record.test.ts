@@ -1,0 +1,334 @@
+/**
+ * The submit handler's pipeline with in-memory fakes at its edges (ledger, SQS sender, Imburse, metrics):
+ * what each path records, counts and sends. The same paths over real protocols: ledger.test.ts.
+ */
+import { Logger } from "@aws-lambda-powertools/logger";
+import type { SQSRecord } from "aws-lambda";
+import { describe, expect, it } from "vitest";
+import { CredentialsUnavailableError } from "../../lib/aws/secret-credentials.ts";
+import { MESSAGE_ATTRIBUTES } from "../../lib/config/names.ts";
+import { DEFAULTS } from "../../lib/config/settings.ts";
+import { ImburseApiError } from "../../lib/imburse/errors.ts";
+import {
+  claimedItem,
+  type LedgerItem,
+  LedgerUnavailableError,
+  type OrderLedger,
+} from "../../lib/ledger/index.ts";
+import { lambdaContext } from "../../lib/local/lambda-event.ts";
+import { createBatchHandler } from "../../lib/relay/batch.ts";
+import type { RecordDependencies } from "../../lib/relay/process-record.ts";
+import type { OutgoingMessage } from "../../lib/relay/sender.ts";
+import type { RelayMetrics } from "../../lib/relay/telemetry.ts";
+import { order } from "../support/relay-harness.ts";
+
+const NOW = Date.parse("2026-11-30T12:00:00Z");
+const ORDERS = "https://sqs.eu-west-1.amazonaws.com/123456789012/imburse-relay-test-Orders";
+const RETRY = "https://sqs.eu-west-1.amazonaws.com/123456789012/imburse-relay-test-Retry";
+const DLQ = "https://sqs.eu-west-1.amazonaws.com/123456789012/imburse-relay-test-DeadLetter";
+const arnOf = (url: string) => `arn:aws:sqs:eu-west-1:123456789012:${url.split("/").pop()}`;
+
+const record = (
+  body: unknown,
+  id = "m-1",
+  source = ORDERS,
+  attributes: Record<string, string> = {},
+): SQSRecord =>
+  ({
+    messageId: id,
+    receiptHandle: `handle-${id}`,
+    body: JSON.stringify(body),
+    attributes: {},
+    messageAttributes: Object.fromEntries(
+      Object.entries(attributes).map(([name, value]) => [name, { dataType: "String", stringValue: value }]),
+    ),
+    eventSourceARN: arnOf(source),
+  }) as unknown as SQSRecord;
+
+/** A retry of `body` from the retry queue: its attempt, first seen `ageMs` ago. */
+const retryRecord = (body: unknown, attempt: number, ageMs: number) =>
+  record(body, "m-r", RETRY, {
+    [MESSAGE_ATTRIBUTES.attempt]: String(attempt),
+    [MESSAGE_ATTRIBUTES.firstReceivedAt]: new Date(NOW - ageMs).toISOString(),
+  });
+
+/** A relay whose edges are fakes; `ledger` overrides parts of an in-memory ledger. */
+function relay(
+  ledgerOverrides: Partial<OrderLedger> = {},
+  api?: RecordDependencies["api"],
+  extra: Partial<RecordDependencies> = {},
+) {
+  const counted: string[] = [];
+  const sent: OutgoingMessage[] = [];
+  const visibility: { queueUrl: string; handle: string; seconds: number }[] = [];
+  const posted: string[] = [];
+  const items = new Map<string, LedgerItem>();
+  const ledger: OrderLedger = {
+    claim: async (claim) => {
+      const item = claimedItem(items.get(claim.orderRef), claim);
+      items.set(claim.orderRef, item);
+      return { kind: "claimed", item, readFirst: false };
+    },
+    putIfOwner: async (item) => {
+      items.set(item.orderRef, item);
+      return true;
+    },
+    putAll: async (all) => {
+      for (const item of all) items.set(item.orderRef, item);
+      return [];
+    },
+    putIfVersion: async () => true,
+    putIfUnchanged: async () => true,
+    find: async (ref) => [...items.values()].filter((i) => i.orderRef === ref),
+    stuck: async () => [],
+    dueEvents: async () => [],
+    ...ledgerOverrides,
+  };
+  const metrics = new Proxy({} as RelayMetrics, {
+    get: (_target, name) => () => counted.push(String(name)),
+  });
+  const deps: RecordDependencies = {
+    settings: {
+      ...DEFAULTS,
+      retryQueueUrl: RETRY,
+      deadLetterQueueUrl: DLQ,
+      retryBaseSeconds: 5,
+      remainingTimeMarginMs: 10_000,
+      maxAttempts: undefined,
+      eventsRetryScheduled: false,
+      eventsIncludeOrderDetails: false,
+    },
+    api: api ?? {
+      createOrder: async (body) => {
+        posted.push((body as { orderRef: string }).orderRef);
+        return { status: 201, body: undefined };
+      },
+      getOrder: async () => ({}),
+    },
+    ledger,
+    tenantId: async () => "tenant-1",
+    sender: {
+      send: async (message) => {
+        sent.push(message);
+      },
+      changeVisibility: async (queueUrl, handle, seconds) => {
+        visibility.push({ queueUrl, handle, seconds });
+      },
+    },
+    logger: new Logger({ serviceName: "test", logLevel: "SILENT" }),
+    metrics,
+    clock: () => NOW,
+    random: () => 0.5,
+    newLeaseOwner: () => "owner-1",
+    ...extra,
+  };
+  const handler = createBatchHandler(deps, { concurrency: 5, sourceQueueUrls: [ORDERS, RETRY] });
+  const run = (records: SQSRecord[], remainingMs = 60_000, marginMs = 10_000) => {
+    deps.settings = { ...deps.settings, remainingTimeMarginMs: marginMs };
+    return handler(
+      { Records: records },
+      lambdaContext({ functionName: "Submit", timeoutMs: remainingMs, region: "eu-west-1", now: () => NOW }),
+    );
+  };
+  return { run, counted, sent, visibility, posted, items };
+}
+
+const unavailable = (name = "ProvisionedThroughputExceededException") =>
+  new LedgerUnavailableError("the order ledger could not claim the order", {
+    cause: Object.assign(new Error("throttled"), { name }),
+  });
+
+describe("the submit pipeline at its edges", () => {
+  it("submits a clean order: one POST, the completed state written with the batch, counted once", async () => {
+    const putAll: LedgerItem[][] = [];
+    const r = relay({
+      putAll: async (items) => {
+        putAll.push(items);
+        return [];
+      },
+    });
+    const response = await r.run([record(order("CLEAN-1")), record(order("CLEAN-2"), "m-2")]);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(r.posted).toEqual(["CLEAN-1", "CLEAN-2"]);
+    expect(putAll).toHaveLength(1);
+    expect(putAll[0]?.map((i) => [i.orderRef, i.state])).toEqual([
+      ["CLEAN-1", "submitted"],
+      ["CLEAN-2", "submitted"],
+    ]);
+    expect(r.counted.filter((m) => m === "submitted")).toHaveLength(2);
+    expect(r.sent).toEqual([]);
+  });
+
+  it("posts nothing while the ledger fails: the order waits on the retry queue, attempt unchanged, counted", async () => {
+    const r = relay({ claim: () => Promise.reject(unavailable()) });
+    expect((await r.run([record(order("DOWN-1"))])).batchItemFailures).toEqual([]);
+    expect(r.posted).toEqual([]);
+    expect(r.sent).toHaveLength(1);
+    expect(r.sent[0]).toMatchObject({ queueUrl: RETRY, delaySeconds: 4 });
+    expect(r.sent[0]?.attributes[MESSAGE_ATTRIBUTES.attempt]?.StringValue).toBe("1");
+    expect(r.counted).toContain("ledgerUnavailable");
+  });
+
+  it("fails loudly, posting nothing, when the ledger table is missing or refused: waiting would not help", async () => {
+    const r = relay({ claim: () => Promise.reject(unavailable("ResourceNotFoundException")) });
+    const response = await r.run([record(order("GONE-1"))]);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: "m-1" }]);
+    expect(r.posted).toEqual([]);
+    expect(r.sent).toEqual([]);
+  });
+
+  it("hands an order another delivery holds back to its queue until that lease ends, and counts it", async () => {
+    const r = relay({ claim: async () => ({ kind: "busy", until: NOW + 42_000 }) });
+    const response = await r.run([record(order("HELD-1"), "m-9", RETRY)]);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: "m-9" }]);
+    expect(r.visibility).toEqual([{ queueUrl: RETRY, handle: "handle-m-9", seconds: 42 }]);
+    expect(r.counted).toContain("handedBack");
+    expect(r.posted).toEqual([]);
+  });
+
+  it("hands a record back for 5 s when too little of the invocation is left to start it", async () => {
+    const r = relay();
+    const response = await r.run([record(order("LATE-1"))], 9_000);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: "m-1" }]);
+    expect(r.visibility).toEqual([{ queueUrl: ORDERS, handle: "handle-m-1", seconds: 5 }]);
+    expect(r.posted).toEqual([]);
+  });
+
+  it("still hands back a record from a queue it does not know, leaving the visibility to SQS", async () => {
+    const r = relay({ claim: async () => ({ kind: "busy", until: NOW + 42_000 }) });
+    const stranger = "https://sqs.eu-west-1.amazonaws.com/123456789012/someone-elses-queue";
+    const response = await r.run([record(order("HELD-2"), "m-3", stranger)]);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: "m-3" }]);
+    expect(r.visibility).toEqual([]);
+  });
+
+  it("records a retry's state in the ledger before it sends the retry message", async () => {
+    const events: string[] = [];
+    const r = relay(
+      {
+        putIfOwner: async (item) => {
+          events.push(`ledger ${item.state}`);
+          return true;
+        },
+      },
+      {
+        createOrder: () =>
+          Promise.reject(
+            new ImburseApiError({ status: 503, method: "POST", path: "/v1/order-management", errors: [] }),
+          ),
+        getOrder: async () => ({}),
+      },
+      {
+        sender: {
+          send: async (message) => {
+            events.push(`send ${message.queueUrl === RETRY ? "retry" : message.queueUrl}`);
+          },
+          changeVisibility: async () => undefined,
+        },
+      },
+    );
+    await r.run([record(order("ORDERED-1"))]);
+    expect(events).toEqual(["ledger waiting", "send retry"]);
+  });
+
+  it.each([
+    ["its retry budget", 86_400_000 + 1, "2030-01-01", "retry-budget"],
+    ["its earliest settledByDate", 60_000, "2026-11-29", "settled-by-date"],
+  ])(
+    "dead-letters a retry that arrives after %s without calling Imburse, naming the limit",
+    async (_name, ageMs, settledByDate, limit) => {
+      const r = relay();
+      const body = order("LATE-RETRY-1");
+      (body.instructions as Array<Record<string, unknown>>)[0]!.settledByDate = settledByDate;
+      const response = await r.run([retryRecord(body, 7, ageMs)]);
+      expect(response.batchItemFailures).toEqual([]);
+      expect(r.posted).toEqual([]);
+      expect(r.sent).toHaveLength(1);
+      expect(r.sent[0]?.queueUrl).toBe(DLQ);
+      const reason = JSON.parse(r.sent[0]!.attributes[MESSAGE_ATTRIBUTES.deadLetterReason]!.StringValue!);
+      expect(reason).toMatchObject({
+        kind: "retries-exhausted",
+        lastReason: "arrived-late",
+        exhausted: { limit },
+      });
+      expect(r.items.get("LATE-RETRY-1")).toMatchObject({
+        state: "dead-lettered",
+        deadLetterKind: "retries-exhausted",
+      });
+    },
+  );
+
+  it("still tries a first delivery whose settledByDate has passed (only retries stop at the deadline)", async () => {
+    const r = relay();
+    const body = order("PAST-FIRST-1");
+    (body.instructions as Array<Record<string, unknown>>)[0]!.settledByDate = "2026-11-01";
+    await r.run([record(body)]);
+    expect(r.posted).toEqual(["PAST-FIRST-1"]);
+  });
+
+  it("does not spend an SQS receive on a claim the ledger does not answer in time: the order waits", async () => {
+    const r = relay({
+      claim: (_claim, options) =>
+        new Promise((_resolve, reject) => {
+          options?.abortSignal?.addEventListener("abort", () =>
+            reject(
+              new LedgerUnavailableError("the order ledger could not claim the order", {
+                cause: new Error("aborted"),
+              }),
+            ),
+          );
+        }),
+    });
+    // 3.3 s left, 3 s of them kept back: the claim is abandoned after 0.3 s.
+    const response = await r.run([record(order("SLOW-CLAIM-1"))], 3_300, 100);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(r.posted).toEqual([]);
+    expect(r.sent[0]).toMatchObject({ queueUrl: RETRY });
+    expect(r.counted).toContain("ledgerUnavailable");
+  });
+
+  it("lets an order wait on the retry queue while the credentials cannot be read, posting nothing", async () => {
+    const r = relay({}, undefined, {
+      tenantId: () =>
+        Promise.reject(new CredentialsUnavailableError("could not read the Imburse credentials secret")),
+    });
+    const response = await r.run([record(order("NO-KEY-1"))]);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(r.posted).toEqual([]);
+    expect(r.sent[0]).toMatchObject({ queueUrl: RETRY });
+    expect(r.sent[0]?.attributes[MESSAGE_ATTRIBUTES.attempt]?.StringValue).toBe("1");
+  });
+
+  it("sends a retry even when the ledger write before it fails", async () => {
+    const order503 = {
+      createOrder: () =>
+        Promise.reject(
+          new ImburseApiError({ status: 503, method: "POST", path: "/v1/order-management", errors: [] }),
+        ),
+      getOrder: async () => ({}),
+    };
+    const events: string[] = [];
+    const r = relay(
+      {
+        putIfOwner: async (item) => {
+          events.push(`ledger ${item.state}`);
+          throw new Error("DynamoDB is down");
+        },
+      },
+      order503,
+    );
+    const response = await r.run([record(order("FLAKY-1"))]);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(events).toEqual(["ledger waiting"]);
+    expect(r.sent).toHaveLength(1);
+    expect(r.sent[0]?.queueUrl).toBe(RETRY);
+    expect(r.counted).toEqual(expect.arrayContaining(["retried", "ledgerUnavailable"]));
+  });
+
+  it("counts each completed order the batch could not record, and still acknowledges it (its claim stands)", async () => {
+    const r = relay({ putAll: async (items) => items });
+    const response = await r.run([record(order("UNREC-1")), record(order("UNREC-2"), "m-2")]);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(r.counted.filter((m) => m === "ledgerUnavailable")).toHaveLength(2);
+  });
+});
