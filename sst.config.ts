@@ -73,6 +73,7 @@ export default $config({
         availability.probe,
         availability.errorRate,
         outcomeNotifications.failedEventsAlarm,
+        outcomeNotifications.deadLetterRuleFailures.alarm,
         ...breaker.alarms,
       ],
       breakerAlarm: availability.unavailable,

@@ -27,7 +27,7 @@ describe("production", () => {
     expect(run.outputs._protect).toBe(true);
   });
 
-  it("retains the table, the three queues and the secret when removed or renamed", () => {
+  it("retains the table, the three queues, the two rules' failures queues and the secret when removed or renamed", () => {
     const retained = run.resources.filter((r) => r.retainOnDelete).map((r) => `${r.type} ${r.name}`);
     expect(retained.sort()).toEqual(
       [
@@ -38,6 +38,8 @@ describe("production", () => {
         ),
         // The breaker's undelivered alarm events and failed runs wait for an operator like dead letters.
         `aws:sqs/queue:Queue ${RESOURCE_NAMES.circuitBreakerFunction}Failures`,
+        // So do dead-letter notifications the alarm topic refused.
+        `aws:sqs/queue:Queue ${RESOURCE_NAMES.outcomeBus}DeadLetteredFailures`,
       ].sort(),
     );
   });
