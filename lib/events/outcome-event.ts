@@ -13,8 +13,8 @@ import {
   type Order,
   readSnsEnvelope,
 } from "../orders/index.ts";
-import type { DeadLetterCause, DeadLetterKind } from "../relay/reasons.ts";
-import type { RetryReason } from "../relay/submit-order.ts";
+import type { OutboxEntry } from "../ledger/index.ts";
+import type { DeadLetterCause, DeadLetterKind, RetryReason } from "./outcomes.ts";
 
 /** The `source` of every outcome event. */
 export const OUTCOME_EVENT_SOURCE = OUTCOME_EVENTS.source;
@@ -81,15 +81,6 @@ export interface OutcomeDetail {
   nextAttemptAt?: string;
   /** Only with `RELAY_EVENTS_INCLUDE_ORDER_DETAILS`: amounts and customer refs. */
   instructions?: EchoedInstruction[];
-}
-
-/** One PutEvents entry as the relay keeps it in the outbox: the detail is stored as the JSON it is sent as. */
-export interface OutboxEntry {
-  /** The detail's `eventId`. */
-  id: string;
-  detailType: OutcomeDetailType;
-  /** The detail as JSON. */
-  detail: string;
 }
 
 /** What {@link outcomeEvent} needs to know about the record. */

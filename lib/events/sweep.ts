@@ -10,8 +10,7 @@ import { dynamoDbClient, eventBridgeClient } from "../aws/clients.ts";
 import { powertools, withPowertools } from "../aws/powertools.ts";
 import { loadSettings, REQUIRED_SETTINGS } from "../config/settings.ts";
 import { dynamoDbLedger, type OrderLedger } from "../ledger/index.ts";
-import { powertoolsRelayMetrics } from "../relay/telemetry.ts";
-import { type PublishDueDependencies, publishDue } from "./outbox.ts";
+import { type PublishDueDependencies, powertoolsOutboxMetrics, publishDue } from "./outbox.ts";
 import { eventBridgePublisher, type OutcomePublisher } from "./publisher.ts";
 
 /** What one sweep did. */
@@ -82,7 +81,7 @@ export function createOutboxSweepHandler(
         ledger,
         publisher,
         logger,
-        metrics: powertoolsRelayMetrics(metrics),
+        metrics: powertoolsOutboxMetrics(metrics),
         clock,
         ledgerTtlSeconds: settings.ledgerTtlSeconds,
       },

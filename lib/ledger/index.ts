@@ -20,6 +20,7 @@ export {
   type LedgerDeadLetterKind,
   type LedgerItem,
   type LedgerState,
+  type OutboxEntry,
   OPEN_SHARDS,
   OUTBOX_ONLY_PREFIX,
   openShardOf,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
-import type { OutboxEntry } from "../events/outcome-event.ts";
+import { OUTCOME_EVENTS } from "../config/names.ts";
 
 /**
  * Where an order stands. `claimed`: a delivery holds the lease and may be calling Imburse. `waiting`: an
@@ -19,6 +19,18 @@ export interface LastOutcome {
   status?: number;
   errorCodes?: string[];
   imburseCorrelationId?: string;
+}
+
+/**
+ * One PutEvents entry as the ledger keeps it in an item's outbox until it is published: the detail is stored
+ * as the JSON it is sent as (lib/events builds it; the ledger only keeps it).
+ */
+export interface OutboxEntry {
+  /** The detail's `eventId`. */
+  id: string;
+  detailType: (typeof OUTCOME_EVENTS.detailTypes)[keyof typeof OUTCOME_EVENTS.detailTypes];
+  /** The detail as JSON. */
+  detail: string;
 }
 
 /** One order's durable record: one item per tenant and orderRef. */

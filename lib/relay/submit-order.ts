@@ -7,20 +7,11 @@ import {
   ImburseNetworkError,
   OUT_OF_TIME,
 } from "../imburse/index.ts";
+import type { RetryReason } from "../events/index.ts";
 import { compareWithExisting, type Order } from "../orders/index.ts";
 
 /** The two calls the submission needs. */
 export type OrderApi = Pick<ImburseClient, "createOrder" | "getOrder">;
-
-/**
- * Why an attempt is worth repeating later: a transient failure, `auth` (Imburse refused the relay's own key
- * or role: every order would fail alike, so orders wait while the probe and the breaker notice), `pending`
- * (Imburse holds the order but does not show all of it yet: it processes instructions after its 202), or
- * `unexpected` (Imburse answered a read in a way that tells nothing about the order, such as a 409).
- */
-export type RetryReason =
-  | Extract<FailureKind, "throttled" | "server-error" | "network" | "auth" | "unexpected">
-  | "pending";
 
 /** An attempt that ended without a final answer. */
 export interface RetryableFailure {
