@@ -4,8 +4,8 @@
  * event into a readable message on the alarm topic, an alarm on events that failed to publish, and the
  * scheduled outbox sweep that publishes again what stayed due in the ledger.
  */
-import type { InfrastructureConfig } from "../lib/config/infrastructure.ts";
-import { METRICS, OUTCOME_EVENTS, RESOURCE_NAMES } from "../lib/config/names.ts";
+import type { InfrastructureConfig } from "../lib/config/index.ts";
+import { METRICS, OUTCOME_EVENTS, RESOURCE_NAMES } from "../lib/config/index.ts";
 import { relayMetricDimensions } from "./metrics.ts";
 import { publishEvents, sweepLedgerOutbox, writeTraces } from "./permissions.ts";
 import { createScheduledFunction, type ScheduledFunction } from "./scheduled.ts";

@@ -1,9 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { MESSAGE_ATTRIBUTES } from "../lib/config/names.ts";
-import { DEFAULTS, RESOURCE_SETTINGS, SETTINGS } from "../lib/config/settings.ts";
-import { LINE_OUTCOMES } from "../lib/local/outcomes.ts";
+import { DEFAULTS, MESSAGE_ATTRIBUTES, RESOURCE_SETTINGS, SETTINGS } from "../lib/config/index.ts";
+import { LINE_OUTCOMES } from "../lib/local/index.ts";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
 const localMode = readFileSync(new URL("../docs/local-mode.md", import.meta.url), "utf8");

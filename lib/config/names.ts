@@ -50,6 +50,16 @@ export const LEDGER_TABLE = {
  */
 export const BREAKER_STATE_KEY = { orderRef: "#circuit-breaker", tenantId: "#relay" } as const;
 
+/**
+ * Where the circuit breaker is (lib/ops/circuit-breaker.ts), also the `state` dimension of the
+ * `BreakerTransition` metric the dashboard draws:
+ * - `closed`: the mappings run at their configured batch size and concurrency;
+ * - `open`: the mappings are disabled, orders wait in their queues;
+ * - `trial` (half-open): the mappings run at the least traffic AWS allows, until the trial shows whether
+ *   Imburse takes orders again.
+ */
+export type BreakerPhase = "closed" | "open" | "trial";
+
 /** The credentials secret's name in a stage (`<app>/<stage>/ImburseCredentials`), readable for the operator. */
 export function credentialsSecretName(stage: string): string {
   return `${SERVICE_NAME}/${stage}/${RESOURCE_NAMES.credentialsSecret}`;

@@ -5,7 +5,7 @@
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { METRICS } from "../config/names.ts";
+import { METRICS } from "../config/index.ts";
 import {
   type LedgerItem,
   type OrderLedger,

@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
-import { OUTCOME_EVENTS } from "../config/names.ts";
+import { OUTCOME_EVENTS } from "../config/index.ts";
+import type { OutboxEntry } from "../ledger/index.ts";
 import {
   isRecord,
   type MetadataLimits,
@@ -13,7 +14,6 @@ import {
   type Order,
   readSnsEnvelope,
 } from "../orders/index.ts";
-import type { OutboxEntry } from "../ledger/index.ts";
 import type { DeadLetterCause, DeadLetterKind, RetryReason } from "./outcomes.ts";
 
 /** The `source` of every outcome event. */

@@ -1,5 +1,6 @@
 import { type EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import { OUTCOME_EVENT_SOURCE, type OutboxEntry } from "./outcome-event.ts";
+import type { OutboxEntry } from "../ledger/index.ts";
+import { OUTCOME_EVENT_SOURCE } from "./outcome-event.ts";
 
 /** PutEvents takes at most this many entries per call. */
 export const PUT_EVENTS_MAX_ENTRIES = 10;

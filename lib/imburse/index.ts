@@ -33,5 +33,6 @@ export {
   isTransient,
   kindOfAnswer,
 } from "./failure.ts";
+export { type HmacInputs, hmacAuthorization, randomNonce } from "./signing.ts";
 export { jwtExpiry, normaliseExpiry, sharedTokenCache, TokenCache } from "./token.ts";
 export { PRODUCTION_BASE_URL, SANDBOX_BASE_URL } from "./urls.ts";

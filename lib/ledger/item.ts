@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
-import { OUTCOME_EVENTS } from "../config/names.ts";
+import type { OUTCOME_EVENTS } from "../config/index.ts";
 
 /**
  * Where an order stands. `claimed`: a delivery holds the lease and may be calling Imburse. `waiting`: an

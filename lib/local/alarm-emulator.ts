@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { AlarmState } from "../ops/alarm-states.ts";
+import type { AlarmState } from "../ops/index.ts";
 
 export type { AlarmState };
 

@@ -1,4 +1,4 @@
-import type { AwsService, AwsTarget } from "../aws/clients.ts";
+import type { AwsService, AwsTarget } from "../aws/index.ts";
 
 /** The services local mode creates resources on, with the SDK's standard endpoint variable of each. */
 export const ENDPOINT_VARIABLES: Readonly<Record<Exclude<AwsService, "lambda" | "cloudWatch">, string>> = {

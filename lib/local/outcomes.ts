@@ -1,5 +1,5 @@
-import type { DeadLetterReason, FinalOutcome } from "../relay/reasons.ts";
-import type { RecordEvent } from "../relay/telemetry.ts";
+import type { FinalOutcome } from "../events/index.ts";
+import type { DeadLetterReason, RecordEvent } from "../relay/index.ts";
 
 /**
  * The outcome of one input line: the relay's final outcomes, plus

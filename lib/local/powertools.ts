@@ -1,7 +1,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { LogLevel } from "@aws-lambda-powertools/logger/types";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { METRICS, SERVICE_NAME } from "../config/names.ts";
+import { METRICS, SERVICE_NAME } from "../config/index.ts";
 
 /**
  * Metrics that are counted and dropped: a local run has no CloudWatch to read EMF lines, and they would

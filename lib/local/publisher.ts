@@ -1,5 +1,5 @@
-import { bodyOrderRef, type OrderLine } from "../tools/orders-file.ts";
-import type { PublishResult } from "../tools/publish.ts";
+import type { PublishResult } from "../tools/index.ts";
+import { bodyOrderRef, type OrderLine } from "../tools/index.ts";
 
 /** Sends lines, reporting each line's result as soon as it is known. */
 export type PublishLines = (

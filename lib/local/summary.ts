@@ -1,5 +1,5 @@
 import Table from "cli-table3";
-import { describeDeadLetter } from "../tools/describe.ts";
+import { describeDeadLetter } from "../tools/index.ts";
 import { LINE_OUTCOMES, type ReportEntry } from "./outcomes.ts";
 
 /** Runs with more lines than this get the totals table only (the report file has every line). */

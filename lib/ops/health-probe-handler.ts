@@ -4,9 +4,8 @@ import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import { imburseCredentials, powertools, withPowertools } from "../aws/powertools.ts";
-import { METRICS } from "../config/names.ts";
-import { loadSettings, REQUIRED_SETTINGS } from "../config/settings.ts";
+import { imburseCredentials, powertools, withPowertools } from "../aws/index.ts";
+import { loadSettings, METRICS, REQUIRED_SETTINGS } from "../config/index.ts";
 import { ImburseClient, TokenCache, validateBaseUrl } from "../imburse/index.ts";
 import { type ProbeResult, probeImburse } from "./health-probe.ts";
 

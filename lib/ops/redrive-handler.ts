@@ -3,10 +3,8 @@ import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import { sqsClient } from "../aws/clients.ts";
-import { powertools, withPowertools } from "../aws/powertools.ts";
-import { METRICS } from "../config/names.ts";
-import { loadSettings, REQUIRED_SETTINGS } from "../config/settings.ts";
+import { powertools, sqsClient, withPowertools } from "../aws/index.ts";
+import { loadSettings, METRICS, REQUIRED_SETTINGS } from "../config/index.ts";
 import { type RedriveSummary, redriveDeadLetters } from "./dlq.ts";
 import { lastFailureWasTransient } from "./redrive.ts";
 

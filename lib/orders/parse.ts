@@ -1,4 +1,4 @@
-import { ORDER_BODY_MAX_BYTES } from "../config/names.ts";
+import { ORDER_BODY_MAX_BYTES } from "../config/index.ts";
 import { isRecord } from "./guards.ts";
 import { describeType, formatPath, fromZodIssues, type IssueCode, type ValidationIssue } from "./issues.ts";
 import { type OrderLimits, resolveOrderLimits } from "./limits.ts";

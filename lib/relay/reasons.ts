@@ -1,4 +1,4 @@
-import { RELAY_ATTRIBUTES_MAX_BYTES, SQS_MAX_MESSAGE_BYTES } from "../config/names.ts";
+import { RELAY_ATTRIBUTES_MAX_BYTES, SQS_MAX_MESSAGE_BYTES } from "../config/index.ts";
 import type { DeadLetterCause, DeadLetterKind } from "../events/index.ts";
 
 /**

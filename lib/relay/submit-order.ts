@@ -1,3 +1,4 @@
+import type { RetryReason } from "../events/index.ts";
 import {
   type FailureKind,
   failureKind,
@@ -7,7 +8,6 @@ import {
   ImburseNetworkError,
   OUT_OF_TIME,
 } from "../imburse/index.ts";
-import type { RetryReason } from "../events/index.ts";
 import { compareWithExisting, type Order } from "../orders/index.ts";
 
 /** The two calls the submission needs. */

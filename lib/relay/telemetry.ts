@@ -1,5 +1,5 @@
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { METRICS } from "../config/names.ts";
+import { METRICS } from "../config/index.ts";
 import {
   type DeadLetterKind,
   type FinalOutcome,

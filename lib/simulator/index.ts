@@ -6,6 +6,7 @@
 export {
   DEMO_CREDENTIALS,
   type ExpiresFormat,
+  parseHmacAuthorization,
   SIMULATOR_ISSUER,
   type SimulatorCredentials,
   TIMESTAMP_TOLERANCE_SECONDS,

@@ -1,5 +1,5 @@
 import { type MessageAttributeValue, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { MESSAGE_ATTRIBUTES, SQS_MAX_BATCH_SIZE } from "../config/names.ts";
+import { MESSAGE_ATTRIBUTES, SQS_MAX_BATCH_SIZE } from "../config/index.ts";
 
 /** One message to publish to the orders queue. */
 export interface PublishEntry {

@@ -5,12 +5,18 @@ import { ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { regionOfQueueUrl } from "../../lib/cli/options.ts";
-import { MESSAGE_ATTRIBUTES } from "../../lib/config/names.ts";
-import { classifyDeadLetter, planRedrive } from "../../lib/ops/redrive.ts";
-import type { DeadLetterReason } from "../../lib/relay/reasons.ts";
-import { describeDeadLetter } from "../../lib/tools/describe.ts";
-import { bodyOrderRef, parseOrdersFile, parseOrdersLine } from "../../lib/tools/orders-file.ts";
-import { messageBytes, publishAttributes, toBatches } from "../../lib/tools/publish.ts";
+import { MESSAGE_ATTRIBUTES } from "../../lib/config/index.ts";
+import { classifyDeadLetter, planRedrive } from "../../lib/ops/index.ts";
+import type { DeadLetterReason } from "../../lib/relay/index.ts";
+import {
+  bodyOrderRef,
+  describeDeadLetter,
+  messageBytes,
+  parseOrdersFile,
+  parseOrdersLine,
+  publishAttributes,
+  toBatches,
+} from "../../lib/tools/index.ts";
 import { runCli } from "../support/run-cli.ts";
 
 const SCHEME = "0123456789ABCDEF0123456789ABCDEF";

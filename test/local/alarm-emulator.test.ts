@@ -8,7 +8,7 @@ import {
   evaluateMetricAlarm,
   type TreatMissingData,
 } from "../../lib/local/alarm-emulator.ts";
-import { breakerTrigger } from "../../lib/ops/circuit-breaker.ts";
+import { breakerTrigger } from "../../lib/ops/index.ts";
 
 /** The CloudWatch guide's notation, oldest first: 0 not breaching, X breaching, - missing. */
 function datapoints(notation: string): Array<number | undefined> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULTS } from "../../lib/config/settings.ts";
+import { DEFAULTS } from "../../lib/config/index.ts";
 import {
   containsCardNumber,
   containsEmailAddress,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ORDER_BODY_MAX_BYTES } from "../../lib/config/names.ts";
+import { ORDER_BODY_MAX_BYTES } from "../../lib/config/index.ts";
 import {
   displayOrderRef,
   findPersonalData,

@@ -3,9 +3,17 @@
  * it on with its own expression, and sst.config.ts deploys the function, its schedule and its permissions.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { infrastructureConfig, type StageOverrides } from "../../lib/config/infrastructure.ts";
-import { METRICS, RESOURCE_NAMES, SERVICE_NAME } from "../../lib/config/names.ts";
-import { DEFAULTS, loadSettings, REQUIRED_SETTINGS, settingsToEnv } from "../../lib/config/settings.ts";
+import {
+  DEFAULTS,
+  infrastructureConfig,
+  loadSettings,
+  METRICS,
+  REQUIRED_SETTINGS,
+  RESOURCE_NAMES,
+  SERVICE_NAME,
+  type StageOverrides,
+  settingsToEnv,
+} from "../../lib/config/index.ts";
 import { type RecordedResource, runSstConfig, type SstRun } from "../support/sst-harness.ts";
 
 const { STAGE, OVERRIDE } = vi.hoisted(() => ({
