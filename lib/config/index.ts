@@ -4,6 +4,8 @@
 export {
   ALARM_EMAIL_ENV,
   type AlarmsConfig,
+  alarmEmails,
+  assertRetryBudgetFits,
   type BreakerConfig,
   type FunctionConfig,
   type InfrastructureConfig,
@@ -11,6 +13,7 @@ export {
   PROBE_ALARM_MISSING_DATA,
   rateSeconds,
   type ScheduleExpression,
+  STAGE_OVERRIDES,
   type StageOverrides,
   type SubscriptionConfig,
   TRIAL_SCALING,

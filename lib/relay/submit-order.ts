@@ -1,6 +1,5 @@
 import type { RetryReason } from "../events/index.ts";
 import {
-  type FailureKind,
   failureKind,
   ImburseApiError,
   type ImburseClient,

@@ -22,8 +22,8 @@ const { STAGE, OVERRIDE } = vi.hoisted(() => ({
 }));
 
 // sst.config.ts reads `infrastructureConfig($app.stage)`: give it the stage overrides plus this stage's.
-vi.mock("../../lib/config/infrastructure.ts", async (importOriginal) => {
-  const original = await importOriginal<typeof import("../../lib/config/infrastructure.ts")>();
+vi.mock("../../lib/config/index.ts", async (importOriginal) => {
+  const original = await importOriginal<typeof import("../../lib/config/index.ts")>();
   const overrides: Record<string, StageOverrides> = { ...original.STAGE_OVERRIDES, [STAGE]: OVERRIDE };
   return {
     ...original,
