@@ -1,5 +1,7 @@
 /**
- * TODO module doc for aws
+ * The AWS edge shared by every Lambda and local mode: SDK clients aimed at AWS or at local stand-ins, the
+ * Powertools logger, tracer and metrics with the handler wrapper, and the Imburse credentials read from
+ * Secrets Manager.
  */
 export {
   type AwsClients,

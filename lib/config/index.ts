@@ -1,5 +1,8 @@
 /**
- * TODO module doc for config
+ * The one source of names, settings and infrastructure numbers: resource and metric names, the relay's
+ * settings (environment variables, their defaults and documentation) and the per-stage infrastructure
+ * configuration. The stacks import only this module, so it must never import runtime code (it reads
+ * Imburse's hosts from lib/imburse/urls.ts, a constants-only file).
  */
 export {
   ALARM_EMAIL_ENV,

@@ -98,11 +98,14 @@ export const MESSAGE_ATTRIBUTES = {
   deadLetterReason: "relay-dlq-reason",
 } as const;
 
+/** The names of the relay's own message attributes (publishers must not send them). */
 export const RELAY_ATTRIBUTE_NAMES: readonly string[] = Object.values(MESSAGE_ATTRIBUTES);
 
-/** SQS hard limits. */
+/** SQS hard limit: message attributes per message. */
 export const SQS_MAX_MESSAGE_ATTRIBUTES = 10;
+/** SQS hard limit: the longest delay of a message, in seconds. */
 export const SQS_MAX_DELAY_SECONDS = 900;
+/** SQS hard limit: messages in one batch request. */
 export const SQS_MAX_BATCH_SIZE = 10;
 /** 14 days, the longest SQS retains a message. */
 export const SQS_MAX_RETENTION_SECONDS = 1_209_600;

@@ -92,6 +92,7 @@ export const SETTINGS = {
   },
 } as const;
 
+/** The name of a relay setting: its environment variable. */
 export type SettingName = keyof typeof SETTINGS;
 
 /** Defaults for the settings that have them: the stacks and local mode start from these. */

@@ -1,5 +1,7 @@
 /**
- * TODO module doc for events
+ * Outcome events: what can become of an order (final outcomes, dead-letter kinds and causes, retry
+ * reasons), the detail published on EventBridge with its deterministic id and JSON Schema, the ledger outbox
+ * that makes publishing at least once, the PutEvents publisher and the scheduled outbox sweep.
  */
 export { outcomeDetailJsonSchema } from "./json-schema.ts";
 export {

@@ -1,3 +1,8 @@
+/**
+ * The Imburse API client (Duck Creek Payments Orchestrator): HMAC token exchange and token cache, create
+ * and get order, typed errors and the classification of every answer (retryable, refused, may have reached
+ * Imburse), and the API's hosts.
+ */
 export {
   type CallOptions,
   type CreateOrderResult,

@@ -1,8 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { AlarmState } from "../ops/index.ts";
 
-export type { AlarmState };
-
 /** How a metric alarm compares a datapoint with its threshold (the CloudWatch names). */
 export type ComparisonOperator =
   | "GreaterThanOrEqualToThreshold"

@@ -1,7 +1,9 @@
 /**
- * TODO module doc for local
+ * Local mode (`npm start`, `imburse-relay local`): the relay's Lambdas run in-process against local
+ * stand-ins for SQS, DynamoDB, Secrets Manager, EventBridge, CloudWatch and the Lambda API, with the
+ * simulator for Imburse, the CloudWatch alarm emulator, progress and a report.
  */
-export { type AlarmState, alarmStateChangeEvent } from "./alarm-emulator.ts";
+export { alarmStateChangeEvent } from "./alarm-emulator.ts";
 export { type CloudWatchStandIn, type LocalAlarm, startCloudWatchStandIn } from "./cloudwatch-api.ts";
 export { DEMO_FAULTS, demoLines } from "./demo.ts";
 export { externalAwsTarget } from "./endpoints.ts";

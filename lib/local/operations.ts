@@ -9,7 +9,7 @@ import {
   settingsToEnv,
 } from "../config/index.ts";
 import type { ImburseCallEvent } from "../imburse/index.ts";
-import type { BreakerState, ProbeResult } from "../ops/index.ts";
+import type { AlarmState, BreakerState, ProbeResult } from "../ops/index.ts";
 import {
   type CircuitBreakerOutcome,
   createCircuitBreakerHandler,
@@ -18,7 +18,6 @@ import {
 } from "../ops/index.ts";
 import { isImburseFailure } from "../relay/index.ts";
 import {
-  type AlarmState,
   alarmStateChangeEvent,
   errorRate,
   evaluateCompositeAny,

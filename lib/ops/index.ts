@@ -1,5 +1,7 @@
 /**
- * TODO module doc for ops
+ * The scheduled and alarm-driven Lambda operations and their handlers' assembly: the health probe, the
+ * circuit breaker (pure decisions, its state in the ledger table, the alarm states it reads), the stuck-order
+ * ledger check and the DLQ redrive with its classification of dead letters.
  */
 export type { AlarmState } from "./alarm-states.ts";
 export { type BreakerState, breakerTrigger } from "./circuit-breaker.ts";

@@ -1,5 +1,6 @@
 /**
- * TODO module doc for tools
+ * The operator tools behind the CLI: reading an orders file, publishing orders to the queue, describing
+ * dead letters, and settling a ledger item by hand after checking the order at Imburse.
  */
 export { describeDeadLetter } from "./describe.ts";
 export {

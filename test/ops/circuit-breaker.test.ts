@@ -23,7 +23,6 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import type { BreakerPlan } from "../../lib/config/index.ts";
 import { BREAKER_STATE_KEY, METRICS, TRIAL_SCALING } from "../../lib/config/index.ts";
 import {
-  type AlarmState,
   alarmStateChangeEvent,
   type CloudWatchStandIn,
   createLedgerTable,
@@ -46,6 +45,7 @@ import {
   nextBreakerState,
 } from "../../lib/ops/circuit-breaker.ts";
 import { createCircuitBreakerHandler } from "../../lib/ops/circuit-breaker-handler.ts";
+import type { AlarmState } from "../../lib/ops/index.ts";
 import { captureJsonOutput } from "../support/json-output.ts";
 
 const REGION = "us-east-1";
