@@ -57,5 +57,6 @@ export {
   type RelaySettings,
   SETTINGS,
   type SettingName,
+  SettingsError,
   settingsToEnv,
 } from "./settings.ts";

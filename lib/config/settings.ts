@@ -194,10 +194,8 @@ const settingsSchema = z.object({
   metadataMaxKeys: positiveInt.default(DEFAULTS.metadataMaxKeys),
   metadataMaxKeyLength: positiveInt.default(DEFAULTS.metadataMaxKeyLength),
   metadataMaxValueLength: positiveInt.default(DEFAULTS.metadataMaxValueLength),
-  probeOrderRef: z
-    .string()
-    .regex(/^(?!\.{1,2}$)[A-Za-z0-9._-]{1,50}$/)
-    .default(DEFAULTS.probeOrderRef),
+  // The orderRef rule is lib/orders' (which reads config): the probe's assembly applies it.
+  probeOrderRef: z.string().min(1).default(DEFAULTS.probeOrderRef),
   redriveMaxMessages: positiveInt.default(DEFAULTS.redriveMaxMessages),
   eventBusName: resourceId,
   eventsRetryScheduled: flag(DEFAULTS.eventsRetryScheduled),

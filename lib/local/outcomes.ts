@@ -45,7 +45,7 @@ export interface ReportEntry {
 /** What a line needs to be tracked. */
 export interface TrackedLine {
   line: number;
-  /** The orderRef its body names, read loosely (see `bodyOrderRef`). */
+  /** The orderRef its body names, read loosely (see `claimedOrderRef` in lib/orders). */
   orderRef: string | undefined;
   correlationId: string | undefined;
 }

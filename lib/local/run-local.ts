@@ -14,9 +14,10 @@ import { OUTCOME_EVENT_SOURCE } from "../events/index.ts";
 import type { ImburseCredentials } from "../imburse/index.ts";
 import type { OutboxEntry } from "../ledger/index.ts";
 import type { BreakerState } from "../ops/index.ts";
+import { claimedOrderRef } from "../orders/index.ts";
 import { createSubmitHandler, minimumRemainingTimeMarginMs } from "../relay/index.ts";
 import { DEMO_CREDENTIALS, type SignalSource, type Simulator, startSimulator } from "../simulator/index.ts";
-import { bodyOrderRef, type OrderLine, type OrdersFileLine, publishOrders } from "../tools/index.ts";
+import { type OrderLine, type OrdersFileLine, publishOrders } from "../tools/index.ts";
 import { fauxqsMessagesWaiting, isDrained, sqsMessagesWaiting } from "./drained.ts";
 import {
   createRelayResources,
@@ -207,7 +208,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const tracker = new OutcomeTracker(
     options.lines.map((line) => ({
       line: line.line,
-      orderRef: line.ok ? bodyOrderRef(line.body) : undefined,
+      orderRef: line.ok ? claimedOrderRef(line.body) : undefined,
       correlationId: line.correlationId,
     })),
     {

@@ -37,6 +37,7 @@ export {
   type CustomerDefault,
   createOrderSchema,
   type Instruction,
+  isWellFormedRef,
   type Order,
   type OrderSchema,
   REF_MAX_LENGTH,

@@ -4,7 +4,6 @@
  */
 export { describeDeadLetter } from "./describe.ts";
 export {
-  bodyOrderRef,
   type OrderLine,
   OrdersFileError,
   type OrdersFileLine,

@@ -9,7 +9,6 @@ import { MESSAGE_ATTRIBUTES } from "../../lib/config/index.ts";
 import { classifyDeadLetter, planRedrive } from "../../lib/ops/index.ts";
 import type { DeadLetterReason } from "../../lib/relay/index.ts";
 import {
-  bodyOrderRef,
   describeDeadLetter,
   messageBytes,
   parseOrdersFile,
@@ -142,13 +141,6 @@ describe("orders file, batching and redrive planning", () => {
       ok: false,
       problem: expect.stringContaining('unknown field "4012…1881 (card number)"'),
     });
-  });
-
-  it("reads the orderRef of a body loosely", () => {
-    expect(bodyOrderRef(JSON.stringify({ orderRef: "X-1", junk: true }))).toBe("X-1");
-    expect(bodyOrderRef('{"orderRef": 7}')).toBeUndefined();
-    expect(bodyOrderRef("not json")).toBeUndefined();
-    expect(bodyOrderRef(JSON.stringify({ orderRef: "jane.doe@example.com" }))).toBe("j…@… (e-mail address)");
   });
 
   it("splits publishes into batches of at most 10 entries and 256 KiB", () => {

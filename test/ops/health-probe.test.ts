@@ -232,6 +232,13 @@ describe("health probe handler", () => {
     vi.unstubAllEnvs();
   });
 
+  it.each(["..", "has space", "x".repeat(51)])("refuses to assemble with RELAY_PROBE_ORDER_REF %j", (ref) => {
+    vi.stubEnv("RELAY_PROBE_ORDER_REF", ref);
+    expect(() => createHealthProbeHandler()).toThrow(
+      /^Invalid relay configuration: RELAY_PROBE_ORDER_REF: not a valid orderRef$/,
+    );
+  });
+
   it("reports 1 then 0 during an outage, exchanging a token on every run, and never throws", async () => {
     const ids = ["probe-run-1", "probe-run-2", "probe-run-3"];
     let now = 0;
