@@ -115,7 +115,7 @@ export const SQS_MAX_RETENTION_SECONDS = 1_209_600;
  */
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 /** Room the orders and retry queues keep below SQS's limit, for the relay's attributes and a DLQ reason. */
-export const RELAY_MESSAGE_RESERVE_BYTES = 16_384;
+const RELAY_MESSAGE_RESERVE_BYTES = 16_384;
 /** `MaximumMessageSize` of the orders and retry queues: 1 MiB less {@link RELAY_MESSAGE_RESERVE_BYTES}. */
 export const SOURCE_QUEUE_MAX_MESSAGE_BYTES = SQS_MAX_MESSAGE_BYTES - RELAY_MESSAGE_RESERVE_BYTES;
 /**

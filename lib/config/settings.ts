@@ -139,7 +139,7 @@ const mappingPlanSchema = z.object({
  * `breaker` in lib/config/infrastructure.ts. Every duration is in alarm periods, so local mode runs the
  * same rules at periods of seconds.
  */
-export const breakerPlanSchema = z.object({
+const breakerPlanSchema = z.object({
   /** The alarms' period: the unit of every duration below. */
   periodSeconds: z.number().positive(),
   minimumOpenPeriods: wholeCount,

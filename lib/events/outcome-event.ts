@@ -28,9 +28,6 @@ export const OUTCOME_DETAIL_TYPES = OUTCOME_EVENTS.detailTypes;
 /** An outcome the relay publishes. */
 export type PublishedOutcome = keyof typeof OUTCOME_DETAIL_TYPES;
 
-/** The `detail-type` of an outcome event. */
-export type OutcomeDetailType = (typeof OUTCOME_DETAIL_TYPES)[PublishedOutcome];
-
 /** A dead letter's reason, summarised: enough to route and read it, never a refused value. */
 export interface ReasonSummary {
   kind: DeadLetterKind;

@@ -127,7 +127,7 @@ export function fingerprintOf(order: unknown): string {
 }
 
 /** Whether an item is past its expiry (its TTL): readers treat it as absent. */
-export function isExpired(item: Pick<LedgerItem, "expiresAt">, now: number): boolean {
+function isExpired(item: Pick<LedgerItem, "expiresAt">, now: number): boolean {
   return item.expiresAt <= Math.floor(now / 1000);
 }
 
@@ -242,7 +242,7 @@ export function hasEventsDue(item: LedgerItem, now: number, olderThanMs: number)
 }
 
 /** The orderRef prefix of {@link outboxOnlyItem}s: `#` is no ref character, so no order can collide. */
-export const OUTBOX_ONLY_PREFIX = "event#";
+const OUTBOX_ONLY_PREFIX = "event#";
 
 /**
  * An item that holds nothing but an outcome event no order's item keeps (an invalid order, a conflict the
@@ -274,9 +274,7 @@ export function outboxOnlyItem(
 }
 
 /** The outbox fields of an item, if it has events due. */
-export function outboxOf(
-  item: LedgerItem | undefined,
-): Pick<LedgerItem, "outbox" | "outboxShard" | "outboxDueAt"> {
+function outboxOf(item: LedgerItem | undefined): Pick<LedgerItem, "outbox" | "outboxShard" | "outboxDueAt"> {
   if (!item?.outbox?.length) return {};
   return {
     outbox: item.outbox,

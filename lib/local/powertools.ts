@@ -8,7 +8,7 @@ import { METRICS, SERVICE_NAME } from "../config/index.ts";
  * cut through its progress. Powertools can only switch metrics off through `process.env`
  * (`POWERTOOLS_METRICS_DISABLED`), which local mode leaves alone so it can run twice in one process.
  */
-export class DiscardedMetrics extends Metrics {
+class DiscardedMetrics extends Metrics {
   constructor() {
     super({ namespace: METRICS.namespace, serviceName: SERVICE_NAME });
   }

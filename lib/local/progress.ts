@@ -47,7 +47,7 @@ export function describeEntry(entry: ReportEntry): string {
 }
 
 /** One line for an outcome event on the bus: its type, order, kind and id. */
-export function describeOutcomeEvent(event: DeliveredEvent): string {
+function describeOutcomeEvent(event: DeliveredEvent): string {
   const detail = event.detail as Partial<OutcomeDetail>;
   const order = detail.orderRef ? ` ${detail.orderRef}` : ` message ${detail.originMessageId ?? "?"}`;
   const kind = detail.kind ? ` (${detail.kind})` : "";

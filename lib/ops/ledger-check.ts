@@ -21,7 +21,7 @@ const NAMED_STUCK_ORDERS = 20;
  * for longer than `olderThanMs`. Each needs `imburse-relay ledger settle` (or its next delivery) to
  * find out from Imburse.
  */
-export async function checkLedger(
+async function checkLedger(
   ledger: OrderLedger,
   now: number,
   olderThanMs: number,

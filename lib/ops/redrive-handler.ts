@@ -22,7 +22,7 @@ export interface RedriveHandlerOverrides {
  * again and to flush its metrics. Were it killed instead, nothing is lost: the messages it hid reappear
  * when the function's time would have run out.
  */
-export const REDRIVE_STOP_MARGIN_MS = 5_000;
+const REDRIVE_STOP_MARGIN_MS = 5_000;
 
 /**
  * Assembles the scheduled DLQ redrive Lambda. Each run moves at most `RELAY_REDRIVE_MAX_MESSAGES`

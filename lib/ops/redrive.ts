@@ -128,8 +128,3 @@ export function planRedrive(
   }
   return { action: "redrive", ...classified, message: { body: message.Body ?? "", attributes } };
 }
-
-/** Parses a kind given by an operator. */
-export function isRedriveKind(value: string): value is RedriveKind {
-  return (REDRIVE_KINDS as readonly string[]).includes(value);
-}

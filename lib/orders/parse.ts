@@ -67,7 +67,7 @@ type StrictJson =
  *
  * @param what names the text in messages: "the message body", "the SNS notification's Message".
  */
-export function parseStrictJson(text: string, what = "the message body"): StrictJson {
+function parseStrictJson(text: string, what = "the message body"): StrictJson {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -197,9 +197,3 @@ export type OrderSchema = ReturnType<typeof createOrderSchema>;
 
 /** A validated order in normalised form: `amount`s are strings with exactly two fraction digits. */
 export type Order = z.output<OrderSchema>;
-
-/** One validated instruction of an {@link Order}. */
-export type Instruction = NonNullable<Order["instructions"]>[number];
-
-/** The defaults of one customer in `Order.customerDefaults`. */
-export type CustomerDefault = NonNullable<Order["customerDefaults"]>[string];

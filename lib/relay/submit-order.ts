@@ -60,7 +60,7 @@ export interface SubmitAttempt {
 }
 
 /** Shortest call worth starting: below it the record would time out rather than learn anything. */
-export const MIN_CALL_TIMEOUT_MS = 1_000;
+const MIN_CALL_TIMEOUT_MS = 1_000;
 
 /**
  * Submits one order and settles what Imburse's answer means: created, already there with the same content,

@@ -147,7 +147,7 @@ function problemOf(rule: FaultRule): string | undefined {
 }
 
 /** Throws a {@link FaultSpecError} when the rule cannot be used. */
-export function checkFaultRule(rule: FaultRule, text = JSON.stringify(rule)): void {
+function checkFaultRule(rule: FaultRule, text = JSON.stringify(rule)): void {
   const problem = problemOf(rule);
   if (problem) throw new FaultSpecError(`Invalid fault rule ${text}: ${problem}`);
 }
