@@ -5,9 +5,8 @@
  * converges the submit function's event source mappings to it. Its own failures are visible: the rule's
  * target retries and dead-letters, a failed invocation goes to the same queue, and alarms watch both.
  */
-import type { InfrastructureConfig, SubscriptionConfig } from "../lib/config/infrastructure.ts";
-import { RESOURCE_NAMES } from "../lib/config/names.ts";
-import type { BreakerPlan } from "../lib/config/settings.ts";
+import type { BreakerPlan, InfrastructureConfig, SubscriptionConfig } from "../lib/config/index.ts";
+import { RESOURCE_NAMES } from "../lib/config/index.ts";
 import { AWS_NAMESPACES, LAMBDA_METRICS } from "./metrics.ts";
 import {
   describeAlarms,

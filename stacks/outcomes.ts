@@ -5,8 +5,8 @@
  * topic refuses it), an alarm on events that failed to publish, and the
  * scheduled outbox sweep that publishes again what stayed due in the ledger.
  */
-import type { InfrastructureConfig } from "../lib/config/infrastructure.ts";
-import { METRICS, OUTCOME_EVENTS, RESOURCE_NAMES } from "../lib/config/names.ts";
+import type { InfrastructureConfig } from "../lib/config/index.ts";
+import { METRICS, OUTCOME_EVENTS, RESOURCE_NAMES } from "../lib/config/index.ts";
 import { relayMetricDimensions } from "./metrics.ts";
 import { publishEvents, sweepLedgerOutbox, writeTraces } from "./permissions.ts";
 import { createRuleFailures, type RuleFailures } from "./rule-failures.ts";

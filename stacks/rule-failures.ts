@@ -4,7 +4,7 @@
  * event would vanish silently. Each such target gets a failures queue that only its rule may dead-letter
  * into, and an alarm on anything waiting there.
  */
-import type { InfrastructureConfig } from "../lib/config/infrastructure.ts";
+import type { InfrastructureConfig } from "../lib/config/index.ts";
 import { AWS_NAMESPACES, SQS_METRICS } from "./metrics.ts";
 
 /** What {@link createRuleFailures} needs. */

@@ -3,9 +3,13 @@
  * recovery window, the functions talk to production Imburse, and configured e-mails get the alarms.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALARM_EMAIL_ENV, infrastructureConfig } from "../../lib/config/infrastructure.ts";
-import { RESOURCE_NAMES } from "../../lib/config/names.ts";
-import { loadSettings, REQUIRED_SETTINGS } from "../../lib/config/settings.ts";
+import {
+  ALARM_EMAIL_ENV,
+  infrastructureConfig,
+  loadSettings,
+  REQUIRED_SETTINGS,
+  RESOURCE_NAMES,
+} from "../../lib/config/index.ts";
 import { runSstConfig, type SstRun } from "../support/sst-harness.ts";
 import { describeStageIsolation } from "../support/stage-isolation.ts";
 

@@ -7,21 +7,22 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ALARM_EMAIL_ENV,
+  BREAKER_STATE_KEY,
+  DEFAULTS,
   type FunctionConfig,
   infrastructureConfig,
-} from "../../lib/config/infrastructure.ts";
-import {
-  BREAKER_STATE_KEY,
+  loadSettings,
   METRICS,
   OUTCOME_EVENTS,
+  REQUIRED_SETTINGS,
   RESOURCE_NAMES,
   relayMetricDimensions,
   SERVICE_NAME,
   SQS_MAX_MESSAGE_BYTES,
   SQS_MAX_RETENTION_SECONDS,
-} from "../../lib/config/names.ts";
-import { DEFAULTS, loadSettings, REQUIRED_SETTINGS, settingsToEnv } from "../../lib/config/settings.ts";
-import { minimumRemainingTimeMarginMs } from "../../lib/relay/process-record.ts";
+  settingsToEnv,
+} from "../../lib/config/index.ts";
+import { minimumRemainingTimeMarginMs } from "../../lib/relay/index.ts";
 import { BREAKER_TARGET_RETRY } from "../../stacks/circuit-breaker.ts";
 import { SECRET_CHANGING_ACTIONS } from "../../stacks/credentials.ts";
 import { NOTIFICATION_TARGET_RETRY } from "../../stacks/outcomes.ts";
