@@ -1,3 +1,4 @@
+import os from "node:os";
 import path from "node:path";
 import { configDefaults, defineConfig } from "vitest/config";
 
@@ -8,9 +9,16 @@ const INFRA_TESTS = ["test/stacks/**/*.test.ts"];
 // load the same @pulumi/pulumi instance as the components, or the mocks would not apply to them.
 const platformModules = path.resolve(import.meta.dirname, ".sst/platform/node_modules");
 
+// The workers and the CLI processes the tests spawn load the same modules (AWS SDK, commander, the CLI)
+// dozens of times: Node's on-disk compile cache (keyed by file content) cuts a spawn's CPU by about 40%.
+process.env.NODE_COMPILE_CACHE ??= path.join(os.tmpdir(), "imburse-relay-node-compile-cache");
+
 export default defineConfig({
   test: {
     pool: "forks",
+    // Most test time is waiting (child processes, sockets, SQS long polls), not CPU: on a 2-core machine
+    // vitest's default (cores - 1 = one worker) runs the files one after another.
+    maxWorkers: 4,
     testTimeout: 20_000,
     hookTimeout: 120_000,
     reporters: ["default"],
@@ -21,6 +29,10 @@ export default defineConfig({
           name: "unit",
           include: ["test/**/*.test.ts"],
           exclude: [...configDefaults.exclude, ...INFRA_TESTS],
+          // Files share worker processes, so the AWS SDK and the stand-ins load once per worker, not once
+          // per file (about 40% of the unit tests' CPU). A file must leave no global state behind: stub
+          // environment variables with vi.stubEnv and undo them (vi.unstubAllEnvs), restore spies.
+          isolate: false,
         },
       },
       {
@@ -36,6 +48,8 @@ export default defineConfig({
           include: INFRA_TESTS,
           // Installs .sst/platform when missing or stale, so a fresh clone needs only `npm ci`.
           globalSetup: ["test/support/sst-platform.ts"],
+          // Pulumi mocks and SST's globals are per process: one fork per file.
+          isolate: true,
           // One harness run takes 1-3 s and fails fast on a broken build or apply.
           hookTimeout: 30_000,
         },

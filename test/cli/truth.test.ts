@@ -73,43 +73,6 @@ describe("exit statuses", () => {
     expect(run.stdout).not.toContain("Exit status");
   });
 
-  it("local --until-drained --max-wait gives up waiting, reports the pending line and why, and exits 3", {
-    timeout: 30_000,
-  }, async () => {
-    const orders = await writeOrders("down.jsonl", ordersFile([{ body: validOrder("DOWN-1") }]));
-    const report = join(dir, "down-report.json");
-    // Imburse down for everything, the probe included: the probe alarm opens the breaker after 2 periods.
-    const run = await runCli([
-      "local",
-      "--orders",
-      orders,
-      "--until-drained",
-      "--max-wait",
-      "4",
-      "--faults",
-      "*:503",
-      "--retry-base-seconds",
-      "60",
-      "--probe-every",
-      "0.5",
-      "--alarm-period",
-      "1",
-      "--report",
-      report,
-    ]);
-    expect(run.code).toBe(3);
-    expect(run.stdout).toContain("Gave up waiting after 4 s (--max-wait): 1 line in");
-    expect(run.stdout).toMatch(/│ pending\s+│\s+1 │/);
-    expect(run.stdout).toMatch(/paused: Imburse unavailable since \d\d:\d\d:\d\d UTC, 1 order waiting/);
-    expect(run.stdout).toMatch(
-      /Still waiting: paused: Imburse unavailable since \d\d:\d\d:\d\d UTC, 1 order waiting\./,
-    );
-    const written = JSON.parse(await readFile(report, "utf8")) as {
-      breaker?: { phase: string; since: string };
-    };
-    expect(written.breaker).toMatchObject({ phase: "open", since: expect.any(String) });
-  });
-
   it("local --until-drained exits 130 on SIGINT, from the CLI itself, after its summary", {
     timeout: 30_000,
   }, async () => {
