@@ -9,16 +9,17 @@ const INFRA_TESTS = ["test/stacks/**/*.test.ts"];
 // load the same @pulumi/pulumi instance as the components, or the mocks would not apply to them.
 const platformModules = path.resolve(import.meta.dirname, ".sst/platform/node_modules");
 
-// The workers and the CLI processes the tests spawn load the same modules (AWS SDK, commander, the CLI)
-// dozens of times: Node's on-disk compile cache (keyed by file content) cuts a spawn's CPU by about 40%.
-process.env.NODE_COMPILE_CACHE ??= path.join(os.tmpdir(), "imburse-relay-node-compile-cache");
+// The CLI processes the unit tests spawn load the same modules (AWS SDK, commander, the CLI) dozens of
+// times: Node's on-disk compile cache (keyed by file content) cuts a spawn's CPU by about 40%. Not for the
+// infra forks: with it on, the SST harness run never settles.
+const NODE_COMPILE_CACHE = path.join(os.tmpdir(), "imburse-relay-node-compile-cache");
 
 export default defineConfig({
   test: {
     pool: "forks",
     // Most test time is waiting (child processes, sockets, SQS long polls), not CPU: on a 2-core machine
     // vitest's default (cores - 1 = one worker) runs the files one after another.
-    maxWorkers: 4,
+    maxWorkers: 3,
     testTimeout: 20_000,
     hookTimeout: 120_000,
     reporters: ["default"],
@@ -33,6 +34,7 @@ export default defineConfig({
           // per file (about 40% of the unit tests' CPU). A file must leave no global state behind: stub
           // environment variables with vi.stubEnv and undo them (vi.unstubAllEnvs), restore spies.
           isolate: false,
+          env: { NODE_COMPILE_CACHE },
         },
       },
       {
@@ -50,8 +52,8 @@ export default defineConfig({
           globalSetup: ["test/support/sst-platform.ts"],
           // Pulumi mocks and SST's globals are per process: one fork per file.
           isolate: true,
-          // One harness run takes 1-3 s and fails fast on a broken build or apply.
-          hookTimeout: 30_000,
+          // One harness run takes 1-3 s of CPU and fails fast on a broken build or apply; the suite's
+          // hookTimeout leaves room for the three runs in parallel with the unit files on a busy machine.
         },
       },
     ],
