@@ -10,8 +10,7 @@ const INFRA_TESTS = ["test/stacks/**/*.test.ts"];
 const platformModules = path.resolve(import.meta.dirname, ".sst/platform/node_modules");
 
 // The CLI processes the unit tests spawn load the same modules (AWS SDK, commander, the CLI) dozens of
-// times: Node's on-disk compile cache (keyed by file content) cuts a spawn's CPU by about 40%. Not for the
-// infra forks: with it on, the SST harness run never settles.
+// times: Node's on-disk compile cache (keyed by file content) cuts a spawn's CPU by about 40%.
 const NODE_COMPILE_CACHE = path.join(os.tmpdir(), "imburse-relay-node-compile-cache");
 
 export default defineConfig({
