@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IMBURSE_CREDENTIAL_VARIABLES } from "../../lib/cli/local.ts";
 import { DEMO_CREDENTIALS } from "../../lib/simulator/index.ts";
 import { ordersFile, validOrder } from "../support/orders.ts";
-import { runCli, runProcess, startCli } from "../support/run-cli.ts";
+import { runCli, runCliInProcess, runProcess, startCli } from "../support/run-cli.ts";
 
 // What the CLI does as a process: exit statuses, signals, and the one line an error becomes.
 
@@ -127,12 +127,13 @@ describe("errors a person can act on", () => {
       `error: cannot connect to 127.0.0.1:${port} (ECONNREFUSED): nothing is listening there; check the URL ` +
         "(--endpoint, --imburse-url) and that its server is running",
     ]);
-    const debug = await runCli(args, { env: { ...AWS_ENV, IMBURSE_RELAY_DEBUG: "1" } });
+    const debug = await runCliInProcess(args, { env: { ...AWS_ENV, IMBURSE_RELAY_DEBUG: "1" } });
     expect(debug.stderr).toMatch(STACK);
   });
 
+  // The CLI's main in this process from here on: the one line is its own (the process is tested above).
   it("missing AWS credentials are one line saying which variables to set", async () => {
-    const run = await runCli(
+    const run = await runCliInProcess(
       ["dlq", "peek", "--endpoint", `http://127.0.0.1:${await closedPort()}`, "--queue-url", QUEUE],
       {
         env: {
@@ -161,7 +162,7 @@ describe("errors a person can act on", () => {
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
     const { port } = taken.address() as { port: number };
     try {
-      const run = await runCli(["simulator", "--port", String(port)]);
+      const run = await runCliInProcess(["simulator", "--port", String(port)]);
       expect(run.code).toBe(1);
       expect(lines(run.stderr)).toEqual([
         `error: 127.0.0.1:${port} is already in use (EADDRINUSE): stop what listens there, or choose ` +
