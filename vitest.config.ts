@@ -31,7 +31,8 @@ export default defineConfig({
           exclude: [...configDefaults.exclude, ...INFRA_TESTS],
           // Files share worker processes, so the AWS SDK and the stand-ins load once per worker, not once
           // per file (about 40% of the unit tests' CPU). A file must leave no global state behind: stub
-          // environment variables with vi.stubEnv and undo them (vi.unstubAllEnvs), restore spies.
+          // environment variables with vi.stubEnv and undo them (vi.unstubAllEnvs), restore spies, and
+          // put a file that needs vi.mock in a project of its own.
           isolate: false,
           env: { NODE_COMPILE_CACHE },
         },
