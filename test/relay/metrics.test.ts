@@ -4,7 +4,10 @@ import { METRICS } from "../../lib/config/index.ts";
 import { powertoolsRelayMetrics } from "../../lib/relay/telemetry.ts";
 import { captureJsonOutput } from "../support/json-output.ts";
 
-afterEach(() => vi.restoreAllMocks());
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+});
 
 describe("relay metrics (EMF)", () => {
   it("counts outcomes and dimensions retries by reason and dead letters by kind", () => {

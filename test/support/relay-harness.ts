@@ -96,10 +96,9 @@ export async function startRelayHarness(
       ...options.settings,
     },
   });
-  Object.assign(process.env, local.env, {
-    POWERTOOLS_LOG_LEVEL: "DEBUG",
-    POWERTOOLS_METRICS_DISABLED: "true",
-  });
+  const harnessEnv = { ...local.env, POWERTOOLS_LOG_LEVEL: "DEBUG", POWERTOOLS_METRICS_DISABLED: "true" };
+  // Restored by stop(): test files share worker processes (vitest `isolate: false`).
+  for (const [name, value] of Object.entries(harnessEnv)) vi.stubEnv(name, value);
   const lines = captureJsonOutput();
   const clock = { now: Date.now() };
   // No jitter: a retry waits exactly max(Retry-After, 0), so tests can assert the delay.
@@ -211,6 +210,7 @@ export async function startRelayHarness(
         .filter((r) => (r.body as { orderRef?: string } | undefined)?.orderRef === orderRef),
     async stop() {
       vi.restoreAllMocks();
+      vi.unstubAllEnvs();
       sqs.destroy();
       await Promise.all([local.stop(), simulator.close()]);
     },
