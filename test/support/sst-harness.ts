@@ -287,7 +287,7 @@ async function buildHandler(
       ...sstBuildOptions(path.join(ROOT, file), outfile, record.properties as NodejsBuild),
       absWorkingDir: ROOT,
     });
-    const output = result.metafile.outputs[path.relative(ROOT, outfile)];
+    const output = result.metafile?.outputs[path.relative(ROOT, outfile)];
     record.entry = output?.entryPoint;
     record.exports = output?.exports ?? [];
     record.bytes = output?.bytes ?? 0;
