@@ -54,9 +54,13 @@ export function sstBuildOptions(entryPoint: string, outfile: string, nodejs: Nod
   const { minify, esbuild = {}, architecture: _architecture, ...rest } = nodejs;
   const unmodelled = [
     ...Object.keys(rest),
-    ...Object.keys(esbuild).filter((key) => key !== "define" && key !== "external"),
+    ...Object.keys(esbuild)
+      .filter((key) => key !== "define" && key !== "external")
+      .map((key) => `esbuild.${key}`),
   ];
-  if (unmodelled.length > 0) throw new Error(`sstBuildOptions: no model of nodejs.${unmodelled.join(", ")}`);
+  if (unmodelled.length > 0) {
+    throw new Error(`sstBuildOptions: no model of ${unmodelled.map((key) => `nodejs.${key}`).join(", ")}`);
+  }
   return {
     entryPoints: [entryPoint],
     outfile,
