@@ -285,6 +285,9 @@ async function buildHandler(
   try {
     const result = await build({
       ...sstBuildOptions(path.join(ROOT, file), outfile, record.properties as NodejsBuild),
+      // SST leaves the map out of the function's package; skipping it saves a third of the build time and
+      // shortens the bundle only by its `sourceMappingURL` comment.
+      sourcemap: false,
       absWorkingDir: ROOT,
     });
     const output = result.metafile?.outputs[path.relative(ROOT, outfile)];
