@@ -9,9 +9,8 @@ import http from "node:http";
 import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { BatchWriteCommand, DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import axios from "axios";
-import { dynamoDbClient, eventBridgeClient } from "../lib/aws/clients.ts";
-import type { ImburseCredentials } from "../lib/imburse/credentials.ts";
-import { hmacAuthorization, randomNonce } from "../lib/imburse/signing.ts";
+import { dynamoDbClient, eventBridgeClient } from "../lib/aws/index.ts";
+import { hmacAuthorization, type ImburseCredentials, randomNonce } from "../lib/imburse/index.ts";
 
 /** What the floor needs: the stand-ins' Imburse, ledger table and event bus. */
 export interface FloorTarget {

@@ -10,7 +10,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { lambdaContext, toSqsRecord } from "../lib/local/lambda-event.ts";
+import { lambdaContext, toSqsRecord } from "../lib/local/index.ts";
 
 export const REGION = "us-east-1";
 

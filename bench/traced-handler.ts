@@ -8,7 +8,7 @@
  */
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { sqsClient } from "../lib/aws/clients.ts";
+import { sqsClient } from "../lib/aws/index.ts";
 import { handlerRun, recordBatches, type StandInsReady } from "./runs.ts";
 import { traceHeader, tracingEnv } from "./tracing.ts";
 
@@ -19,7 +19,7 @@ Object.assign(process.env, ready.env, {
   ...tracingEnv(ready.xrayDaemon, path.resolve(import.meta.dirname, "..")),
 });
 // Imported only now: the X-Ray SDK reads its mode and daemon address when it loads.
-const { createSubmitHandler } = await import("../lib/relay/submit-handler.ts");
+const { createSubmitHandler } = await import("../lib/relay/index.ts");
 const handler = createSubmitHandler();
 const sqs = sqsClient();
 
