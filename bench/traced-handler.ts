@@ -8,8 +8,7 @@
  */
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { sqsClient } from "../lib/aws/index.ts";
-import { handlerRun, recordBatches, type StandInsReady } from "./runs.ts";
+import type { StandInsReady } from "./runs.ts";
 import { traceHeader, tracingEnv } from "./tracing.ts";
 
 const ready = JSON.parse(process.argv[2] ?? "{}") as StandInsReady;
@@ -18,8 +17,11 @@ Object.assign(process.env, ready.env, {
   POWERTOOLS_METRICS_DISABLED: "true",
   ...tracingEnv(ready.xrayDaemon, path.resolve(import.meta.dirname, "..")),
 });
-// Imported only now: the X-Ray SDK reads its mode and daemon address when it loads.
+// Everything that may load the X-Ray SDK is imported only now: it reads its mode and daemon address when it
+// loads (lib/aws's index loads Powertools Tracer).
+const { sqsClient } = await import("../lib/aws/index.ts");
 const { createSubmitHandler } = await import("../lib/relay/index.ts");
+const { handlerRun, recordBatches } = await import("./runs.ts");
 const handler = createSubmitHandler();
 const sqs = sqsClient();
 
