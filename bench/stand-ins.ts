@@ -1,11 +1,14 @@
 /**
  * The benchmark's stand-ins in a process of their own, so their CPU is not counted against the relay:
- * fauxqs, dynalite, the Secrets Manager stand-in and the Imburse simulator, on loopback.
+ * fauxqs, dynalite, the Secrets Manager stand-in, the Imburse simulator and a UDP sink for the X-Ray
+ * daemon's segments, on loopback.
  *
  * Prints one JSON line (`ready`: the relay's environment and the simulator's URL), then answers commands
- * read from stdin, one per line, each with one JSON line: `stats`, `latency MS` (every create order waits
- * MS), `reset`. Exits when stdin closes.
+ * read from stdin, one per line, each with one JSON line: `stats` (including the X-Ray segment documents
+ * received), `latency MS` (every create order waits MS), `reset`. Exits when stdin closes.
  */
+import { createSocket } from "node:dgram";
+import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { startLocalEnvironment } from "../lib/local/index.ts";
 import { DEMO_CREDENTIALS, startSimulator } from "../lib/simulator/index.ts";
@@ -17,8 +20,22 @@ const local = await startLocalEnvironment({
   imburseBaseUrl: simulator.url,
   settings,
 });
+// The X-Ray daemon's place: segment documents are counted (so the suite can tell tracing was on) and dropped.
+const xrayDaemon = createSocket("udp4");
+let xraySegments = 0;
+xrayDaemon.on("message", () => {
+  xraySegments++;
+});
+xrayDaemon.bind(0, "127.0.0.1");
+await once(xrayDaemon, "listening");
 const reply = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
-reply({ ready: true, env: local.env, simulatorUrl: simulator.url, ordersQueue: local.queues.orders });
+reply({
+  ready: true,
+  env: local.env,
+  simulatorUrl: simulator.url,
+  ordersQueue: local.queues.orders,
+  xrayDaemon: `127.0.0.1:${xrayDaemon.address().port}`,
+});
 
 for await (const line of createInterface({ input: process.stdin })) {
   const [command, argument] = line.trim().split(/\s+/);
@@ -29,6 +46,7 @@ for await (const line of createInterface({ input: process.stdin })) {
       tokenExchanges: simulator.requestsTo("token").length,
       secretReads: local.secretsManager.calls.GetSecretValue ?? 0,
       dynamoRequests: local.dynamoRequests(),
+      xraySegments,
     });
   } else if (command === "latency") {
     simulator.faults.clear();
@@ -39,5 +57,6 @@ for await (const line of createInterface({ input: process.stdin })) {
     reply({ reset: true });
   }
 }
+xrayDaemon.close();
 await local.stop();
 await simulator.close();

@@ -12,6 +12,7 @@ import {
   type SettingName,
   settingsToEnv,
 } from "../lib/config/index.ts";
+import { NODE_RUNTIME, NODEJS_BUILD } from "./node-build.ts";
 import type { Permission } from "./permissions.ts";
 
 /** The functions of the relay, by their key in `REQUIRED_SETTINGS` (settings.ts). */
@@ -63,9 +64,8 @@ export function relayFunctionArgs<F extends RelayFunction>({
   return {
     description,
     handler,
-    runtime: "nodejs24.x",
-    // SST documents minify as on by default, but its 4.17 builder reads a plain bool: unset means off.
-    nodejs: { minify: true },
+    runtime: NODE_RUNTIME,
+    nodejs: NODEJS_BUILD,
     timeout: `${size.timeoutSeconds} seconds`,
     memory: `${size.memoryMb} MB`,
     environment,

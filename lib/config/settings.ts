@@ -285,7 +285,8 @@ export function loadSettings(
         .map((name) => [name, true]),
     ) as { [K in keyof AllSettings]?: true },
   );
-  const parsed = schema.safeParse(raw);
+  // Parsed once per container: zod's compiled fast path would cost more to build than it saves.
+  const parsed = schema.safeParse(raw, { jitless: true });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]) as SettingName;

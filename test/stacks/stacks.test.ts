@@ -256,6 +256,17 @@ describe("functions", () => {
     for (const build of run.builds) expect(build.properties.minify, build.handler).toBe(true);
   });
 
+  it("deploys every handler at most 1 MiB, built with SST's own options, without form-data or mime-db", () => {
+    for (const build of run.builds) {
+      expect(build.bytes, build.handler).toBeGreaterThan(100 * 1024);
+      expect(build.bytes, build.handler).toBeLessThanOrEqual(1024 * 1024);
+      // axios gets Node's own FormData (overrides/form-data): multipart code has no place in a cold start.
+      expect(build.packages, build.handler).not.toContain("mime-db");
+      expect(build.packages, build.handler).not.toContain("mime-types");
+    }
+    expect(run.builds.find((b) => b.handler.startsWith("functions/submit."))?.packages).toContain("axios");
+  });
+
   it.each(Object.keys(sizes))(
     "%s runs Node 24 with its configured timeout and memory, active tracing",
     (name) => {
