@@ -1,13 +1,4 @@
-export {
-  type CallOptions,
-  type CreateOrderResult,
-  type ImburseCallEvent,
-  ImburseClient,
-  type ImburseClientOptions,
-  type ImburseRoute,
-  OUT_OF_TIME,
-  validateBaseUrl,
-} from "./client.ts";
+export { type CreateOrderResult, ImburseClient, type ImburseClientOptions } from "./client.ts";
 export {
   type CredentialsProvider,
   describeCredentialsProblem,
@@ -34,4 +25,12 @@ export {
   kindOfAnswer,
 } from "./failure.ts";
 export { jwtExpiry, normaliseExpiry, sharedTokenCache, TokenCache } from "./token.ts";
+export {
+  type CallOptions,
+  type ImburseCallEvent,
+  type ImburseRoute,
+  OUT_OF_TIME,
+  type Transport,
+  validateBaseUrl,
+} from "./transport.ts";
 export { PRODUCTION_BASE_URL, SANDBOX_BASE_URL } from "./urls.ts";
