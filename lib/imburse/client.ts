@@ -1,7 +1,6 @@
 import { AuthLadder } from "./auth.ts";
 import type { CredentialsProvider } from "./credentials.ts";
 import { ImburseConfigError } from "./errors.ts";
-import { randomNonce } from "./signing.ts";
 import { sharedTokenCache, type TokenCache } from "./token.ts";
 import {
   type CallOptions,
@@ -51,24 +50,10 @@ export class ImburseClient {
   readonly #auth: AuthLadder;
 
   constructor(options: ImburseClientOptions) {
-    const clock = options.clock ?? Date.now;
     this.baseUrl = validateBaseUrl(options.baseUrl ?? SANDBOX_BASE_URL);
-    const transport =
-      options.transport ??
-      new HttpTransport({
-        baseUrl: this.baseUrl,
-        clock,
-        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-        ...(options.onCall ? { onCall: options.onCall } : {}),
-      });
-    this.#auth = new AuthLadder({
-      baseUrl: this.baseUrl,
-      credentials: options.credentials,
-      transport,
-      tokens: options.tokenCache ?? sharedTokenCache,
-      clock,
-      nonce: options.nonce ?? randomNonce,
-    });
+    const transport = options.transport ?? new HttpTransport({ ...options, baseUrl: this.baseUrl });
+    const tokens = options.tokenCache ?? sharedTokenCache;
+    this.#auth = new AuthLadder({ ...options, baseUrl: this.baseUrl, transport, tokens });
   }
 
   /** `POST /v1/order-management`. Resolves on 201 or 202; throws {@link ImburseApiError} otherwise. */
