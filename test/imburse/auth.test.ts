@@ -266,6 +266,15 @@ describe("AuthLadder", () => {
     ]);
   });
 
+  it("takes a new public key with the same private key as new credentials", async () => {
+    const imburse = new FakeImburse();
+    const renamed = { ...key(1), publicKey: "pub-9" };
+    imburse.keys = [renamed];
+    const store = secret(key(1), () => renamed);
+    expect(await ladder(imburse, store.provider).send(create, {})).toMatchObject({ status: 201 });
+    expect(imburse.sent[1]?.headers.authorization).toMatch(/^Hmac pub-9:/);
+  });
+
   it("gives up with the 401 when the re-read secret holds the same key", async () => {
     const imburse = new FakeImburse();
     const store = secret(key(1));

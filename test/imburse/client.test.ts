@@ -177,7 +177,7 @@ describe("ImburseClient against the simulator over HTTP", () => {
       .createOrder({ orderRef: "TO-1" }, { timeoutMs: 200 })
       .catch((e: unknown) => e)) as ImburseNetworkError;
     expect(error).toBeInstanceOf(ImburseNetworkError);
-    expect(error).toMatchObject({ timedOut: true, mayHaveReachedServer: true });
+    expect(error).toMatchObject({ code: "ETIMEDOUT", timedOut: true, mayHaveReachedServer: true });
     expect(simulator.orders().map((o) => o.orderRef)).toContain("TO-1");
   });
 
@@ -215,6 +215,26 @@ describe("ImburseClient against the simulator over HTTP", () => {
       .catch((e: unknown) => e)) as ImburseNetworkError;
     expect(error).toBeInstanceOf(ImburseNetworkError);
     expect(error).toMatchObject({ code: "ECONNREFUSED", mayHaveReachedServer: false });
+  });
+
+  it("follows no redirect: a 3xx is an answer, and nothing is sent elsewhere", async () => {
+    const paths: string[] = [];
+    const redirecting = http.createServer((request, response) => {
+      paths.push(request.url ?? "");
+      response.writeHead(302, { location: "/elsewhere" }).end();
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = redirecting.address() as AddressInfo;
+      const error = await client({ baseUrl: `http://127.0.0.1:${port}` })
+        .accessToken()
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ImburseApiError);
+      expect(error).toMatchObject({ status: 302, path: "/v1/identity/hmac" });
+      expect(paths).toEqual(["/v1/identity/hmac"]);
+    } finally {
+      await new Promise<void>((resolve) => redirecting.close(() => resolve()));
+    }
   });
 
   it("refuses a plain-http base URL that is not loopback", () => {

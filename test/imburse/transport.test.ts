@@ -298,6 +298,13 @@ describe("HttpTransport.send", () => {
     ]);
   });
 
+  it("reports Imburse's correlation id only for an error answer", async () => {
+    const { request } = scripted(answer(201, JSON.stringify({ correlationId: "IMB:3" })));
+    const { sender, events } = transport(request);
+    expect(await sender.send(create, {})).toEqual({ status: 201, body: { correlationId: "IMB:3" } });
+    expect(events).toMatchObject([{ status: 201, imburseCorrelationId: undefined }]);
+  });
+
   it("reports every exchange to onCall: route, status, duration, and no status when no answer came", async () => {
     let now = NOW;
     const slow: HttpRequest = async () => {
