@@ -208,8 +208,9 @@ export class HttpTransport implements Transport {
   }
 }
 
-const keepAliveHttpAgent = new http.Agent({ keepAlive: true, maxSockets: 50 });
-const keepAliveHttpsAgent = new https.Agent({ keepAlive: true, maxSockets: 50 });
+const agentOptions = { keepAlive: true, maxSockets: 50 };
+const keepAliveHttpAgent = new http.Agent(agentOptions);
+const keepAliveHttpsAgent = new https.Agent(agentOptions);
 
 function axiosRequest(baseURL: string): HttpRequest {
   const instance = axios.create({
@@ -217,8 +218,8 @@ function axiosRequest(baseURL: string): HttpRequest {
     httpAgent: keepAliveHttpAgent,
     httpsAgent: keepAliveHttpsAgent,
     maxRedirects: 0,
-    responseType: "text",
-    transformResponse: [(data: unknown) => data],
+    // No transforms: the body stays text, parsed by parseJson whatever its content type.
+    transformResponse: [],
     validateStatus: () => true,
     transitional: { clarifyTimeoutError: true },
   });
@@ -248,9 +249,9 @@ function errorCode(error: unknown): string {
   return typeof code === "string" ? code : "UNKNOWN";
 }
 
+/** The request of an axios error (axios sets it once a request was made). */
 function failedRequest(error: unknown): RequestLike | undefined {
-  const request = (error as { request?: unknown } | undefined)?.request;
-  return typeof request === "object" && request !== null ? (request as RequestLike) : undefined;
+  return (error as { request?: RequestLike }).request;
 }
 
 /** A reused keep-alive socket that failed before any response: Node's documented case for one retry. */

@@ -16,6 +16,7 @@ describe("parseRetryAfter", () => {
     ["0", 0],
     [" 120 ", 120],
     ["1.5", 1.5],
+    ["1.25", 1.25],
     ["Sat, 21 Nov 2026 10:00:30 GMT", 30],
     ["Sat, 21 Nov 2026 09:59:00 GMT", 0],
   ])("reads %j as %d seconds", (value, seconds) => {
@@ -162,7 +163,10 @@ describe("parseRetryAfter at its edges", () => {
     expect(parseRetryAfter("sat, 21 nov 2026 10:00:30 gmt", now)).toBe(30);
   });
 
-  it.each([[null], ["   "], ["2026-11-21"], ["3 seconds"], ["1."], ["Not a date"]])("ignores %j", (value) => {
-    expect(parseRetryAfter(value, now)).toBeUndefined();
-  });
+  it.each([[null], ["   "], ["2026-11-21"], ["3 seconds"], ["1."], ["Not a date"], ["2026-11-21T10:00:30Z"]])(
+    "ignores %j",
+    (value) => {
+      expect(parseRetryAfter(value, now)).toBeUndefined();
+    },
+  );
 });

@@ -89,6 +89,7 @@ describe("normaliseExpiry at its edges", () => {
   it.each([
     ["a lifetime as a string with spaces", " 600 ", now + 600_000],
     ["a fractional lifetime as a string", "1.5", now + 1_500],
+    ["a lifetime with two decimals as a string", "1.25", now + 1_250],
     ["exactly 1e12: epoch seconds far ahead", 1e12, 1e15],
     ["just above 1e12: epoch milliseconds", 1e12 + 1, 1e12 + 1],
     ["exactly 1e9: a lifetime in seconds", 1e9, now + 1e12],
@@ -130,6 +131,10 @@ describe("jwtExpiry", () => {
 });
 
 describe("TokenCache defaults", () => {
+  it("invalidates nothing for a key it holds no token for", () => {
+    expect(() => new TokenCache().invalidate("absent", "t")).not.toThrow();
+  });
+
   it("refreshes 60 s before expiry by default", async () => {
     const cache = new TokenCache();
     const fetched = (accessToken: string) => async () => ({

@@ -150,6 +150,13 @@ describe("networkError: whether a failure may have reached Imburse", () => {
     },
   );
 
+  it("types a timeout of an axios error with no request as may-have-reached", () => {
+    expect(networkError(new AxiosError("t", "ETIMEDOUT"), "POST", "/p", false)).toMatchObject({
+      timedOut: true,
+      mayHaveReachedServer: true,
+    });
+  });
+
   it("types a failure with no code as UNKNOWN, which may have reached Imburse", () => {
     for (const error of [new Error("boom"), undefined, "text", { code: 42 }]) {
       expect(networkError(error, "GET", "/p", false)).toMatchObject({
@@ -210,6 +217,7 @@ describe("isDeadPooledSocket", () => {
   });
 
   it("is nothing else", () => {
+    expect(isDeadPooledSocket(new AxiosError("no request made", "ECONNRESET"))).toBe(false);
     expect(isDeadPooledSocket(failure("ECONNRESET"))).toBe(false);
     expect(isDeadPooledSocket(failure("ECONNRESET", { reusedSocket: false }))).toBe(false);
     expect(isDeadPooledSocket(failure("ECONNREFUSED", { reusedSocket: true }))).toBe(false);
