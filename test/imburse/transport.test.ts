@@ -157,6 +157,15 @@ describe("networkError: whether a failure may have reached Imburse", () => {
     });
   });
 
+  it("carries none of the failed request's headers: no token or signature reaches a log", () => {
+    const failed = new AxiosError("socket hang up", "ECONNRESET", {
+      headers: { authorization: "Bearer secret-token-1" },
+    } as never);
+    const error = networkError(failed, "POST", "/p", false);
+    const text = `${error.message} ${JSON.stringify(error)} ${String(error.stack)} ${String(error.cause)}`;
+    expect(text).not.toContain("secret-token-1");
+  });
+
   it("types a failure with no code as UNKNOWN, which may have reached Imburse", () => {
     for (const error of [new Error("boom"), undefined, "text", { code: 42 }]) {
       expect(networkError(error, "GET", "/p", false)).toMatchObject({
