@@ -66,28 +66,35 @@ export class AuthLadder {
 
   /** Sends `request` with a bearer token and the account headers; on a 401, climbs the ladder. */
   async send(request: UnauthenticatedRequest, options: CallOptions): Promise<ImburseAnswer> {
-    let credentials = await this.#credentials.get();
-    let rung: Rung = "cached-token";
-    for (;;) {
-      let token: string | undefined;
-      try {
-        token = await this.#token(credentials, options);
-        return await this.#transport.send(
-          { ...request, authHeaders: bearerHeaders(token, credentials) },
-          options,
-        );
-      } catch (error) {
-        if (!(error instanceof ImburseApiError && error.status === 401)) throw error;
-        const next = nextRung(rung, token === undefined ? "token-exchange" : "call");
-        const fresh =
-          next === "new-credentials"
-            ? await this.#freshCredentials(credentials, options, request.method, request.path)
-            : credentials;
-        if (next === undefined || fresh === undefined) throw error;
-        if (token !== undefined) this.#tokens.invalidate(this.#tokenKey(credentials), token);
-        credentials = fresh;
-        rung = next;
-      }
+    return this.#climb(request, options, await this.#credentials.get(), "cached-token");
+  }
+
+  /** Tries `request` on one rung; on a 401, on the rung {@link nextRung} names (at most three in all). */
+  async #climb(
+    request: UnauthenticatedRequest,
+    options: CallOptions,
+    credentials: ImburseCredentials,
+    rung: Rung,
+  ): Promise<ImburseAnswer> {
+    let token: string | undefined;
+    try {
+      token = await this.#token(credentials, options);
+      return await this.#transport.send(
+        { ...request, authHeaders: bearerHeaders(token, credentials) },
+        options,
+      );
+    } catch (error) {
+      if (!(error instanceof ImburseApiError && error.status === 401)) throw error;
+      // A refused token is never offered again, whatever comes next.
+      if (token !== undefined) this.#tokens.invalidate(this.#tokenKey(credentials), token);
+      const next = nextRung(rung, token === undefined ? "token-exchange" : "call");
+      if (next === undefined) throw error;
+      const fresh =
+        next === "new-credentials"
+          ? await this.#freshCredentials(credentials, options, request.method, request.path)
+          : credentials;
+      if (fresh === undefined) throw error;
+      return this.#climb(request, options, fresh, next);
     }
   }
 

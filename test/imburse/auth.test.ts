@@ -275,6 +275,14 @@ describe("AuthLadder", () => {
     expect(imburse.sent[1]?.headers.authorization).toMatch(/^Hmac pub-9:/);
   });
 
+  it("never offers a refused token again, even after giving up", async () => {
+    const imburse = new FakeImburse();
+    const relay = ladder(imburse, { get: async () => key(1) });
+    imburse.refuseCalls = 2;
+    await caught(relay.send(create, {}));
+    expect(await relay.send(create, {})).toEqual({ status: 201, body: { token: "token-3" } });
+  });
+
   it("gives up with the 401 when the re-read secret holds the same key", async () => {
     const imburse = new FakeImburse();
     const store = secret(key(1));
