@@ -150,7 +150,7 @@ export class HttpTransport implements Transport {
 
   async send(request: ImburseRequest, options: CallOptions): Promise<ImburseAnswer> {
     const { method, path } = request;
-    let response: Awaited<ReturnType<HttpRequest>>;
+    let response: Exchanged;
     try {
       response = await this.#exchange(request, options);
     } catch (error) {
@@ -162,12 +162,12 @@ export class HttpTransport implements Transport {
         throw networkError(retryError, method, path, true);
       }
     }
-    const body = parseJson(response.data);
-    if (response.status >= 200 && response.status < 300) return { status: response.status, body };
+    const { status, body } = response;
+    if (status >= 200 && status < 300) return { status, body };
     const { errors, correlationId } = parseErrorBody(body);
     const retryAfter = response.headers["retry-after"];
     throw new ImburseApiError({
-      status: response.status,
+      status,
       method,
       path,
       errors,
@@ -180,7 +180,7 @@ export class HttpTransport implements Transport {
   }
 
   /** One try, bounded by the call's deadline, reported to `onCall` however it ends. */
-  async #exchange(request: ImburseRequest, options: CallOptions): ReturnType<HttpRequest> {
+  async #exchange(request: ImburseRequest, options: CallOptions): Promise<Exchanged> {
     const { route, method, path, body } = request;
     const started = this.#clock();
     const timeout = Math.min(options.timeoutMs ?? this.#timeoutMs, (options.deadline ?? Infinity) - started);
@@ -193,8 +193,9 @@ export class HttpTransport implements Transport {
     try {
       const response = await this.#request({ method, url: path, headers, data: body, timeout });
       status = response.status;
-      if (status >= 400) imburseCorrelationId = parseErrorBody(parseJson(response.data)).correlationId;
-      return response;
+      const parsed = parseJson(response.data);
+      if (status >= 400) imburseCorrelationId = parseErrorBody(parsed).correlationId;
+      return { status, body: parsed, headers: response.headers };
     } finally {
       this.#onCall?.({
         route,
@@ -206,6 +207,11 @@ export class HttpTransport implements Transport {
       });
     }
   }
+}
+
+/** An answer with its body parsed, before the transport decides what it means. */
+interface Exchanged extends ImburseAnswer {
+  headers: Record<string, unknown>;
 }
 
 const agentOptions = { keepAlive: true, maxSockets: 50 };
