@@ -1,6 +1,9 @@
 import { defineConfig } from "vitest/config";
 
-/** The unit tests of the core decisions, for StrykerJS (`npm run mutate`): fast, no stand-ins. */
+/**
+ * The unit tests of the core decisions, for StrykerJS (`npm run mutate`): fast; the Imburse client's also
+ * speak HTTP to the in-process simulator, which kills the transport's axios-configuration mutants.
+ */
 export default defineConfig({
   test: {
     include: [
