@@ -37,7 +37,7 @@ export function jwtExpiry(token: string): number | undefined {
     // No payload part throws here too: Buffer.from(undefined) does.
     const payload = token.split(".")[1] as string;
     const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as { exp?: unknown };
-    return typeof claims.exp === "number" && Number.isFinite(claims.exp) ? claims.exp : undefined;
+    return Number.isFinite(claims.exp) ? (claims.exp as number) : undefined;
   } catch {
     return undefined;
   }

@@ -105,6 +105,8 @@ describe("normaliseExpiry at its edges", () => {
     ["infinity", Number.POSITIVE_INFINITY],
     ["a number followed by text", "600s"],
     ["text followed by a number", "in 600"],
+    ["an exponent, which Number() alone would read", "1e3"],
+    ["hexadecimal, which Number() alone would read", "0x10"],
     ["an empty string", ""],
     ["a boolean", true],
   ])("falls back to the JWT for %s", (_label, expires) => {
