@@ -1,3 +1,9 @@
+/**
+ * The Imburse API client (Duck Creek Payments Orchestrator): create and get order over an auth ladder (HMAC
+ * token exchange, token cache, key rotation) and a transport (keep-alive HTTP, typed network errors), typed
+ * errors and the classification of every answer (retryable, refused, may have reached Imburse), and the
+ * API's hosts.
+ */
 export { type CreateOrderResult, ImburseClient, type ImburseClientOptions } from "./client.ts";
 export {
   type CredentialsProvider,
@@ -24,6 +30,7 @@ export {
   isTransient,
   kindOfAnswer,
 } from "./failure.ts";
+export { type HmacInputs, hmacAuthorization, randomNonce } from "./signing.ts";
 export { jwtExpiry, normaliseExpiry, sharedTokenCache, TokenCache } from "./token.ts";
 export {
   type CallOptions,

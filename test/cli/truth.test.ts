@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IMBURSE_CREDENTIAL_VARIABLES } from "../../lib/cli/local.ts";
 import { DEMO_CREDENTIALS } from "../../lib/simulator/index.ts";
 import { ordersFile, validOrder } from "../support/orders.ts";
-import { runCli, runProcess, startCli } from "../support/run-cli.ts";
+import { runCli, runCliInProcess, runProcess, startCli } from "../support/run-cli.ts";
 
 // What the CLI does as a process: exit statuses, signals, and the one line an error becomes.
 
@@ -73,43 +73,6 @@ describe("exit statuses", () => {
     expect(run.stdout).not.toContain("Exit status");
   });
 
-  it("local --until-drained --max-wait gives up waiting, reports the pending line and why, and exits 3", {
-    timeout: 30_000,
-  }, async () => {
-    const orders = await writeOrders("down.jsonl", ordersFile([{ body: validOrder("DOWN-1") }]));
-    const report = join(dir, "down-report.json");
-    // Imburse down for everything, the probe included: the probe alarm opens the breaker after 2 periods.
-    const run = await runCli([
-      "local",
-      "--orders",
-      orders,
-      "--until-drained",
-      "--max-wait",
-      "4",
-      "--faults",
-      "*:503",
-      "--retry-base-seconds",
-      "60",
-      "--probe-every",
-      "0.5",
-      "--alarm-period",
-      "1",
-      "--report",
-      report,
-    ]);
-    expect(run.code).toBe(3);
-    expect(run.stdout).toContain("Gave up waiting after 4 s (--max-wait): 1 line in");
-    expect(run.stdout).toMatch(/│ pending\s+│\s+1 │/);
-    expect(run.stdout).toMatch(/paused: Imburse unavailable since \d\d:\d\d:\d\d UTC, 1 order waiting/);
-    expect(run.stdout).toMatch(
-      /Still waiting: paused: Imburse unavailable since \d\d:\d\d:\d\d UTC, 1 order waiting\./,
-    );
-    const written = JSON.parse(await readFile(report, "utf8")) as {
-      breaker?: { phase: string; since: string };
-    };
-    expect(written.breaker).toMatchObject({ phase: "open", since: expect.any(String) });
-  });
-
   it("local --until-drained exits 130 on SIGINT, from the CLI itself, after its summary", {
     timeout: 30_000,
   }, async () => {
@@ -164,12 +127,13 @@ describe("errors a person can act on", () => {
       `error: cannot connect to 127.0.0.1:${port} (ECONNREFUSED): nothing is listening there; check the URL ` +
         "(--endpoint, --imburse-url) and that its server is running",
     ]);
-    const debug = await runCli(args, { env: { ...AWS_ENV, IMBURSE_RELAY_DEBUG: "1" } });
+    const debug = await runCliInProcess(args, { env: { ...AWS_ENV, IMBURSE_RELAY_DEBUG: "1" } });
     expect(debug.stderr).toMatch(STACK);
   });
 
+  // The CLI's main in this process from here on: the one line is its own (the process is tested above).
   it("missing AWS credentials are one line saying which variables to set", async () => {
-    const run = await runCli(
+    const run = await runCliInProcess(
       ["dlq", "peek", "--endpoint", `http://127.0.0.1:${await closedPort()}`, "--queue-url", QUEUE],
       {
         env: {
@@ -198,7 +162,7 @@ describe("errors a person can act on", () => {
     await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
     const { port } = taken.address() as { port: number };
     try {
-      const run = await runCli(["simulator", "--port", String(port)]);
+      const run = await runCliInProcess(["simulator", "--port", String(port)]);
       expect(run.code).toBe(1);
       expect(lines(run.stderr)).toEqual([
         `error: 127.0.0.1:${port} is already in use (EADDRINUSE): stop what listens there, or choose ` +

@@ -3,31 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { imburseCredentialsFromEnv } from "../../lib/cli/local.ts";
-import { main } from "../../lib/cli/program.ts";
-import { NODE, runCli, runProcess } from "../support/run-cli.ts";
+import { NODE, runCli, runCliInProcess, runProcess } from "../support/run-cli.ts";
 
 /** Runs the CLI in-process with captured output. */
-async function cli(...args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const stream = (append: (text: string) => void) =>
-    ({
-      write: (chunk: string) => {
-        append(chunk);
-        return true;
-      },
-    }) as unknown as NodeJS.WritableStream;
-  const code = await main(["node", "imburse-relay", ...args], {
-    stdout: stream((text) => {
-      stdout += text;
-    }),
-    stderr: stream((text) => {
-      stderr += text;
-    }),
-    env: {},
-  });
-  return { code, stdout, stderr };
-}
+const cli = (...args: string[]) => runCliInProcess(args);
 
 const oneLine = (text: string) => text.trim().split("\n");
 

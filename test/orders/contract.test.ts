@@ -2,10 +2,10 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
-import { orderJsonSchemaText } from "../../lib/cli/schema.ts";
+import { orderJsonSchemaText } from "../../lib/cli/index.ts";
 import { formatIssues, ISSUE_CODES, orderJsonSchema, parseOrderMessage } from "../../lib/orders/index.ts";
 import { type CorpusCase, messageText, ORDER_CORPUS } from "../corpus/orders.ts";
-import { runCli } from "../support/run-cli.ts";
+import { runCliInProcess } from "../support/run-cli.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const read = (path: string) => readFile(resolve(ROOT, path), "utf8");
@@ -45,7 +45,7 @@ describe("the order corpus shared by the zod schema and the JSON Schema", () => 
 
 describe("schema/order.schema.json", () => {
   it("is exactly what `imburse-relay schema` prints (run `npm run schema` after changing the rules)", async () => {
-    const printed = await runCli(["schema"]);
+    const printed = await runCliInProcess(["schema"]);
     expect(printed.code).toBe(0);
     expect(printed.stdout).toBe(orderJsonSchemaText());
     expect(await read("schema/order.schema.json")).toBe(printed.stdout);

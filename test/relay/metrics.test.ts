@@ -1,10 +1,13 @@
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { METRICS } from "../../lib/config/names.ts";
+import { METRICS } from "../../lib/config/index.ts";
 import { powertoolsRelayMetrics } from "../../lib/relay/telemetry.ts";
 import { captureJsonOutput } from "../support/json-output.ts";
 
-afterEach(() => vi.restoreAllMocks());
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+});
 
 describe("relay metrics (EMF)", () => {
   it("counts outcomes and dimensions retries by reason and dead letters by kind", () => {

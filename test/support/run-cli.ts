@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
+import { Writable } from "node:stream";
+import { main } from "../../lib/cli/index.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 /** Node 24 from the `node` devDependency (the system node may be older). */
@@ -99,4 +102,54 @@ export function startCli(args: readonly string[], options?: ProcessOptions): Sta
 /** Runs `imburse-relay ARGS` on Node 24. */
 export function runCli(args: readonly string[], options?: ProcessOptions): Promise<CliRun> {
   return runProcess(NODE, [CLI, ...args], options);
+}
+
+/** A stream that keeps what is written to it. */
+function collector(): Writable & { text: string } {
+  const stream = Object.assign(
+    new Writable({
+      write(chunk: Buffer | string, _encoding, done) {
+        stream.text += chunk.toString();
+        done();
+      },
+    }),
+    { text: "" },
+  );
+  return stream;
+}
+
+/**
+ * Runs `imburse-relay ARGS` in this process through the CLI's own `main`, with what {@link runCli} gives
+ * a child: CI=true, the test's environment without the SDK's endpoint variables, `env` over it. For tests
+ * of what a command does; what only a process shows (signals, exit, startup) needs {@link runCli}, which
+ * costs half a second of CPU a spawn. The AWS SDK reads credentials from `process.env`, so the variables
+ * are set there for the run and put back after; SIGINT and SIGTERM are not listened to.
+ */
+export async function runCliInProcess(
+  args: readonly string[],
+  options: ProcessOptions = {},
+): Promise<CliRun> {
+  const env = { ...withoutEndpointVariables(process.env), CI: "true", ...options.env };
+  const saved = { ...process.env };
+  const apply = (values: NodeJS.ProcessEnv) => {
+    for (const name of Object.keys(process.env)) if (!(name in values)) delete process.env[name];
+    for (const [name, value] of Object.entries(values)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+  const stdout = collector();
+  const stderr = collector();
+  apply(env);
+  try {
+    const code = await main(["node", CLI, ...args], {
+      stdout,
+      stderr,
+      env: process.env,
+      signals: new EventEmitter(),
+    });
+    return { code, signal: null, stdout: stdout.text, stderr: stderr.text };
+  } finally {
+    apply(saved);
+  }
 }
