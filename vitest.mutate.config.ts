@@ -1,12 +1,22 @@
 import { defineConfig } from "vitest/config";
 
-/** The unit tests of the core decisions, for StrykerJS (`npm run mutate`): fast, no stand-ins. */
+/**
+ * The unit tests of the core decisions, for StrykerJS (`npm run mutate`): fast; the Imburse client's also
+ * speak HTTP to the in-process simulator, which kills the transport's axios-configuration mutants.
+ */
 export default defineConfig({
   test: {
     include: [
       "test/relay/decide.test.ts",
       "test/relay/envelope.test.ts",
       "test/ledger/item.test.ts",
+      "test/imburse/client.test.ts",
+      "test/imburse/transport.test.ts",
+      "test/imburse/auth.test.ts",
+      "test/imburse/token.test.ts",
+      "test/imburse/errors.test.ts",
+      "test/imburse/signing.test.ts",
+      "test/imburse/failure.test.ts",
       "test/relay/process-record.test.ts",
       "test/ops/ledger.test.ts",
     ],

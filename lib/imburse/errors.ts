@@ -95,12 +95,11 @@ export class ImburseNetworkError extends ImburseError {
 
 /** Reads the documented error body `{ timestamp, correlationId, errors: [...] }`, tolerating anything else. */
 export function parseErrorBody(body: unknown): { errors: ImburseErrorDetail[]; correlationId?: string } {
-  if (typeof body !== "object" || body === null) return { errors: [] };
-  const record = body as Record<string, unknown>;
+  // Reading a field of a string or a number gives undefined: only null and undefined need a stand-in.
+  const record = (body ?? {}) as Record<string, unknown>;
   const errors = Array.isArray(record.errors)
     ? record.errors.flatMap((entry): ImburseErrorDetail[] => {
-        if (typeof entry !== "object" || entry === null) return [];
-        const e = entry as Record<string, unknown>;
+        const e = (entry ?? {}) as Record<string, unknown>;
         if (typeof e.errorCode !== "string") return [];
         return [
           {
@@ -125,7 +124,6 @@ export function parseErrorBody(body: unknown): { errors: ImburseErrorDetail[]; c
 export function parseRetryAfter(value: string | undefined | null, nowMs: number): number | undefined {
   if (value === undefined || value === null) return undefined;
   const trimmed = value.trim();
-  if (trimmed === "") return undefined;
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
   // An HTTP date names its weekday and month; this keeps Date.parse from reading "-5" as a year.
   const date = /[a-z]{3}/i.test(trimmed) ? Date.parse(trimmed) : Number.NaN;

@@ -1,18 +1,10 @@
 /**
- * The Imburse API client (Duck Creek Payments Orchestrator): HMAC token exchange and token cache, create
- * and get order, typed errors and the classification of every answer (retryable, refused, may have reached
- * Imburse), and the API's hosts.
+ * The Imburse API client (Duck Creek Payments Orchestrator): create and get order over an auth ladder (HMAC
+ * token exchange, token cache, key rotation) and a transport (keep-alive HTTP, typed network errors), typed
+ * errors and the classification of every answer (retryable, refused, may have reached Imburse), and the
+ * API's hosts.
  */
-export {
-  type CallOptions,
-  type CreateOrderResult,
-  type ImburseCallEvent,
-  ImburseClient,
-  type ImburseClientOptions,
-  type ImburseRoute,
-  OUT_OF_TIME,
-  validateBaseUrl,
-} from "./client.ts";
+export { type CreateOrderResult, ImburseClient, type ImburseClientOptions } from "./client.ts";
 export {
   type CredentialsProvider,
   describeCredentialsProblem,
@@ -40,4 +32,12 @@ export {
 } from "./failure.ts";
 export { type HmacInputs, hmacAuthorization, randomNonce } from "./signing.ts";
 export { jwtExpiry, normaliseExpiry, sharedTokenCache, TokenCache } from "./token.ts";
+export {
+  type CallOptions,
+  type ImburseCallEvent,
+  type ImburseRoute,
+  OUT_OF_TIME,
+  type Transport,
+  validateBaseUrl,
+} from "./transport.ts";
 export { PRODUCTION_BASE_URL, SANDBOX_BASE_URL } from "./urls.ts";

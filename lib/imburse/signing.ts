@@ -15,7 +15,7 @@ export interface HmacInputs {
 /** base64(SHA-256(body)) or "" when there is no body. */
 export function bodyHash(body: string | undefined): string {
   if (body === undefined || body === "") return "";
-  return createHash("sha256").update(body, "utf8").digest("base64");
+  return createHash("sha256").update(body).digest("base64");
 }
 
 /** `${publicKey}:${nonce}:${timestamp}:${bodyHash}`: with no body it ends in a trailing colon. */
@@ -26,7 +26,7 @@ export function stringToSign(inputs: Omit<HmacInputs, "privateKey">): string {
 /** base64(HMAC-SHA256(key = base64Decode(privateKey), stringToSign)). */
 export function sign(inputs: HmacInputs): string {
   return createHmac("sha256", Buffer.from(inputs.privateKey, "base64"))
-    .update(stringToSign(inputs), "utf8")
+    .update(stringToSign(inputs))
     .digest("base64");
 }
 

@@ -20,7 +20,7 @@ export function normaliseExpiry(expires: unknown, accessToken: string, nowMs: nu
     typeof expires === "number"
       ? expires
       : typeof expires === "string" && /^\d+(\.\d+)?$/.test(expires.trim())
-        ? Number(expires.trim())
+        ? Number(expires)
         : Number.NaN;
   if (Number.isFinite(numeric) && numeric > 0) {
     if (numeric > 1e12) return numeric;
@@ -33,11 +33,11 @@ export function normaliseExpiry(expires: unknown, accessToken: string, nowMs: nu
 
 /** The `exp` claim (epoch seconds) of a JWT, without verifying it. */
 export function jwtExpiry(token: string): number | undefined {
-  const payload = token.split(".")[1];
-  if (!payload) return undefined;
   try {
-    const claims = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { exp?: unknown };
-    return typeof claims.exp === "number" && Number.isFinite(claims.exp) ? claims.exp : undefined;
+    // No payload part throws here too: Buffer.from(undefined) does.
+    const payload = token.split(".")[1] as string;
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString()) as { exp?: unknown };
+    return Number.isFinite(claims.exp) ? (claims.exp as number) : undefined;
   } catch {
     return undefined;
   }

@@ -84,3 +84,68 @@ describe("TokenCache when a refresh fails", () => {
     await expect(cache.get("k", now + 120_000, down)).rejects.toThrow("identity endpoint down");
   });
 });
+
+describe("normaliseExpiry at its edges", () => {
+  it.each([
+    ["a lifetime as a string with spaces", " 600 ", now + 600_000],
+    ["a fractional lifetime as a string", "1.5", now + 1_500],
+    ["a lifetime with two decimals as a string", "1.25", now + 1_250],
+    ["exactly 1e12: epoch seconds far ahead", 1e12, 1e15],
+    ["just above 1e12: epoch milliseconds", 1e12 + 1, 1e12 + 1],
+    ["exactly 1e9: a lifetime in seconds", 1e9, now + 1e12],
+    ["just above 1e9: epoch seconds", 1e9 + 1, (1e9 + 1) * 1000],
+  ])("reads %s", (_label, expires, expected) => {
+    expect(normaliseExpiry(expires, "not-a-jwt", now)).toBe(expected);
+  });
+
+  it.each([
+    ["zero", 0],
+    ["a negative number", -5],
+    ["a negative string", "-5"],
+    ["infinity", Number.POSITIVE_INFINITY],
+    ["a number followed by text", "600s"],
+    ["text followed by a number", "in 600"],
+    ["an exponent, which Number() alone would read", "1e3"],
+    ["hexadecimal, which Number() alone would read", "0x10"],
+    ["an empty string", ""],
+    ["a boolean", true],
+  ])("falls back to the JWT for %s", (_label, expires) => {
+    expect(normaliseExpiry(expires, jwt({ exp: 1_700_000_900 }), now)).toBe(now + 900_000);
+  });
+});
+
+describe("jwtExpiry", () => {
+  const raw = (payload: string) => `h.${Buffer.from(payload).toString("base64url")}.s`;
+  it.each([
+    ["no payload part", "header-only"],
+    ["an empty payload part", "h..s"],
+    ["a payload that is not JSON", raw("not json")],
+    ["an exp out of range", raw('{"exp":1e400}')],
+    ["no exp", jwt({ sub: "x" })],
+    ["a payload that is JSON null", raw("null")],
+  ])("is undefined for %s", (_label, token) => {
+    expect(jwtExpiry(token)).toBeUndefined();
+  });
+
+  it("reads exp from the second part", () => {
+    expect(jwtExpiry(jwt({ exp: 1_700_000_900 }))).toBe(1_700_000_900);
+  });
+});
+
+describe("TokenCache defaults", () => {
+  it("invalidates nothing for a key it holds no token for", () => {
+    expect(() => new TokenCache().invalidate("absent", "t")).not.toThrow();
+  });
+
+  it("refreshes 60 s before expiry by default", async () => {
+    const cache = new TokenCache();
+    const fetched = (accessToken: string) => async () => ({
+      accessToken,
+      obtainedAt: now,
+      expiresAt: now + 600_000,
+    });
+    await cache.get("k", now, fetched("t1"));
+    expect(await cache.get("k", now + 540_000 - 1, fetched("t2"))).toBe("t1");
+    expect(await cache.get("k", now + 540_000, fetched("t2"))).toBe("t2");
+  });
+});
