@@ -1,7 +1,12 @@
 import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { type AwsClients, type AwsTarget, awsClients } from "../aws/clients.ts";
-import { type InfrastructureConfig, infrastructureConfig, rateSeconds } from "../config/infrastructure.ts";
+import {
+  type InfrastructureConfig,
+  infrastructureConfig,
+  rateSeconds,
+  type SubscriptionConfig,
+} from "../config/infrastructure.ts";
 import { MESSAGE_ATTRIBUTES, RESOURCE_NAMES } from "../config/names.ts";
 import { DEFAULTS, type SettingName } from "../config/settings.ts";
 import { OUTCOME_EVENT_SOURCE, type OutboxEntry } from "../events/outcome-event.ts";
@@ -126,6 +131,11 @@ export interface LocalRunOptions {
   source: string;
   imburse: LocalImburse;
   relay: LocalRelayOptions;
+  /**
+   * Batches in flight at once per queue, for both event source mappings; default their configured
+   * `maximumConcurrency` (lib/config/infrastructure.ts), as deployed. 1 runs one batch at a time.
+   */
+  maximumConcurrency?: number;
   operations?: LocalOperationsTiming;
   /** Powertools log level of the relay (`silent` keeps its JSON logs out of the progress). */
   logLevel: string;
@@ -349,11 +359,12 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 
     const { sqs } = clients;
     const config = infrastructureConfig("local");
+    const subscriptions = localSubscriptions(config, options.maximumConcurrency);
     const runner = startEventSourceRunner({
       handler,
       sources: [
-        { queue: environment.queues.orders, batchSize: config.ordersSubscription.batchSize },
-        { queue: environment.queues.retry, batchSize: config.retrySubscription.batchSize },
+        { queue: environment.queues.orders, ...subscriptions.orders },
+        { queue: environment.queues.retry, ...subscriptions.retry },
       ],
       sqs,
       region,
@@ -374,7 +385,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       region,
       logLevel: options.logLevel,
       breaker: config.breaker,
-      subscriptions: { orders: config.ordersSubscription, retry: config.retrySubscription },
+      subscriptions,
       periodMs: timing.alarmPeriodSeconds * 1000,
       probeIntervalMs: timing.probeEverySeconds * 1000,
       // As often, relative to the alarm period, as the stacks' schedule (one run a minute, 5-minute periods).
@@ -468,6 +479,16 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 export function breakerScheduleMs(config: InfrastructureConfig, alarmPeriodSeconds: number): number {
   const scheduleSeconds = rateSeconds(config.schedules.circuitBreaker) ?? config.breaker.periodSeconds;
   return (alarmPeriodSeconds * 1000 * scheduleSeconds) / config.breaker.periodSeconds;
+}
+
+/** The stacks' event source mappings, with the maximum concurrency of both overridden when one is given. */
+export function localSubscriptions(
+  config: InfrastructureConfig,
+  maximumConcurrency?: number,
+): { orders: SubscriptionConfig; retry: SubscriptionConfig } {
+  const scaled = (subscription: SubscriptionConfig) =>
+    maximumConcurrency === undefined ? subscription : { ...subscription, maximumConcurrency };
+  return { orders: scaled(config.ordersSubscription), retry: scaled(config.retrySubscription) };
 }
 
 /** How often a run on other services looks at the source queues' counts again. */

@@ -3,7 +3,12 @@ import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalQueue } from "../../lib/local/environment.ts";
-import { type InvocationReport, messagesToDelete, startEventSourceRunner } from "../../lib/local/runner.ts";
+import {
+  type InvocationReport,
+  messagesToDelete,
+  type SqsBatchHandler,
+  startEventSourceRunner,
+} from "../../lib/local/runner.ts";
 
 const messages: Message[] = ["a", "b", "c"].map((id) => ({
   MessageId: id,
@@ -90,7 +95,7 @@ describe("the local event source runner against fauxqs", () => {
     }
     const runner = startEventSourceRunner({
       handler,
-      sources: [{ queue, batchSize: 10 }],
+      sources: [{ queue, batchSize: 10, maximumConcurrency: 1 }],
       sqs,
       region: "us-east-1",
       functionName: "local-submit",
@@ -133,5 +138,114 @@ describe("the local event source runner against fauxqs", () => {
     expect(
       [state?.messages.ready, state?.messages.delayed, state?.messages.inflight].map((list) => list?.length),
     ).toEqual([0, 0, 0]);
+  });
+});
+
+describe("the local event source runner's concurrency, against fauxqs", () => {
+  let fauxqs: FauxqsServer;
+  let sqs: SQSClient;
+
+  beforeAll(async () => {
+    fauxqs = await startFauxqs({ port: 0, host: "127.0.0.1", logger: false, messageSpies: true });
+    sqs = new SQSClient({
+      endpoint: `http://127.0.0.1:${fauxqs.port}`,
+      region: "us-east-1",
+      useQueueUrlAsEndpoint: false,
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    });
+  });
+  afterAll(async () => {
+    sqs?.destroy();
+    await fauxqs?.stop();
+  });
+
+  /** A handler whose invocations wait until released, one by one, counting how many run at once. */
+  function heldHandler() {
+    const started: Array<{ bodies: string[]; release: () => void }> = [];
+    const waiters: Array<{ count: number; resolve: () => void }> = [];
+    const state = { running: 0, peak: 0 };
+    const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+      state.running++;
+      state.peak = Math.max(state.peak, state.running);
+      await new Promise<void>((release) => {
+        started.push({ bodies: event.Records.map((record) => record.body), release });
+        for (const waiter of waiters.filter((w) => started.length >= w.count)) waiter.resolve();
+      });
+      state.running--;
+      return { batchItemFailures: [] };
+    };
+    /** Resolves once `count` invocations have started. */
+    const startedAtLeast = (count: number) =>
+      new Promise<void>((resolve) => {
+        if (started.length >= count) resolve();
+        else waiters.push({ count, resolve });
+      });
+    return { handler, started, state, startedAtLeast };
+  }
+
+  async function queueWith(name: string, bodies: string[]): Promise<LocalQueue> {
+    const created = fauxqs.createQueue(name, { attributes: { VisibilityTimeout: "30" } });
+    for (const body of bodies) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: created.queueUrl, MessageBody: body }));
+    }
+    return { name: created.queueName, url: created.queueUrl, arn: created.queueArn };
+  }
+
+  const runnerFor = (queue: LocalQueue, handler: SqsBatchHandler, maximumConcurrency: number) =>
+    startEventSourceRunner({
+      handler,
+      sources: [{ queue, batchSize: 1, maximumConcurrency }],
+      sqs,
+      region: "us-east-1",
+      functionName: "local-submit",
+      functionTimeoutSeconds: 5,
+    });
+
+  it("keeps up to the maximum concurrency of batches in flight: a held one does not stall the queue, and no more start", async () => {
+    const queue = await queueWith("concurrency-two", ["a", "b", "c", "d"]);
+    const held = heldHandler();
+    const runner = runnerFor(queue, held.handler, 2);
+    try {
+      // The first batch is held, and a second one starts beside it.
+      await held.startedAtLeast(2);
+      expect(held.state.running).toBe(2);
+      // Each batch released lets exactly one more start, while the first stays held throughout.
+      held.started[1]?.release();
+      await held.startedAtLeast(3);
+      expect(held.state.running).toBe(2);
+      held.started[2]?.release();
+      await held.startedAtLeast(4);
+      held.started[3]?.release();
+      held.started[0]?.release();
+    } finally {
+      await runner.stop();
+    }
+    expect(held.state.peak).toBe(2);
+    expect(held.started.flatMap((invocation) => invocation.bodies).sort()).toEqual(["a", "b", "c", "d"]);
+    expect(fauxqs.inspectQueue(queue.name)?.messages.inflight).toHaveLength(0);
+  });
+
+  it("follows the mapping's scaling: a raised maximum starts another batch beside the held ones, a lowered one lets them finish first", async () => {
+    const queue = await queueWith("concurrency-scaled", ["a", "b", "c", "d", "e"]);
+    const held = heldHandler();
+    const runner = runnerFor(queue, held.handler, 2);
+    try {
+      await held.startedAtLeast(2);
+      runner.setScaling(queue.arn, { batchSize: 1, maximumConcurrency: 3 });
+      await held.startedAtLeast(3);
+      expect(held.state.running).toBe(3);
+      // Back to 1: the three in flight finish; only then does one more start, and it runs alone.
+      runner.setScaling(queue.arn, { batchSize: 1, maximumConcurrency: 1 });
+      for (const invocation of held.started) invocation.release();
+      await held.startedAtLeast(4);
+      expect(held.state.running).toBe(1);
+      held.started[3]?.release();
+      await held.startedAtLeast(5);
+      expect(held.state.running).toBe(1);
+      held.started[4]?.release();
+    } finally {
+      await runner.stop();
+    }
+    expect(held.started.flatMap((invocation) => invocation.bodies).sort()).toEqual(["a", "b", "c", "d", "e"]);
   });
 });
