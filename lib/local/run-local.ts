@@ -6,6 +6,7 @@ import {
   infrastructureConfig,
   rateSeconds,
   type SubscriptionConfig,
+  TRIAL_SCALING,
 } from "../config/infrastructure.ts";
 import { MESSAGE_ATTRIBUTES, RESOURCE_NAMES } from "../config/names.ts";
 import { DEFAULTS, type SettingName } from "../config/settings.ts";
@@ -60,6 +61,8 @@ export interface LocalRelayOptions {
   maxAttempts?: number | undefined;
   /** Records of one batch processed at once (`RELAY_RECORD_CONCURRENCY`). */
   concurrency: number;
+  /** `RELAY_IMBURSE_TIMEOUT_MS`: default 2 s against the simulator, 8 s against a real Imburse. */
+  imburseTimeoutMs?: number | undefined;
 }
 
 /**
@@ -83,7 +86,7 @@ export function localRelayProfile(
   relay: LocalRelayOptions,
   remoteImburse: boolean,
 ): { settings: Partial<Record<SettingName, number>>; functionTimeoutSeconds: number } {
-  const imburseTimeoutMs = remoteImburse ? 8_000 : 2_000;
+  const imburseTimeoutMs = relay.imburseTimeoutMs ?? (remoteImburse ? 8_000 : 2_000);
   return {
     settings: {
       retryBaseSeconds: relay.retryBaseSeconds,
@@ -133,7 +136,8 @@ export interface LocalRunOptions {
   relay: LocalRelayOptions;
   /**
    * Batches in flight at once per queue, for both event source mappings; default their configured
-   * `maximumConcurrency` (lib/config/infrastructure.ts), as deployed. 1 runs one batch at a time.
+   * `maximumConcurrency` (lib/config/infrastructure.ts), as deployed. 1 runs one batch at a time: the
+   * mappings then hold AWS's floor, 2, and the local runner runs one.
    */
   maximumConcurrency?: number;
   operations?: LocalOperationsTiming;
@@ -166,6 +170,8 @@ export interface LocalRunResult {
    * (`maxWaitSeconds`); 130 interrupted before every line had its outcome.
    */
   exitCode: number;
+  /** The built-in simulator the run used, stopped: its recorded requests and stored orders stay readable. */
+  simulator?: Simulator;
 }
 
 /**
@@ -367,6 +373,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
         { queue: environment.queues.retry, ...subscriptions.retry },
       ],
       sqs,
+      ...(options.maximumConcurrency === undefined ? {} : { maxBatchesPerQueue: options.maximumConcurrency }),
       region,
       functionName: localResourceName(RESOURCE_NAMES.submitFunction),
       functionTimeoutSeconds: profile.functionTimeoutSeconds,
@@ -408,7 +415,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const started = operations;
     session.add(() => started.stop());
 
-    printHeader(print, options, environment, simulator, profile.functionTimeoutSeconds);
+    printHeader(print, options, environment, simulator, profile.functionTimeoutSeconds, subscriptions);
     progress.start(options.lines.length);
     for (const line of options.lines) if (!line.ok) tracker.unpublishable(line.line, line.problem);
     publisher = new SequencedPublisher(
@@ -469,7 +476,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       `Exit status 1: ${failed.length} line${failed.length === 1 ? "" : "s"} did not end submitted or already-existed: ${listed.join(", ")}${more}.`,
     );
   }
-  return { report, ended: outcome, exitCode };
+  return { report, ended: outcome, exitCode, ...(simulator ? { simulator } : {}) };
 }
 
 /**
@@ -481,13 +488,21 @@ export function breakerScheduleMs(config: InfrastructureConfig, alarmPeriodSecon
   return (alarmPeriodSeconds * 1000 * scheduleSeconds) / config.breaker.periodSeconds;
 }
 
-/** The stacks' event source mappings, with the maximum concurrency of both overridden when one is given. */
+/**
+ * The stacks' event source mappings, with the maximum concurrency of both overridden when one is given
+ * (at least AWS's floor, {@link TRIAL_SCALING}'s 2: the runner's own ceiling plays a lower one).
+ */
 export function localSubscriptions(
   config: InfrastructureConfig,
   maximumConcurrency?: number,
 ): { orders: SubscriptionConfig; retry: SubscriptionConfig } {
   const scaled = (subscription: SubscriptionConfig) =>
-    maximumConcurrency === undefined ? subscription : { ...subscription, maximumConcurrency };
+    maximumConcurrency === undefined
+      ? subscription
+      : {
+          ...subscription,
+          maximumConcurrency: Math.max(maximumConcurrency, TRIAL_SCALING.maximumConcurrency),
+        };
   return { orders: scaled(config.ordersSubscription), retry: scaled(config.retrySubscription) };
 }
 
@@ -519,8 +534,11 @@ function printHeader(
   local: RelayResources,
   simulator: Simulator | undefined,
   functionTimeoutSeconds: number,
+  subscriptions: { orders: SubscriptionConfig; retry: SubscriptionConfig },
 ): void {
   const { relay } = options;
+  const inFlight = ({ maximumConcurrency }: SubscriptionConfig) =>
+    Math.min(maximumConcurrency, options.maximumConcurrency ?? maximumConcurrency);
   const imburse =
     simulator && "simulator" in options.imburse
       ? `Imburse simulator ${simulator.url} (seed ${simulator.seed}, faults: ${options.imburse.simulator.faults || "none"})`
@@ -533,7 +551,8 @@ function printHeader(
       `  ${imburse}`,
       `  retries: base ${relay.retryBaseSeconds} s, cap ${relay.retryCapSeconds} s, budget ${relay.retryBudgetSeconds} s` +
         `${relay.maxAttempts === undefined ? "" : `, at most ${relay.maxAttempts} attempts`}; ` +
-        `${relay.concurrency} records at once; function timeout ${functionTimeoutSeconds} s, visibility timeout ${local.visibilityTimeoutSeconds} s`,
+        `batches of ${subscriptions.orders.batchSize}, up to ${inFlight(subscriptions.orders)} in flight (retries: ${inFlight(subscriptions.retry)}), ` +
+        `${relay.concurrency} records of each at once; function timeout ${functionTimeoutSeconds} s, visibility timeout ${local.visibilityTimeoutSeconds} s`,
     ].join("\n"),
   );
 }

@@ -14,7 +14,7 @@ export interface EventSource {
   batchSize: number;
   /**
    * Invocations in flight at once for this queue, as the mapping's `ScalingConfig.MaximumConcurrency`
-   * caps them in AWS (there 2–1000; 1 here runs one batch at a time).
+   * caps them in AWS (2–1000).
    */
   maximumConcurrency: number;
 }
@@ -38,6 +38,11 @@ export interface EventSourceRunnerOptions {
   functionName: string;
   /** The function timeout: each invocation's context deadline. Not enforced (the handler is not killed). */
   functionTimeoutSeconds: number;
+  /**
+   * A local ceiling on batches in flight per queue, below what the mappings allow (AWS's floor is 2):
+   * 1 runs one batch at a time, as this runner did before it emulated concurrency. Default: none.
+   */
+  maxBatchesPerQueue?: number;
   /** Long-poll wait; small so that stopping is quick. Default 1 s. */
   waitTimeSeconds?: number;
   onInvocation?: (report: InvocationReport) => void;
@@ -131,11 +136,13 @@ function startQueuePollers(
     maximumConcurrency: source.maximumConcurrency,
   };
   const pollers: Poller[] = [];
-  const allowed = (index: number) => state.enabled && index < state.maximumConcurrency;
+  const running = () =>
+    Math.min(state.maximumConcurrency, options.maxBatchesPerQueue ?? Number.POSITIVE_INFINITY);
+  const allowed = (index: number) => state.enabled && index < running();
   /** Starts the pollers now allowed and stops the others (an invocation in flight finishes). */
   const converge = () => {
     if (run.stopping) return;
-    while (pollers.length < state.maximumConcurrency) {
+    while (pollers.length < running()) {
       const index = pollers.length;
       pollers.push(
         startPoller(source, state, options, {
