@@ -1,7 +1,7 @@
 import { type Message, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { LocalQueue } from "../../lib/local/environment.ts";
 import {
   type InvocationReport,
@@ -9,6 +9,7 @@ import {
   type SqsBatchHandler,
   startEventSourceRunner,
 } from "../../lib/local/runner.ts";
+import { order, type RelayHarness, startRelayHarness } from "../support/relay-harness.ts";
 
 const messages: Message[] = ["a", "b", "c"].map((id) => ({
   MessageId: id,
@@ -247,5 +248,54 @@ describe("the local event source runner's concurrency, against fauxqs", () => {
       await runner.stop();
     }
     expect(held.started.flatMap((invocation) => invocation.bodies).sort()).toEqual(["a", "b", "c", "d", "e"]);
+  });
+});
+
+describe("the local event source runner with the real submit handler", () => {
+  let relay: RelayHarness;
+  beforeAll(async () => {
+    relay = await startRelayHarness();
+  });
+  afterAll(async () => relay?.stop());
+
+  it("two batches with one orderRef in flight at once make exactly one POST: the ledger claim hands the other back", async () => {
+    const orders = relay.local.queues.orders;
+    await relay.publish(order("TWINS-LOCAL-1"), "corr-twin-a");
+    await relay.publish(order("TWINS-LOCAL-1"), "corr-twin-b");
+    // Imburse takes its time, so the second claim lands while the first delivery is posting.
+    relay.simulator.faults.enqueue({
+      route: "create",
+      kind: "latency",
+      latencyMs: 1_000,
+      orderRef: "TWINS-LOCAL-1",
+    });
+    // Neither invocation reaches the handler before both are in flight.
+    let arrived = 0;
+    let bothArrived: () => void = () => undefined;
+    const together = new Promise<void>((resolve) => {
+      bothArrived = resolve;
+    });
+    const reports: InvocationReport[] = [];
+    const runner = startEventSourceRunner({
+      handler: async (event, context) => {
+        if (++arrived === 2) bothArrived();
+        await together;
+        return relay.handler(event, context);
+      },
+      sources: [{ queue: orders, batchSize: 1, maximumConcurrency: 2 }],
+      sqs: relay.sqs,
+      region: "us-east-1",
+      functionName: "local-submit",
+      functionTimeoutSeconds: 60,
+      onInvocation: (report) => reports.push(report),
+    });
+    try {
+      await together;
+      await vi.waitFor(() => expect(reports).toHaveLength(2), { timeout: 15_000, interval: 20 });
+    } finally {
+      await runner.stop();
+    }
+    expect(relay.creates("TWINS-LOCAL-1")).toHaveLength(1);
+    expect(reports.flatMap((report) => report.failedMessageIds)).toHaveLength(1);
   });
 });
