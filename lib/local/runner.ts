@@ -124,7 +124,10 @@ interface MappingState {
   maximumConcurrency: number;
 }
 
-/** The pollers of one queue: poller `i` runs while the mapping is enabled and `i < maximumConcurrency`. */
+/**
+ * The pollers of one queue: poller `i` receives while the mapping is enabled and `i` is below its maximum
+ * concurrency; otherwise it waits before its next receive (an invocation in flight finishes first).
+ */
 function startQueuePollers(
   source: EventSource,
   options: EventSourceRunnerOptions,
@@ -136,27 +139,31 @@ function startQueuePollers(
     maximumConcurrency: source.maximumConcurrency,
   };
   const pollers: Poller[] = [];
+  /** Pollers waiting for their turn to receive, by index. */
+  const waiting = new Map<number, () => void>();
   const running = () =>
     Math.min(state.maximumConcurrency, options.maxBatchesPerQueue ?? Number.POSITIVE_INFINITY);
-  const allowed = (index: number) => state.enabled && index < running();
-  /** Starts the pollers now allowed and stops the others (an invocation in flight finishes). */
+  const allowed = (index: number) => run.stopping || (state.enabled && index < running());
+  /** Resolves when poller `index` may receive: at once, or once the mapping lets it. */
+  const turn = (index: number) =>
+    allowed(index) ? Promise.resolve() : new Promise<void>((resolve) => waiting.set(index, resolve));
+  /** Adds the pollers a raised concurrency needs and lets the waiting ones now allowed receive. */
   const converge = () => {
-    if (run.stopping) return;
-    while (pollers.length < running()) {
+    while (pollers.length < running() && !run.stopping) {
       const index = pollers.length;
       pollers.push(
         startPoller(source, state, options, {
           stopping: () => run.stopping,
           allowed: () => allowed(index),
+          turn: () => turn(index),
         }),
       );
     }
-    pollers.forEach((poller, index) => {
-      if (allowed(index) && !poller.consumer.status.isRunning) poller.consumer.start();
-      // Not aborted: a long poll that returns messages now hands them back rather than leaving them
-      // invisible; an invocation in flight finishes and acknowledges its records.
-      if (!allowed(index) && poller.consumer.status.isRunning) poller.consumer.stop();
-    });
+    for (const [index, resolve] of waiting) {
+      if (!allowed(index)) continue;
+      waiting.delete(index);
+      resolve();
+    }
   };
   const idle = () => Promise.all(pollers.map((poller) => poller.idle())).then(() => undefined);
   converge();
@@ -174,8 +181,10 @@ function startQueuePollers(
       converge();
     },
     idle,
+    /** Stops every poller, aborting the long polls, and releases the waiting ones (their receive aborts). */
     abort() {
       for (const poller of pollers) poller.consumer.stop({ abort: true });
+      converge();
     },
   };
 }
@@ -191,7 +200,7 @@ function startPoller(
   source: EventSource,
   state: MappingState,
   options: EventSourceRunnerOptions,
-  runs: { stopping: () => boolean; allowed: () => boolean },
+  runs: { stopping: () => boolean; allowed: () => boolean; turn: () => Promise<void> },
 ): Poller {
   let settle: (() => void) | undefined;
   let inFlight: Promise<void> | undefined;
@@ -203,11 +212,14 @@ function startPoller(
     waitTimeSeconds: options.waitTimeSeconds ?? 1,
     messageAttributeNames: ["All"],
     messageSystemAttributeNames: ["All"],
+    // A poller the mapping does not run (disabled, or above its maximum concurrency) waits here.
+    preReceiveMessageCallback: runs.turn,
     handleMessageBatch: async (messages) => {
       // A receive that completes while the runner stops is left alone: its messages come back after the
       // visibility timeout.
       if (runs.stopping()) return undefined;
-      // One on a poller the mapping no longer runs (disabled, or scaled down) hands them straight back.
+      // One that completes after the mapping stopped running this poller (disabled, or scaled down) hands
+      // them straight back.
       if (!runs.allowed()) {
         await handBack(messages);
         return [];
