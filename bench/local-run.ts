@@ -92,6 +92,8 @@ interface RunFigures {
   mode: string;
   maximumConcurrency: { orders: number; retry: number };
   seconds: number;
+  /** CPU of this process (the relay and the stand-ins) over the run, in seconds. */
+  cpuSeconds: number;
   ordersPerSecond: number;
   outcomes: Record<string, number>;
   createRequests: number;
@@ -133,6 +135,7 @@ async function run(mode: string, maximumConcurrency: number | undefined): Promis
   const lines = benchLines(flags.orders);
   const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const result = await runLocal({
     lines,
     source: "bench",
@@ -150,6 +153,8 @@ async function run(mode: string, maximumConcurrency: number | undefined): Promis
     interactive: false,
   });
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  const cpuSeconds = (used.user + used.system) / 1e6;
   const outcomes: Record<string, number> = {};
   for (const entry of result.report.orders) outcomes[entry.outcome] = (outcomes[entry.outcome] ?? 0) + 1;
   const creates = result.simulator?.requestsTo("create") ?? [];
@@ -161,6 +166,7 @@ async function run(mode: string, maximumConcurrency: number | undefined): Promis
       retry: maximumConcurrency ?? config.retrySubscription.maximumConcurrency,
     },
     seconds,
+    cpuSeconds,
     ordersPerSecond: lines.length / seconds,
     outcomes,
     createRequests: creates.length,
@@ -187,7 +193,7 @@ for (const f of figures) {
       : "";
   console.log(
     `${f.mode} (orders ${f.maximumConcurrency.orders}, retry ${f.maximumConcurrency.retry}): ` +
-      `${f.seconds.toFixed(1)} s, ${f.ordersPerSecond.toFixed(1)} orders/s${ratio}; ` +
+      `${f.seconds.toFixed(1)} s (CPU ${f.cpuSeconds.toFixed(1)} s), ${f.ordersPerSecond.toFixed(1)} orders/s${ratio}; ` +
       `outcomes ${JSON.stringify(f.outcomes)}; ${f.createRequests} creates, ${f.heldReplies} held, ` +
       `${f.throttledOrFailed} throttled or failed; ${f.problems.length === 0 ? "checks passed" : `CHECKS FAILED: ${f.problems.join("; ")}`}`,
   );

@@ -192,10 +192,16 @@ describe("the local event source runner's concurrency, against fauxqs", () => {
     return { name: created.queueName, url: created.queueUrl, arn: created.queueArn };
   }
 
-  const runnerFor = (queue: LocalQueue, handler: SqsBatchHandler, maximumConcurrency: number) =>
+  const runnerFor = (
+    queue: LocalQueue,
+    handler: SqsBatchHandler,
+    maximumConcurrency: number,
+    maxBatchesPerQueue?: number,
+  ) =>
     startEventSourceRunner({
       handler,
       sources: [{ queue, batchSize: 1, maximumConcurrency }],
+      ...(maxBatchesPerQueue === undefined ? {} : { maxBatchesPerQueue }),
       sqs,
       region: "us-east-1",
       functionName: "local-submit",
@@ -224,6 +230,23 @@ describe("the local event source runner's concurrency, against fauxqs", () => {
     expect(held.state.peak).toBe(2);
     expect(held.started.flatMap((invocation) => invocation.bodies).sort()).toEqual(["a", "b", "c", "d"]);
     expect(fauxqs.inspectQueue(queue.name)?.messages.inflight).toHaveLength(0);
+  });
+
+  it("runs one batch at a time under a local ceiling of 1, whatever the mapping allows", async () => {
+    const queue = await queueWith("concurrency-ceiling", ["a", "b", "c"]);
+    const held = heldHandler();
+    const runner = runnerFor(queue, held.handler, 5, 1);
+    try {
+      for (const count of [1, 2, 3]) {
+        await held.startedAtLeast(count);
+        expect(held.state.running).toBe(1);
+        held.started[count - 1]?.release();
+      }
+    } finally {
+      await runner.stop();
+    }
+    expect(held.state.peak).toBe(1);
+    expect(held.started.flatMap((invocation) => invocation.bodies).sort()).toEqual(["a", "b", "c"]);
   });
 
   it("follows the mapping's scaling: a raised maximum starts another batch beside the held ones, a lowered one lets them finish first", async () => {
