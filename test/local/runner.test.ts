@@ -16,6 +16,13 @@ const messages: Message[] = ["a", "b", "c"].map((id) => ({
   ReceiptHandle: `rh-${id}`,
   Body: id,
 }));
+const localSqs = (fauxqs: FauxqsServer) =>
+  new SQSClient({
+    endpoint: `http://127.0.0.1:${fauxqs.port}`,
+    region: "us-east-1",
+    useQueueUrlAsEndpoint: false,
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  });
 const ids = (list: Message[]) => list.map((message) => message.MessageId);
 
 describe("messagesToDelete", () => {
@@ -53,12 +60,7 @@ describe("the local event source runner against fauxqs", () => {
       },
     });
     queue = { name: source.queueName, url: source.queueUrl, arn: source.queueArn };
-    sqs = new SQSClient({
-      endpoint: `http://127.0.0.1:${fauxqs.port}`,
-      region: "us-east-1",
-      useQueueUrlAsEndpoint: false,
-      credentials: { accessKeyId: "test", secretAccessKey: "test" },
-    });
+    sqs = localSqs(fauxqs);
   });
   afterAll(async () => {
     sqs?.destroy();
@@ -148,12 +150,7 @@ describe("the local event source runner's concurrency, against fauxqs", () => {
 
   beforeAll(async () => {
     fauxqs = await startFauxqs({ port: 0, host: "127.0.0.1", logger: false, messageSpies: true });
-    sqs = new SQSClient({
-      endpoint: `http://127.0.0.1:${fauxqs.port}`,
-      region: "us-east-1",
-      useQueueUrlAsEndpoint: false,
-      credentials: { accessKeyId: "test", secretAccessKey: "test" },
-    });
+    sqs = localSqs(fauxqs);
   });
   afterAll(async () => {
     sqs?.destroy();
@@ -184,6 +181,29 @@ describe("the local event source runner's concurrency, against fauxqs", () => {
     return { handler, started, state, startedAtLeast };
   }
 
+  /**
+   * An SQS client that counts the pollers busy at once: each one is either waiting for a receive or
+   * running an invocation of `held`.
+   */
+  function countingPollers(held: ReturnType<typeof heldHandler>) {
+    const busy = { receiving: 0, peak: 0 };
+    const client = localSqs(fauxqs);
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== "ReceiveMessageCommand") return next(args);
+        busy.receiving++;
+        busy.peak = Math.max(busy.peak, busy.receiving + held.state.running);
+        try {
+          return await next(args);
+        } finally {
+          busy.receiving--;
+        }
+      },
+      { step: "initialize" },
+    );
+    return { client, busy };
+  }
+
   async function queueWith(name: string, bodies: string[]): Promise<LocalQueue> {
     const created = fauxqs.createQueue(name, { attributes: { VisibilityTimeout: "30" } });
     for (const body of bodies) {
@@ -196,13 +216,12 @@ describe("the local event source runner's concurrency, against fauxqs", () => {
     queue: LocalQueue,
     handler: SqsBatchHandler,
     maximumConcurrency: number,
-    maxBatchesPerQueue?: number,
+    client: SQSClient = sqs,
   ) =>
     startEventSourceRunner({
       handler,
       sources: [{ queue, batchSize: 1, maximumConcurrency }],
-      ...(maxBatchesPerQueue === undefined ? {} : { maxBatchesPerQueue }),
-      sqs,
+      sqs: client,
       region: "us-east-1",
       functionName: "local-submit",
       functionTimeoutSeconds: 5,
@@ -211,7 +230,8 @@ describe("the local event source runner's concurrency, against fauxqs", () => {
   it("keeps up to the maximum concurrency of batches in flight: a held one does not stall the queue, and no more start", async () => {
     const queue = await queueWith("concurrency-two", ["a", "b", "c", "d"]);
     const held = heldHandler();
-    const runner = runnerFor(queue, held.handler, 2);
+    const { client, busy } = countingPollers(held);
+    const runner = runnerFor(queue, held.handler, 2, client);
     try {
       // The first batch is held, and a second one starts beside it.
       await held.startedAtLeast(2);
@@ -226,16 +246,27 @@ describe("the local event source runner's concurrency, against fauxqs", () => {
       held.started[0]?.release();
     } finally {
       await runner.stop();
+      client.destroy();
     }
     expect(held.state.peak).toBe(2);
+    expect(busy.peak).toBe(2);
     expect(held.started.flatMap((invocation) => invocation.bodies).sort()).toEqual(["a", "b", "c", "d"]);
     expect(fauxqs.inspectQueue(queue.name)?.messages.inflight).toHaveLength(0);
   });
 
-  it("runs one batch at a time under a local ceiling of 1, whatever the mapping allows", async () => {
+  it("runs one batch at a time under a local ceiling of 1, whatever the mapping allows: one poller, receiving or invoking", async () => {
     const queue = await queueWith("concurrency-ceiling", ["a", "b", "c"]);
     const held = heldHandler();
-    const runner = runnerFor(queue, held.handler, 5, 1);
+    const { client: counted, busy } = countingPollers(held);
+    const runner = startEventSourceRunner({
+      handler: held.handler,
+      sources: [{ queue, batchSize: 1, maximumConcurrency: 5 }],
+      maxBatchesPerQueue: 1,
+      sqs: counted,
+      region: "us-east-1",
+      functionName: "local-submit",
+      functionTimeoutSeconds: 5,
+    });
     try {
       for (const count of [1, 2, 3]) {
         await held.startedAtLeast(count);
@@ -244,8 +275,10 @@ describe("the local event source runner's concurrency, against fauxqs", () => {
       }
     } finally {
       await runner.stop();
+      counted.destroy();
     }
     expect(held.state.peak).toBe(1);
+    expect(busy.peak).toBe(1);
     expect(held.started.flatMap((invocation) => invocation.bodies).sort()).toEqual(["a", "b", "c"]);
   });
 
