@@ -18,7 +18,7 @@ export default $config({
   },
   async run() {
     const { alarmEmails, assertRetryBudgetFits, infrastructureConfig } = await import(
-      "./lib/config/infrastructure.ts"
+      "./lib/config/index.ts"
     );
     const { retainStatefulResources } = await import("./stacks/retention.ts");
     const { createQueues } = await import("./stacks/queues.ts");
@@ -73,6 +73,7 @@ export default $config({
         availability.probe,
         availability.errorRate,
         outcomeNotifications.failedEventsAlarm,
+        outcomeNotifications.deadLetterRuleFailures.alarm,
         ...breaker.alarms,
       ],
       breakerAlarm: availability.unavailable,

@@ -21,10 +21,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { Command, CommanderError, Option } from "commander";
-import { integer, positiveSeconds } from "../lib/cli/options.ts";
-import { infrastructureConfig } from "../lib/config/infrastructure.ts";
-import { LOCAL_RELAY_DEFAULTS, type LocalRunResult, runLocal } from "../lib/local/run-local.ts";
-import type { OrderLine } from "../lib/tools/orders-file.ts";
+import { integer, positiveSeconds } from "../lib/cli/index.ts";
+import { infrastructureConfig } from "../lib/config/index.ts";
+import { LOCAL_RELAY_DEFAULTS, type LocalRunResult, runLocal } from "../lib/local/index.ts";
+import type { OrderLine } from "../lib/tools/index.ts";
 
 /** Every bench order's ref starts with this, so `times=1` counts per orderRef. */
 const REF_PREFIX = "LOCAL-";

@@ -5,8 +5,8 @@
  */
 import http from "node:http";
 import axios from "axios";
-import type { ImburseCredentials } from "../lib/imburse/credentials.ts";
-import { hmacAuthorization, randomNonce } from "../lib/imburse/signing.ts";
+import type { ImburseCredentials } from "../lib/imburse/index.ts";
+import { hmacAuthorization, randomNonce } from "../lib/imburse/index.ts";
 
 /** A client for the raw loop: token once, then POSTs. */
 export async function rawClient(baseUrl: string, credentials: ImburseCredentials) {

@@ -7,7 +7,7 @@
  * MS), `reset`. Exits when stdin closes.
  */
 import { createInterface } from "node:readline";
-import { startLocalEnvironment } from "../lib/local/environment.ts";
+import { startLocalEnvironment } from "../lib/local/index.ts";
 import { DEMO_CREDENTIALS, startSimulator } from "../lib/simulator/index.ts";
 
 const settings = JSON.parse(process.argv[2] ?? "{}") as Record<string, number>;

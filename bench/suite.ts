@@ -28,10 +28,10 @@ import {
 import type { SQSRecord } from "aws-lambda";
 import { Command, CommanderError } from "commander";
 import { build } from "esbuild";
-import { sqsClient } from "../lib/aws/clients.ts";
-import { integer } from "../lib/cli/options.ts";
-import { DEFAULTS } from "../lib/config/settings.ts";
-import { lambdaContext, toSqsRecord } from "../lib/local/lambda-event.ts";
+import { sqsClient } from "../lib/aws/index.ts";
+import { integer } from "../lib/cli/index.ts";
+import { DEFAULTS } from "../lib/config/index.ts";
+import { lambdaContext, toSqsRecord } from "../lib/local/index.ts";
 import { DEMO_CREDENTIALS } from "../lib/simulator/index.ts";
 import { rawClient } from "./raw-loop.ts";
 
@@ -71,7 +71,7 @@ Object.assign(process.env, ready.env, {
   POWERTOOLS_METRICS_DISABLED: "true",
 });
 
-const { createSubmitHandler } = await import("../lib/relay/submit-handler.ts");
+const { createSubmitHandler } = await import("../lib/relay/index.ts");
 const handler = createSubmitHandler();
 const sqs = sqsClient();
 const raw = await rawClient(ready.simulatorUrl, { ...DEMO_CREDENTIALS });

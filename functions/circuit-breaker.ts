@@ -1,4 +1,4 @@
-import { createCircuitBreakerHandler } from "../lib/ops/circuit-breaker-handler.ts";
+import { createCircuitBreakerHandler } from "../lib/ops/index.ts";
 
 /**
  * On every "Imburse unavailable" alarm event and every minute: reads the alarms and converges the submit

@@ -1,4 +1,4 @@
-import { createSubmitHandler } from "../lib/relay/submit-handler.ts";
+import { createSubmitHandler } from "../lib/relay/index.ts";
 
 /** Consumes the orders and retry queues: validate, submit to Imburse once, retry or dead-letter. */
 export const handler = createSubmitHandler();

@@ -2,8 +2,8 @@
  * CloudWatch alarms of the relay, all notifying one SNS topic (alarm and recovery). Thresholds come from
  * `lib/config/infrastructure.ts`; e-mail subscribers from the deploy-time `RELAY_ALARM_EMAIL`.
  */
-import type { AlarmsConfig } from "../lib/config/infrastructure.ts";
-import { METRICS, RESOURCE_NAMES } from "../lib/config/names.ts";
+import type { AlarmsConfig } from "../lib/config/index.ts";
+import { METRICS, RESOURCE_NAMES } from "../lib/config/index.ts";
 import { AWS_NAMESPACES, LAMBDA_METRICS, relayMetricDimensions, SQS_METRICS } from "./metrics.ts";
 import type { RelayQueues } from "./queues.ts";
 

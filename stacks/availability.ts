@@ -4,8 +4,12 @@
  * three notify the alarm topic. Their numbers are `breaker` in lib/config/infrastructure.ts, which local
  * mode evaluates too.
  */
-import { type BreakerConfig, PROBE_ALARM_MISSING_DATA } from "../lib/config/infrastructure.ts";
-import { AVAILABILITY_ALARMS, METRICS } from "../lib/config/names.ts";
+import {
+  AVAILABILITY_ALARMS,
+  type BreakerConfig,
+  METRICS,
+  PROBE_ALARM_MISSING_DATA,
+} from "../lib/config/index.ts";
 import { relayMetricDimensions } from "./metrics.ts";
 
 /** `ProbeHealthy` of a healthy run; an unhealthy run emits 0. */

@@ -5,10 +5,9 @@
  * converges the submit function's event source mappings to it. Its own failures are visible: the rule's
  * target retries and dead-letters, a failed invocation goes to the same queue, and alarms watch both.
  */
-import type { InfrastructureConfig, SubscriptionConfig } from "../lib/config/infrastructure.ts";
-import { RESOURCE_NAMES } from "../lib/config/names.ts";
-import type { BreakerPlan } from "../lib/config/settings.ts";
-import { AWS_NAMESPACES, LAMBDA_METRICS, SQS_METRICS } from "./metrics.ts";
+import type { BreakerPlan, InfrastructureConfig, SubscriptionConfig } from "../lib/config/index.ts";
+import { RESOURCE_NAMES } from "../lib/config/index.ts";
+import { AWS_NAMESPACES, LAMBDA_METRICS } from "./metrics.ts";
 import {
   describeAlarms,
   eventSourceMappingArn,
@@ -18,6 +17,7 @@ import {
   writeTraces,
 } from "./permissions.ts";
 import { relayFunctionArgs } from "./relay-function.ts";
+import { createRuleFailures } from "./rule-failures.ts";
 import { scheduleFunction } from "./scheduled.ts";
 
 /** The handler, relative to the repository root (`file.export`). */
@@ -35,12 +35,6 @@ export const ALARM_STATE_CHANGE = {
  * minute anyway; the dead letter is there to be seen.
  */
 export const BREAKER_TARGET_RETRY = { maximumEventAgeInSeconds: 3600, maximumRetryAttempts: 10 } as const;
-
-/** The metric of one of the breaker's own alarms. */
-type BreakerAlarmMetric = Pick<
-  aws.cloudwatch.MetricAlarmArgs,
-  "namespace" | "metricName" | "dimensions" | "statistic"
->;
 
 /** One event source mapping the breaker converges, with the values it restores on closing. */
 export interface BreakerMapping {
@@ -86,9 +80,23 @@ export function createCircuitBreaker({
   topic,
 }: CircuitBreakerInputs): CircuitBreaker {
   const name = RESOURCE_NAMES.circuitBreakerFunction;
-  const failures = new aws.sqs.Queue(`${name}Failures`, {
-    messageRetentionSeconds: config.queues.deadLetterRetentionSeconds,
-    sqsManagedSseEnabled: true,
+  const rule = new aws.cloudwatch.EventRule(`${name}Rule`, {
+    description: "State changes of the Imburse-unavailable alarm, for the circuit breaker",
+    eventPattern: alarms.unavailable.arn.apply((arn) =>
+      JSON.stringify({
+        source: [ALARM_STATE_CHANGE.source],
+        "detail-type": [ALARM_STATE_CHANGE.detailType],
+        resources: [arn],
+      }),
+    ),
+  });
+  const { queue: failures, alarm: failuresAlarm } = createRuleFailures({
+    name,
+    config,
+    rule,
+    topic,
+    alarmDescription:
+      "Alarm events that never reached the circuit breaker, or its failed invocations, wait in its failures queue.",
   });
 
   const { periodSeconds, minimumOpenPeriods, healthyPeriodsToClose, trialPeriods } = config.breaker;
@@ -132,16 +140,6 @@ export function createCircuitBreaker({
   );
   const { cron } = scheduleFunction(name, breaker, config.schedules.circuitBreaker, failures.arn);
 
-  const rule = new aws.cloudwatch.EventRule(`${name}Rule`, {
-    description: "State changes of the Imburse-unavailable alarm, for the circuit breaker",
-    eventPattern: alarms.unavailable.arn.apply((arn) =>
-      JSON.stringify({
-        source: [ALARM_STATE_CHANGE.source],
-        "detail-type": [ALARM_STATE_CHANGE.detailType],
-        resources: [arn],
-      }),
-    ),
-  });
   new aws.cloudwatch.EventTarget(`${name}Target`, {
     rule: rule.name,
     arn: breaker.arn,
@@ -154,59 +152,21 @@ export function createCircuitBreaker({
     principal: "events.amazonaws.com",
     sourceArn: rule.arn,
   });
-  // EventBridge dead-letters with its service principal, from this rule only.
-  new aws.sqs.QueuePolicy(`${name}FailuresPolicy`, {
-    queueUrl: failures.url,
-    policy: $jsonStringify({
-      Version: "2012-10-17",
-      Statement: [
-        {
-          Sid: "EventBridgeDeadLetters",
-          Effect: "Allow",
-          Principal: { Service: "events.amazonaws.com" },
-          Action: "sqs:SendMessage",
-          Resource: failures.arn,
-          Condition: { ArnEquals: { "aws:SourceArn": rule.arn } },
-        },
-      ],
-    }),
-  });
-
-  /** An alarm to the topic that fires on one of `metric` in a period: each means the breaker lost an event or a run. */
-  const onAny = (suffix: string, description: string, metric: BreakerAlarmMetric) =>
-    new aws.cloudwatch.MetricAlarm(`${name}${suffix}`, {
-      name: `${$app.name}-${$app.stage}-${name}${suffix}`,
-      alarmDescription: description,
-      ...metric,
-      period: config.alarms.periodSeconds,
-      evaluationPeriods: config.alarms.evaluationPeriods,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      threshold: 1,
-      treatMissingData: "notBreaching",
-      alarmActions: [topic.arn],
-      okActions: [topic.arn],
-    });
-  const breakerAlarms = [
-    onAny(
-      "Errors",
+  const errorsAlarm = new aws.cloudwatch.MetricAlarm(`${name}Errors`, {
+    name: `${$app.name}-${$app.stage}-${name}Errors`,
+    alarmDescription:
       "The circuit breaker failed (alarms, its state or a mapping unreachable): the mappings may not follow Imburse's availability until it runs cleanly.",
-      {
-        namespace: AWS_NAMESPACES.lambda,
-        metricName: LAMBDA_METRICS.errors,
-        dimensions: { FunctionName: breaker.name },
-        statistic: "Sum",
-      },
-    ),
-    onAny(
-      "FailuresNotEmpty",
-      "Alarm events that never reached the circuit breaker, or its failed invocations, wait in its failures queue.",
-      {
-        namespace: AWS_NAMESPACES.sqs,
-        metricName: SQS_METRICS.visible,
-        dimensions: { QueueName: failures.name },
-        statistic: "Maximum",
-      },
-    ),
-  ];
-  return { function: breaker, rule, cron, failures, alarms: breakerAlarms };
+    namespace: AWS_NAMESPACES.lambda,
+    metricName: LAMBDA_METRICS.errors,
+    dimensions: { FunctionName: breaker.name },
+    statistic: "Sum",
+    period: config.alarms.periodSeconds,
+    evaluationPeriods: config.alarms.evaluationPeriods,
+    comparisonOperator: "GreaterThanOrEqualToThreshold",
+    threshold: 1,
+    treatMissingData: "notBreaching",
+    alarmActions: [topic.arn],
+    okActions: [topic.arn],
+  });
+  return { function: breaker, rule, cron, failures, alarms: [errorsAlarm, failuresAlarm] };
 }

@@ -1,5 +1,5 @@
 /** The Secrets Manager secret holding the Imburse credentials. */
-import { credentialsSecretName, RESOURCE_NAMES } from "../lib/config/names.ts";
+import { credentialsSecretName, RESOURCE_NAMES } from "../lib/config/index.ts";
 
 /**
  * Creates the secret with no value: the operator puts the JSON `{ publicKey, privateKey, accountId,

@@ -3,9 +3,8 @@
  * dead-lettered, Imburse latency and errors, the queues' depth and oldest-message age, the health probe,
  * and the circuit breaker (its alarm's state and its transitions).
  */
-import type { BreakerConfig } from "../lib/config/infrastructure.ts";
-import { METRICS, RESOURCE_NAMES } from "../lib/config/names.ts";
-import type { BreakerPhase } from "../lib/ops/circuit-breaker.ts";
+import type { BreakerConfig, BreakerPhase } from "../lib/config/index.ts";
+import { METRICS, RESOURCE_NAMES } from "../lib/config/index.ts";
 import { AWS_NAMESPACES, LAMBDA_METRICS, relayMetricDimensions, SQS_METRICS } from "./metrics.ts";
 import type { RelayQueues } from "./queues.ts";
 

@@ -2,8 +2,8 @@
  * The health probe: on its schedule, a token exchange and a light authenticated GET against Imburse,
  * emitting `ProbeHealthy` and `ProbeLatency` (the probe alarm in availability.ts watches the first).
  */
-import type { InfrastructureConfig } from "../lib/config/infrastructure.ts";
-import { RESOURCE_NAMES } from "../lib/config/names.ts";
+import type { InfrastructureConfig } from "../lib/config/index.ts";
+import { RESOURCE_NAMES } from "../lib/config/index.ts";
 import { readSecret, writeTraces } from "./permissions.ts";
 import { createScheduledFunction, type ScheduledFunction } from "./scheduled.ts";
 

@@ -3,8 +3,8 @@
  * ended, or that may exist in Imburse, for longer than `RELAY_STUCK_AFTER_SECONDS`, and emits `StuckOrders`
  * (the stuck-orders alarm in alarms.ts watches it).
  */
-import type { InfrastructureConfig } from "../lib/config/infrastructure.ts";
-import { RESOURCE_NAMES } from "../lib/config/names.ts";
+import type { InfrastructureConfig } from "../lib/config/index.ts";
+import { RESOURCE_NAMES } from "../lib/config/index.ts";
 import { queryOpenOrders, writeTraces } from "./permissions.ts";
 import { createScheduledFunction, type ScheduledFunction } from "./scheduled.ts";
 

@@ -1,5 +1,5 @@
 /** The order ledger: the DynamoDB table the submit function claims every order in before calling Imburse. */
-import { LEDGER_TABLE, ledgerTableName, RESOURCE_NAMES } from "../lib/config/names.ts";
+import { LEDGER_TABLE, ledgerTableName, RESOURCE_NAMES } from "../lib/config/index.ts";
 
 /**
  * Creates the ledger table: on demand, point-in-time recovery on (the SST default), TTL on `expiresAt`, the

@@ -1,5 +1,5 @@
 /** CloudWatch metric names shared by the alarms and the dashboard. The relay's own are in names.ts. */
-import { relayMetricDimensions as dimensionsOfStage } from "../lib/config/names.ts";
+import { relayMetricDimensions as dimensionsOfStage } from "../lib/config/index.ts";
 
 /** AWS metric namespaces. */
 export const AWS_NAMESPACES = { sqs: "AWS/SQS", lambda: "AWS/Lambda" } as const;

@@ -1,13 +1,15 @@
 /**
  * The outcome events: an EventBridge bus the submit function publishes one event per order to (source
  * `imburse-relay`), an archive of everything sent on it, a rule that turns every `Order Dead-Lettered`
- * event into a readable message on the alarm topic, an alarm on events that failed to publish, and the
+ * event into a readable message on the alarm topic (retried, and dead-lettered to an alarmed queue when the
+ * topic refuses it), an alarm on events that failed to publish, and the
  * scheduled outbox sweep that publishes again what stayed due in the ledger.
  */
-import type { InfrastructureConfig } from "../lib/config/infrastructure.ts";
-import { METRICS, OUTCOME_EVENTS, RESOURCE_NAMES } from "../lib/config/names.ts";
+import type { InfrastructureConfig } from "../lib/config/index.ts";
+import { METRICS, OUTCOME_EVENTS, RESOURCE_NAMES } from "../lib/config/index.ts";
 import { relayMetricDimensions } from "./metrics.ts";
 import { publishEvents, sweepLedgerOutbox, writeTraces } from "./permissions.ts";
+import { createRuleFailures, type RuleFailures } from "./rule-failures.ts";
 import { createScheduledFunction, type ScheduledFunction } from "./scheduled.ts";
 
 /** The handler, relative to the repository root (`file.export`). */
@@ -17,6 +19,16 @@ const OUTBOX_SWEEP_HANDLER = "functions/outbox-sweep.handler";
 export const DEAD_LETTER_PATTERN = {
   source: [OUTCOME_EVENTS.source],
   "detail-type": [OUTCOME_EVENTS.detailTypes["dead-lettered"]],
+} as const;
+
+/**
+ * How EventBridge retries delivering a dead-letter notification to the alarm topic before it dead-letters
+ * it: EventBridge's own maxima, a day and 185 attempts. A notification is worth waiting for, and one that
+ * still fails lands in the rule's failures queue, which alarms.
+ */
+export const NOTIFICATION_TARGET_RETRY = {
+  maximumEventAgeInSeconds: 86_400,
+  maximumRetryAttempts: 185,
 } as const;
 
 /** The bus and its archive. */
@@ -46,9 +58,11 @@ export interface OutcomeNotificationsInputs {
   table: sst.aws.Dynamo;
 }
 
-/** The rule, the alarm and the sweep. */
+/** The rule, its failures, the alarm and the sweep. */
 export interface OutcomeNotifications {
   deadLetterRule: aws.cloudwatch.EventRule;
+  /** Notifications EventBridge could not deliver to the topic, and the alarm on them. */
+  deadLetterRuleFailures: RuleFailures;
   failedEventsAlarm: aws.cloudwatch.MetricAlarm;
   sweep: ScheduledFunction;
 }
@@ -69,10 +83,20 @@ export function createOutcomeNotifications({
     description: "Every order imburse-relay dead-lettered, to the alarm topic",
     eventPattern: JSON.stringify(DEAD_LETTER_PATTERN),
   });
+  const deadLetterRuleFailures = createRuleFailures({
+    name: `${RESOURCE_NAMES.outcomeBus}DeadLettered`,
+    config,
+    rule: deadLetterRule,
+    topic,
+    alarmDescription:
+      "Dead-letter notifications EventBridge could not publish to the alarm topic wait in this queue: read them there, and check the topic's policy.",
+  });
   new aws.cloudwatch.EventTarget(`${RESOURCE_NAMES.outcomeBus}DeadLetteredTarget`, {
     rule: deadLetterRule.name,
     eventBusName: bus.name,
     arn: topic.arn,
+    retryPolicy: { ...NOTIFICATION_TARGET_RETRY },
+    deadLetterConfig: { arn: deadLetterRuleFailures.queue.arn },
     inputTransformer: {
       inputPaths: {
         kind: "$.detail.kind",
@@ -117,7 +141,7 @@ export function createOutcomeNotifications({
     resources: { ledgerTable: table.name, eventBusName: bus.name },
     permissions: [...sweepLedgerOutbox(table.arn), publishEvents(bus.arn), writeTraces()],
   });
-  return { deadLetterRule, failedEventsAlarm, sweep };
+  return { deadLetterRule, deadLetterRuleFailures, failedEventsAlarm, sweep };
 }
 
 /**

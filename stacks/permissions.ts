@@ -8,7 +8,7 @@
  * Scheduled functions get theirs through `createScheduledFunction` (scheduled.ts), the alarm-driven
  * circuit breaker through `createCircuitBreaker` (circuit-breaker.ts).
  */
-import { BREAKER_STATE_KEY, LEDGER_OPEN_INDEX, LEDGER_TABLE } from "../lib/config/names.ts";
+import { BREAKER_STATE_KEY, LEDGER_OPEN_INDEX, LEDGER_TABLE } from "../lib/config/index.ts";
 
 /** One IAM statement in the shape `sst.aws.Function` takes in `permissions`. */
 export type Permission = sst.aws.FunctionPermissionArgs;

@@ -8,14 +8,12 @@
  */
 import {
   type InfrastructureConfig,
-  type SubscriptionConfig,
-  visibilityTimeoutSeconds,
-} from "../lib/config/infrastructure.ts";
-import {
   RESOURCE_NAMES,
   SOURCE_QUEUE_MAX_MESSAGE_BYTES,
   SQS_MAX_MESSAGE_BYTES,
-} from "../lib/config/names.ts";
+  type SubscriptionConfig,
+  visibilityTimeoutSeconds,
+} from "../lib/config/index.ts";
 
 /** The queues created by {@link createQueues}. */
 export interface RelayQueues {

@@ -3,8 +3,8 @@
  * to Orders, attempts reset, at most `RELAY_REDRIVE_MAX_MESSAGES` per run. Dead letters that need a person
  * (`invalid`, `rejected`, `conflict`) stay in the DLQ.
  */
-import type { InfrastructureConfig } from "../lib/config/infrastructure.ts";
-import { RESOURCE_NAMES } from "../lib/config/names.ts";
+import type { InfrastructureConfig } from "../lib/config/index.ts";
+import { RESOURCE_NAMES } from "../lib/config/index.ts";
 import { consumeQueues, sendToQueues, writeTraces } from "./permissions.ts";
 import type { RelayQueues } from "./queues.ts";
 import { createScheduledFunction, type ScheduledFunction } from "./scheduled.ts";

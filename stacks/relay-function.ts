@@ -3,9 +3,15 @@
  * namespace, its relay settings written with `settingsToEnv`, explicit permissions and a role only Lambda
  * may assume.
  */
-import type { FunctionConfig, InfrastructureConfig } from "../lib/config/infrastructure.ts";
-import { METRICS, SERVICE_NAME } from "../lib/config/names.ts";
-import { DEFAULTS, type REQUIRED_SETTINGS, type SettingName, settingsToEnv } from "../lib/config/settings.ts";
+import type { FunctionConfig, InfrastructureConfig } from "../lib/config/index.ts";
+import {
+  DEFAULTS,
+  METRICS,
+  type REQUIRED_SETTINGS,
+  SERVICE_NAME,
+  type SettingName,
+  settingsToEnv,
+} from "../lib/config/index.ts";
 import type { Permission } from "./permissions.ts";
 
 /** The functions of the relay, by their key in `REQUIRED_SETTINGS` (settings.ts). */

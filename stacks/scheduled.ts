@@ -3,7 +3,7 @@
  * (EventBridge Scheduler; `sst.aws.Cron` is deprecated) invoking a relay function, built with
  * {@link relayFunctionArgs} like every other (Node 24, tracing, explicit permissions, settings as env).
  */
-import type { ScheduleExpression } from "../lib/config/infrastructure.ts";
+import type { ScheduleExpression } from "../lib/config/index.ts";
 import { type RelayFunction, type RelayFunctionInputs, relayFunctionArgs } from "./relay-function.ts";
 
 /** A scheduled relay function: the function and what it runs on. */

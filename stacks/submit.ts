@@ -2,8 +2,8 @@
  * The submit function: consumes the Orders and Retry queues (partial batch responses), calls Imburse,
  * sends delayed retries to the Retry queue and dead letters to the DLQ.
  */
-import type { InfrastructureConfig, SubscriptionConfig } from "../lib/config/infrastructure.ts";
-import { RESOURCE_NAMES } from "../lib/config/names.ts";
+import type { InfrastructureConfig, SubscriptionConfig } from "../lib/config/index.ts";
+import { RESOURCE_NAMES } from "../lib/config/index.ts";
 import {
   consumeQueues,
   publishEvents,

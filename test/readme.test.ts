@@ -1,9 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { MESSAGE_ATTRIBUTES } from "../lib/config/names.ts";
-import { DEFAULTS, RESOURCE_SETTINGS, SETTINGS } from "../lib/config/settings.ts";
-import { LINE_OUTCOMES } from "../lib/local/outcomes.ts";
+import { DEFAULTS, MESSAGE_ATTRIBUTES, RESOURCE_SETTINGS, SETTINGS } from "../lib/config/index.ts";
+import { LINE_OUTCOMES } from "../lib/local/index.ts";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
 const localMode = readFileSync(new URL("../docs/local-mode.md", import.meta.url), "utf8");
@@ -15,15 +14,30 @@ function blockAfter(text: string, heading: string): string {
 }
 
 describe("README", () => {
-  it.each(Object.entries(SETTINGS))("documents %s with its variable and default", (name, setting) => {
-    const row = readme.split("\n").find((line) => line.startsWith(`| \`${setting.env}\` |`));
-    expect(row, `${setting.env} is missing from the configuration table`).toBeDefined();
-    const documentedDefault = row!.split("|")[2]!.trim().replaceAll("`", "");
-    const expected = DEFAULTS[name as keyof typeof DEFAULTS];
-    const resource = (RESOURCE_SETTINGS as readonly string[]).includes(name);
-    expect(documentedDefault).toBe(
-      expected !== undefined ? String(expected) : resource ? "set by the stacks" : "none",
-    );
+  const settingRows = readme.split("\n").filter((line) => /^\| `RELAY_[A-Z_]+` \|/.test(line));
+
+  it.each(Object.entries(SETTINGS))(
+    "documents %s with its variable, default and meaning",
+    (name, setting) => {
+      const row = settingRows.find((line) => line.startsWith(`| \`${setting.env}\` |`));
+      expect(row, `${setting.env} is missing from the configuration table`).toBeDefined();
+      const documentedDefault = row!.split("|")[2]!.trim().replaceAll("`", "");
+      const meaning = row!.split(" | ").slice(2).join(" | ").replace(/ \|$/, "");
+      expect(
+        meaning,
+        `the README's meaning of ${setting.env} is SETTINGS.${name}.doc (lib/config/settings.ts)`,
+      ).toBe(setting.doc);
+      const expected = DEFAULTS[name as keyof typeof DEFAULTS];
+      const resource = (RESOURCE_SETTINGS as readonly string[]).includes(name);
+      expect(documentedDefault).toBe(
+        expected !== undefined ? String(expected) : resource ? "set by the stacks" : "none",
+      );
+    },
+  );
+
+  it("documents no setting the relay does not have", () => {
+    const documented = settingRows.map((line) => line.split("`")[1]);
+    expect(documented).toEqual(Object.values(SETTINGS).map((setting) => setting.env));
   });
 
   it.each(Object.values(MESSAGE_ATTRIBUTES))("documents the message attribute %s", (attribute) => {

@@ -71,7 +71,7 @@ export function secretCredentials(options: SecretCredentialsOptions): Credential
  * What went wrong reading the secret, without any of its text: Powertools' JSON transform error embeds
  * V8's message, which quotes the characters around the syntax error (part of a private key).
  */
-export function describeFetchError(error: unknown): string {
+function describeFetchError(error: unknown): string {
   if (!(error instanceof Error)) return "unknown error";
   const cause = error.cause instanceof Error ? error.cause : undefined;
   if (error.name === "TransformParameterError" || cause instanceof SyntaxError)

@@ -1,8 +1,14 @@
 import { type Command, Option } from "commander";
-import { MESSAGE_ATTRIBUTES } from "../config/names.ts";
-import { type DeadLetter, peekDeadLetters, redriveDeadLetters } from "../ops/dlq.ts";
-import { DEFAULT_REDRIVE_KINDS, REDRIVE_KINDS, type RedriveKind } from "../ops/redrive.ts";
-import { describeDeadLetter } from "../tools/describe.ts";
+import { MESSAGE_ATTRIBUTES } from "../config/index.ts";
+import {
+  DEFAULT_REDRIVE_KINDS,
+  type DeadLetter,
+  peekDeadLetters,
+  REDRIVE_KINDS,
+  type RedriveKind,
+  redriveDeadLetters,
+} from "../ops/index.ts";
+import { describeDeadLetter } from "../tools/index.ts";
 import { EXIT } from "./errors.ts";
 import { type CliIo, operatorSqsClient, type SqsTargetOptions, untilInterrupted, writeLine } from "./io.ts";
 import { httpUrl, integer, queueUrl } from "./options.ts";

@@ -1,18 +1,19 @@
 import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { type Command, Option } from "commander";
-import { infrastructureConfig } from "../config/infrastructure.ts";
+import { infrastructureConfig } from "../config/index.ts";
 import type { ImburseCredentials } from "../imburse/index.ts";
-import { DEMO_FAULTS, demoLines } from "../local/demo.ts";
-import { externalAwsTarget } from "../local/endpoints.ts";
 import {
+  DEMO_FAULTS,
+  demoLines,
+  externalAwsTarget,
   LOCAL_OPERATIONS_DEFAULTS,
   LOCAL_RELAY_DEFAULTS,
   type LocalImburse,
   runLocal,
-} from "../local/run-local.ts";
+} from "../local/index.ts";
 import { FaultSpecError, parseFaultSpec } from "../simulator/index.ts";
-import { OrdersFileError, readOrdersFile } from "../tools/orders-file.ts";
+import { OrdersFileError, readOrdersFile } from "../tools/index.ts";
 import { UsageError } from "./errors.ts";
 import { type CliIo, isInteractive } from "./io.ts";
 import { imburseUrl, integer, positiveSeconds } from "./options.ts";

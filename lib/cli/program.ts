@@ -13,7 +13,7 @@ import { registerSimulatorCommand } from "./simulator.ts";
 const CLEAN_EXITS = new Set(["commander.helpDisplayed", "commander.version"]);
 
 /** The `imburse-relay` program; `setExitCode` receives each command's exit status. */
-export function createProgram(io: CliIo, setExitCode: (code: number) => void): Command {
+function createProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command("imburse-relay")
     .description("SQS → AWS Lambda → Imburse order relay: local mode and operator commands.")
     .version(packageJson.version)

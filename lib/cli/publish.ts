@@ -1,8 +1,7 @@
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { formatIssues, parseOrderMessage } from "../orders/index.ts";
-import { type OrderLine, OrdersFileError, readOrdersFile } from "../tools/orders-file.ts";
-import { publishOrders } from "../tools/publish.ts";
+import { type OrderLine, OrdersFileError, publishOrders, readOrdersFile } from "../tools/index.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import { type CliIo, isInteractive, operatorSqsClient, untilInterrupted, writeLine } from "./io.ts";
 import { httpUrl, queueUrl } from "./options.ts";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { outcomeDetailJsonSchema } from "../events/json-schema.ts";
+import { outcomeDetailJsonSchema } from "../events/index.ts";
 import { orderJsonSchema } from "../orders/index.ts";
 import type { CliIo } from "./io.ts";
 

@@ -49,7 +49,7 @@ export function registerSimulatorCommand(program: Command, io: CliIo): void {
  * The shell lines that point `local --imburse-url` at the simulator with its demo key. The key is
  * obviously fake and public (only the simulator accepts it), so printing it whole is safe.
  */
-export function demoKeyInstructions(url: string): string {
+function demoKeyInstructions(url: string): string {
   const exports = Object.entries(IMBURSE_CREDENTIAL_VARIABLES).map(
     ([field, variable]) => `export ${variable}=${DEMO_CREDENTIALS[field as keyof typeof DEMO_CREDENTIALS]}`,
   );

@@ -13,7 +13,7 @@ import { DEFAULTS, type SettingName } from "./settings.ts";
  * timeout plus the batching window, so a message is not redelivered while a retried invocation of its
  * batch still runs.
  */
-export const VISIBILITY_TIMEOUT_FACTOR = 6;
+const VISIBILITY_TIMEOUT_FACTOR = 6;
 
 /** Deploy-time environment variable: comma-separated e-mail addresses subscribed to the alarm topic. */
 export const ALARM_EMAIL_ENV = "RELAY_ALARM_EMAIL";
@@ -356,7 +356,7 @@ export function alarmEmails(env: NodeJS.ProcessEnv = process.env): string[] {
  * How far the retry budget must stay below the source queues' retention: an order that waits out a paused
  * breaker, then a last hop of its backoff, must still be in a queue when its last attempt is due.
  */
-export const RETRY_BUDGET_RETENTION_MARGIN_SECONDS = 3_600;
+const RETRY_BUDGET_RETENTION_MARGIN_SECONDS = 3_600;
 
 /** Raised by {@link assertRetryBudgetFits} for a configuration that would let SQS drop orders. */
 export class InfrastructureConfigError extends Error {

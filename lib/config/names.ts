@@ -50,6 +50,16 @@ export const LEDGER_TABLE = {
  */
 export const BREAKER_STATE_KEY = { orderRef: "#circuit-breaker", tenantId: "#relay" } as const;
 
+/**
+ * Where the circuit breaker is (lib/ops/circuit-breaker.ts), also the `state` dimension of the
+ * `BreakerTransition` metric the dashboard draws:
+ * - `closed`: the mappings run at their configured batch size and concurrency;
+ * - `open`: the mappings are disabled, orders wait in their queues;
+ * - `trial` (half-open): the mappings run at the least traffic AWS allows, until the trial shows whether
+ *   Imburse takes orders again.
+ */
+export type BreakerPhase = "closed" | "open" | "trial";
+
 /** The credentials secret's name in a stage (`<app>/<stage>/ImburseCredentials`), readable for the operator. */
 export function credentialsSecretName(stage: string): string {
   return `${SERVICE_NAME}/${stage}/${RESOURCE_NAMES.credentialsSecret}`;
@@ -88,11 +98,14 @@ export const MESSAGE_ATTRIBUTES = {
   deadLetterReason: "relay-dlq-reason",
 } as const;
 
+/** The names of the relay's own message attributes (publishers must not send them). */
 export const RELAY_ATTRIBUTE_NAMES: readonly string[] = Object.values(MESSAGE_ATTRIBUTES);
 
-/** SQS hard limits. */
+/** SQS hard limit: message attributes per message. */
 export const SQS_MAX_MESSAGE_ATTRIBUTES = 10;
+/** SQS hard limit: the longest delay of a message, in seconds. */
 export const SQS_MAX_DELAY_SECONDS = 900;
+/** SQS hard limit: messages in one batch request. */
 export const SQS_MAX_BATCH_SIZE = 10;
 /** 14 days, the longest SQS retains a message. */
 export const SQS_MAX_RETENTION_SECONDS = 1_209_600;
@@ -102,7 +115,7 @@ export const SQS_MAX_RETENTION_SECONDS = 1_209_600;
  */
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 /** Room the orders and retry queues keep below SQS's limit, for the relay's attributes and a DLQ reason. */
-export const RELAY_MESSAGE_RESERVE_BYTES = 16_384;
+const RELAY_MESSAGE_RESERVE_BYTES = 16_384;
 /** `MaximumMessageSize` of the orders and retry queues: 1 MiB less {@link RELAY_MESSAGE_RESERVE_BYTES}. */
 export const SOURCE_QUEUE_MAX_MESSAGE_BYTES = SQS_MAX_MESSAGE_BYTES - RELAY_MESSAGE_RESERVE_BYTES;
 /**

@@ -4,9 +4,15 @@
  * by the detail's `eventId`.
  */
 import type { Logger } from "@aws-lambda-powertools/logger";
-import { type LedgerItem, type OrderLedger, outboxOnlyItem, publishedItem } from "../ledger/index.ts";
-import type { RelayMetrics, RelayObserver } from "../relay/telemetry.ts";
-import type { OutboxEntry } from "./outcome-event.ts";
+import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { METRICS } from "../config/index.ts";
+import {
+  type LedgerItem,
+  type OrderLedger,
+  type OutboxEntry,
+  outboxOnlyItem,
+  publishedItem,
+} from "../ledger/index.ts";
 import type { OutcomePublisher } from "./publisher.ts";
 
 /** The outcome events one invocation publishes once its ledger states are written. */
@@ -41,17 +47,47 @@ export class OutcomeOutbox {
   }
 }
 
+/** The counts publishing emits (the relay's own metrics include them). */
+export interface OutboxMetrics {
+  /** Outcome events that reached the bus. */
+  eventsPublished(count: number): void;
+  /** Outcome events that could not be published (they stay due in the outbox, or are lost for an invalid order). */
+  eventsFailed(count: number): void;
+}
+
+/** {@link OutboxMetrics} as CloudWatch EMF through Powertools Metrics. */
+export function powertoolsOutboxMetrics(metrics: Metrics): OutboxMetrics {
+  return {
+    eventsPublished: (n) => metrics.addMetric(METRICS.outcomeEventPublished, MetricUnit.Count, n),
+    eventsFailed: (n) => metrics.addMetric(METRICS.outcomeEventFailed, MetricUnit.Count, n),
+  };
+}
+
+/** What one PutEvents round achieved, for in-process observers. */
+export interface OutcomeEventsPublished {
+  /** The entries that reached the bus. */
+  published: OutboxEntry[];
+  /** The ids that did not. */
+  failed: string[];
+}
+
+/** Who watches publishing in-process (local mode); the relay's observer is one. Must not throw. */
+export interface OutboxObserver {
+  /** Outcome events as they reached the bus, and the ids that did not. */
+  outcomeEvents?(event: OutcomeEventsPublished): void;
+}
+
 /** What {@link publishDue} needs. */
 export interface PublishDueDependencies {
   publisher: OutcomePublisher;
   ledger: OrderLedger;
-  metrics: Pick<RelayMetrics, "eventsPublished" | "eventsFailed">;
+  metrics: OutboxMetrics;
   logger: Logger;
   clock: () => number;
   /** The ledger's TTL, for the item an unpublished loose event gets. */
   ledgerTtlSeconds: number;
   /** Told of each PutEvents round (local mode); none in Lambda. */
-  observer?: RelayObserver | undefined;
+  observer?: OutboxObserver | undefined;
 }
 
 /** What {@link publishDue} leaves to record. */

@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
-import { OUTCOME_EVENTS } from "../config/names.ts";
+import { OUTCOME_EVENTS } from "../config/index.ts";
+import type { OutboxEntry } from "../ledger/index.ts";
 import {
   isRecord,
   type MetadataLimits,
@@ -13,8 +14,7 @@ import {
   type Order,
   readSnsEnvelope,
 } from "../orders/index.ts";
-import type { DeadLetterCause, DeadLetterKind } from "../relay/reasons.ts";
-import type { RetryReason } from "../relay/submit-order.ts";
+import type { DeadLetterCause, DeadLetterKind, RetryReason } from "./outcomes.ts";
 
 /** The `source` of every outcome event. */
 export const OUTCOME_EVENT_SOURCE = OUTCOME_EVENTS.source;
@@ -27,9 +27,6 @@ export const OUTCOME_DETAIL_TYPES = OUTCOME_EVENTS.detailTypes;
 
 /** An outcome the relay publishes. */
 export type PublishedOutcome = keyof typeof OUTCOME_DETAIL_TYPES;
-
-/** The `detail-type` of an outcome event. */
-export type OutcomeDetailType = (typeof OUTCOME_DETAIL_TYPES)[PublishedOutcome];
 
 /** A dead letter's reason, summarised: enough to route and read it, never a refused value. */
 export interface ReasonSummary {
@@ -81,15 +78,6 @@ export interface OutcomeDetail {
   nextAttemptAt?: string;
   /** Only with `RELAY_EVENTS_INCLUDE_ORDER_DETAILS`: amounts and customer refs. */
   instructions?: EchoedInstruction[];
-}
-
-/** One PutEvents entry as the relay keeps it in the outbox: the detail is stored as the JSON it is sent as. */
-export interface OutboxEntry {
-  /** The detail's `eventId`. */
-  id: string;
-  detailType: OutcomeDetailType;
-  /** The detail as JSON. */
-  detail: string;
 }
 
 /** What {@link outcomeEvent} needs to know about the record. */

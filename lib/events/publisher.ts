@@ -1,8 +1,9 @@
 import { type EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
-import { OUTCOME_EVENT_SOURCE, type OutboxEntry } from "./outcome-event.ts";
+import type { OutboxEntry } from "../ledger/index.ts";
+import { OUTCOME_EVENT_SOURCE } from "./outcome-event.ts";
 
 /** PutEvents takes at most this many entries per call. */
-export const PUT_EVENTS_MAX_ENTRIES = 10;
+const PUT_EVENTS_MAX_ENTRIES = 10;
 /** PutEvents refuses a request whose entries total more than 256 KiB; keep a margin for the envelope. */
 const PUT_EVENTS_MAX_BYTES = 250_000;
 /** Rounds for entries that PutEvents answered with an error code (throttling, internal failure). */

@@ -6,12 +6,10 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import type { Metrics } from "@aws-lambda-powertools/metrics";
 import type middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import { dynamoDbClient, eventBridgeClient } from "../aws/clients.ts";
-import { powertools, withPowertools } from "../aws/powertools.ts";
-import { loadSettings, REQUIRED_SETTINGS } from "../config/settings.ts";
+import { dynamoDbClient, eventBridgeClient, powertools, withPowertools } from "../aws/index.ts";
+import { loadSettings, REQUIRED_SETTINGS } from "../config/index.ts";
 import { dynamoDbLedger, type OrderLedger } from "../ledger/index.ts";
-import { powertoolsRelayMetrics } from "../relay/telemetry.ts";
-import { type PublishDueDependencies, publishDue } from "./outbox.ts";
+import { type PublishDueDependencies, powertoolsOutboxMetrics, publishDue } from "./outbox.ts";
 import { eventBridgePublisher, type OutcomePublisher } from "./publisher.ts";
 
 /** What one sweep did. */
@@ -82,7 +80,7 @@ export function createOutboxSweepHandler(
         ledger,
         publisher,
         logger,
-        metrics: powertoolsRelayMetrics(metrics),
+        metrics: powertoolsOutboxMetrics(metrics),
         clock,
         ledgerTtlSeconds: settings.ledgerTtlSeconds,
       },

@@ -1,3 +1,8 @@
+/**
+ * The Imburse API client (Duck Creek Payments Orchestrator): HMAC token exchange and token cache, create
+ * and get order, typed errors and the classification of every answer (retryable, refused, may have reached
+ * Imburse), and the API's hosts.
+ */
 export {
   type CallOptions,
   type CreateOrderResult,
@@ -33,5 +38,6 @@ export {
   isTransient,
   kindOfAnswer,
 } from "./failure.ts";
+export { type HmacInputs, hmacAuthorization, randomNonce } from "./signing.ts";
 export { jwtExpiry, normaliseExpiry, sharedTokenCache, TokenCache } from "./token.ts";
 export { PRODUCTION_BASE_URL, SANDBOX_BASE_URL } from "./urls.ts";

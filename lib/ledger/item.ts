@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
-import type { OutboxEntry } from "../events/outcome-event.ts";
+import type { OUTCOME_EVENTS } from "../config/index.ts";
 
 /**
  * Where an order stands. `claimed`: a delivery holds the lease and may be calling Imburse. `waiting`: an
@@ -19,6 +19,18 @@ export interface LastOutcome {
   status?: number;
   errorCodes?: string[];
   imburseCorrelationId?: string;
+}
+
+/**
+ * One PutEvents entry as the ledger keeps it in an item's outbox until it is published: the detail is stored
+ * as the JSON it is sent as (lib/events builds it; the ledger only keeps it).
+ */
+export interface OutboxEntry {
+  /** The detail's `eventId`. */
+  id: string;
+  detailType: (typeof OUTCOME_EVENTS.detailTypes)[keyof typeof OUTCOME_EVENTS.detailTypes];
+  /** The detail as JSON. */
+  detail: string;
 }
 
 /** One order's durable record: one item per tenant and orderRef. */
@@ -115,7 +127,7 @@ export function fingerprintOf(order: unknown): string {
 }
 
 /** Whether an item is past its expiry (its TTL): readers treat it as absent. */
-export function isExpired(item: Pick<LedgerItem, "expiresAt">, now: number): boolean {
+function isExpired(item: Pick<LedgerItem, "expiresAt">, now: number): boolean {
   return item.expiresAt <= Math.floor(now / 1000);
 }
 
@@ -230,7 +242,7 @@ export function hasEventsDue(item: LedgerItem, now: number, olderThanMs: number)
 }
 
 /** The orderRef prefix of {@link outboxOnlyItem}s: `#` is no ref character, so no order can collide. */
-export const OUTBOX_ONLY_PREFIX = "event#";
+const OUTBOX_ONLY_PREFIX = "event#";
 
 /**
  * An item that holds nothing but an outcome event no order's item keeps (an invalid order, a conflict the
@@ -262,9 +274,7 @@ export function outboxOnlyItem(
 }
 
 /** The outbox fields of an item, if it has events due. */
-export function outboxOf(
-  item: LedgerItem | undefined,
-): Pick<LedgerItem, "outbox" | "outboxShard" | "outboxDueAt"> {
+function outboxOf(item: LedgerItem | undefined): Pick<LedgerItem, "outbox" | "outboxShard" | "outboxDueAt"> {
   if (!item?.outbox?.length) return {};
   return {
     outbox: item.outbox,

@@ -9,7 +9,7 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import { LEDGER_TABLE } from "../config/names.ts";
+import { LEDGER_TABLE } from "../config/index.ts";
 import {
   type Claim,
   type ClaimVerdict,

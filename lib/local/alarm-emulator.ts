@@ -1,7 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { AlarmState } from "../ops/alarm-states.ts";
-
-export type { AlarmState };
+import type { AlarmState } from "../ops/index.ts";
 
 /** How a metric alarm compares a datapoint with its threshold (the CloudWatch names). */
 export type ComparisonOperator =

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { AlarmState } from "./alarm-emulator.ts";
+import type { AlarmState } from "../ops/index.ts";
 
 /** An alarm the stand-in reports: a metric alarm or a composite alarm, in its current state. */
 export interface LocalAlarm {

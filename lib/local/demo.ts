@@ -1,4 +1,4 @@
-import type { OrderLine } from "../tools/orders-file.ts";
+import type { OrderLine } from "../tools/index.ts";
 import type { LineOutcome } from "./outcomes.ts";
 
 /** One order of the demo set: what it shows, and the outcome the relay must give it. */

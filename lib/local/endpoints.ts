@@ -1,7 +1,7 @@
-import type { AwsService, AwsTarget } from "../aws/clients.ts";
+import type { AwsService, AwsTarget } from "../aws/index.ts";
 
 /** The services local mode creates resources on, with the SDK's standard endpoint variable of each. */
-export const ENDPOINT_VARIABLES: Readonly<Record<Exclude<AwsService, "lambda" | "cloudWatch">, string>> = {
+const ENDPOINT_VARIABLES: Readonly<Record<Exclude<AwsService, "lambda" | "cloudWatch">, string>> = {
   sqs: "AWS_ENDPOINT_URL_SQS",
   dynamoDb: "AWS_ENDPOINT_URL_DYNAMODB",
   secretsManager: "AWS_ENDPOINT_URL_SECRETS_MANAGER",
@@ -9,7 +9,7 @@ export const ENDPOINT_VARIABLES: Readonly<Record<Exclude<AwsService, "lambda" | 
 };
 
 /** The SDK's endpoint variable for every service. */
-export const GLOBAL_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL";
+const GLOBAL_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL";
 
 /**
  * Where local mode puts the relay's resources: `undefined` (its own embedded stand-ins) unless `--aws-endpoint`

@@ -20,17 +20,19 @@ import {
 } from "@aws-sdk/client-sqs";
 import dynalite from "dynalite";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
-import { type AwsClients, type AwsTarget, awsClients } from "../aws/clients.ts";
-import { infrastructureConfig, visibilityTimeoutSeconds } from "../config/infrastructure.ts";
+import { type AwsClients, type AwsTarget, awsClients } from "../aws/index.ts";
 import {
+  infrastructureConfig,
   LEDGER_TABLE,
   ledgerTableName,
   RESOURCE_NAMES,
   SERVICE_NAME,
+  type SettingName,
   SOURCE_QUEUE_MAX_MESSAGE_BYTES,
   SQS_MAX_MESSAGE_BYTES,
-} from "../config/names.ts";
-import { type SettingName, settingsToEnv } from "../config/settings.ts";
+  settingsToEnv,
+  visibilityTimeoutSeconds,
+} from "../config/index.ts";
 import type { ImburseCredentials } from "../imburse/index.ts";
 import { type EventBridgeStandIn, startEventBridgeStandIn } from "./eventbridge.ts";
 import { type SecretsManagerStandIn, startSecretsManagerStandIn } from "./secrets-manager.ts";

@@ -1,18 +1,23 @@
 import type { Context } from "aws-lambda";
-import { awsClients } from "../aws/clients.ts";
-import type { BreakerConfig, SubscriptionConfig } from "../config/infrastructure.ts";
-import { PROBE_ALARM_MISSING_DATA } from "../config/infrastructure.ts";
-import { AVAILABILITY_ALARMS, RESOURCE_NAMES } from "../config/names.ts";
-import { type BreakerPlan, settingsToEnv } from "../config/settings.ts";
-import type { ImburseCallEvent } from "../imburse/index.ts";
-import type { BreakerPhase, BreakerState } from "../ops/circuit-breaker.ts";
-import { type CircuitBreakerOutcome, createCircuitBreakerHandler } from "../ops/circuit-breaker-handler.ts";
-import type { ProbeResult } from "../ops/health-probe.ts";
-import { createHealthProbeHandler } from "../ops/health-probe-handler.ts";
-import { createRedriveHandler } from "../ops/redrive-handler.ts";
-import { isImburseFailure } from "../relay/telemetry.ts";
+import { awsClients } from "../aws/index.ts";
+import type { BreakerConfig, BreakerPhase, SubscriptionConfig } from "../config/index.ts";
 import {
-  type AlarmState,
+  AVAILABILITY_ALARMS,
+  type BreakerPlan,
+  PROBE_ALARM_MISSING_DATA,
+  RESOURCE_NAMES,
+  settingsToEnv,
+} from "../config/index.ts";
+import type { ImburseCallEvent } from "../imburse/index.ts";
+import type { AlarmState, BreakerState, ProbeResult } from "../ops/index.ts";
+import {
+  type CircuitBreakerOutcome,
+  createCircuitBreakerHandler,
+  createHealthProbeHandler,
+  createRedriveHandler,
+} from "../ops/index.ts";
+import { isImburseFailure } from "../relay/index.ts";
+import {
   alarmStateChangeEvent,
   errorRate,
   evaluateCompositeAny,

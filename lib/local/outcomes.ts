@@ -1,5 +1,5 @@
-import type { DeadLetterReason, FinalOutcome } from "../relay/reasons.ts";
-import type { RecordEvent } from "../relay/telemetry.ts";
+import type { FinalOutcome } from "../events/index.ts";
+import type { DeadLetterReason, RecordEvent } from "../relay/index.ts";
 
 /**
  * The outcome of one input line: the relay's final outcomes, plus
@@ -45,7 +45,7 @@ export interface ReportEntry {
 /** What a line needs to be tracked. */
 export interface TrackedLine {
   line: number;
-  /** The orderRef its body names, read loosely (see `bodyOrderRef`). */
+  /** The orderRef its body names, read loosely (see `claimedOrderRef` in lib/orders). */
   orderRef: string | undefined;
   correlationId: string | undefined;
 }

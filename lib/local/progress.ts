@@ -1,8 +1,8 @@
 import cliProgress from "cli-progress";
-import type { OutcomeDetail } from "../events/outcome-event.ts";
-import type { BreakerState } from "../ops/circuit-breaker.ts";
-import type { RecordEvent } from "../relay/telemetry.ts";
-import { describeDeadLetter } from "../tools/describe.ts";
+import type { OutcomeDetail } from "../events/index.ts";
+import type { BreakerState } from "../ops/index.ts";
+import type { RecordEvent } from "../relay/index.ts";
+import { describeDeadLetter } from "../tools/index.ts";
 import type { DeliveredEvent } from "./eventbridge.ts";
 import { type ExternalEvent, LINE_OUTCOMES, type ReportEntry, type TrackedLine } from "./outcomes.ts";
 
@@ -47,7 +47,7 @@ export function describeEntry(entry: ReportEntry): string {
 }
 
 /** One line for an outcome event on the bus: its type, order, kind and id. */
-export function describeOutcomeEvent(event: DeliveredEvent): string {
+function describeOutcomeEvent(event: DeliveredEvent): string {
   const detail = event.detail as Partial<OutcomeDetail>;
   const order = detail.orderRef ? ` ${detail.orderRef}` : ` message ${detail.originMessageId ?? "?"}`;
   const kind = detail.kind ? ` (${detail.kind})` : "";

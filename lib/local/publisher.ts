@@ -1,5 +1,5 @@
-import { bodyOrderRef, type OrderLine } from "../tools/orders-file.ts";
-import type { PublishResult } from "../tools/publish.ts";
+import { claimedOrderRef } from "../orders/index.ts";
+import type { OrderLine, PublishResult } from "../tools/index.ts";
 
 /** Sends lines, reporting each line's result as soon as it is known. */
 export type PublishLines = (
@@ -29,7 +29,7 @@ export class SequencedPublisher {
     const last = new Map<string, number>();
     const now: OrderLine[] = [];
     for (const line of lines) {
-      const orderRef = bodyOrderRef(line.body);
+      const orderRef = claimedOrderRef(line.body);
       const previous = orderRef === undefined ? undefined : last.get(orderRef);
       if (previous === undefined) now.push(line);
       else this.#next.set(previous, line);

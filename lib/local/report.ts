@@ -1,4 +1,4 @@
-import type { BreakerState } from "../ops/circuit-breaker.ts";
+import type { BreakerState } from "../ops/index.ts";
 import { failedLines, type LineOutcome, type ReportEntry, totals } from "./outcomes.ts";
 
 /** The report file: one entry per input line, and the counts. */

@@ -1,23 +1,25 @@
 import { createWriteStream } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { type AwsClients, type AwsTarget, awsClients } from "../aws/clients.ts";
+import { type AwsClients, type AwsTarget, awsClients } from "../aws/index.ts";
 import {
+  DEFAULTS,
   type InfrastructureConfig,
   infrastructureConfig,
+  MESSAGE_ATTRIBUTES,
+  RESOURCE_NAMES,
   rateSeconds,
+  type SettingName,
   type SubscriptionConfig,
   TRIAL_SCALING,
-} from "../config/infrastructure.ts";
-import { MESSAGE_ATTRIBUTES, RESOURCE_NAMES } from "../config/names.ts";
-import { DEFAULTS, type SettingName } from "../config/settings.ts";
-import { OUTCOME_EVENT_SOURCE, type OutboxEntry } from "../events/outcome-event.ts";
+} from "../config/index.ts";
+import { OUTCOME_EVENT_SOURCE } from "../events/index.ts";
 import type { ImburseCredentials } from "../imburse/index.ts";
-import type { BreakerState } from "../ops/circuit-breaker.ts";
-import { minimumRemainingTimeMarginMs } from "../relay/process-record.ts";
-import { createSubmitHandler } from "../relay/submit-handler.ts";
+import type { OutboxEntry } from "../ledger/index.ts";
+import type { BreakerState } from "../ops/index.ts";
+import { claimedOrderRef } from "../orders/index.ts";
+import { createSubmitHandler, minimumRemainingTimeMarginMs } from "../relay/index.ts";
 import { DEMO_CREDENTIALS, type SignalSource, type Simulator, startSimulator } from "../simulator/index.ts";
-import { bodyOrderRef, type OrderLine, type OrdersFileLine } from "../tools/orders-file.ts";
-import { publishOrders } from "../tools/publish.ts";
+import { type OrderLine, type OrdersFileLine, publishOrders } from "../tools/index.ts";
 import { fauxqsMessagesWaiting, isDrained, sqsMessagesWaiting } from "./drained.ts";
 import {
   createRelayResources,
@@ -218,7 +220,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
   const tracker = new OutcomeTracker(
     options.lines.map((line) => ({
       line: line.line,
-      orderRef: line.ok ? bodyOrderRef(line.body) : undefined,
+      orderRef: line.ok ? claimedOrderRef(line.body) : undefined,
       correlationId: line.correlationId,
     })),
     {

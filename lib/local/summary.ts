@@ -1,9 +1,9 @@
 import Table from "cli-table3";
-import { describeDeadLetter } from "../tools/describe.ts";
+import { describeDeadLetter } from "../tools/index.ts";
 import { LINE_OUTCOMES, type ReportEntry } from "./outcomes.ts";
 
 /** Runs with more lines than this get the totals table only (the report file has every line). */
-export const MAX_LINES_IN_SUMMARY = 50;
+const MAX_LINES_IN_SUMMARY = 50;
 
 /** What the summary shows. */
 export interface SummaryInput {

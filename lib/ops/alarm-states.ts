@@ -1,5 +1,5 @@
 import { type CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
-import type { BreakerPlan } from "../config/settings.ts";
+import type { BreakerPlan } from "../config/index.ts";
 import type { AlarmReading } from "./circuit-breaker.ts";
 
 /** The state of a CloudWatch alarm. */

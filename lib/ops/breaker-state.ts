@@ -6,8 +6,9 @@
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { BREAKER_STATE_KEY, LEDGER_TABLE } from "../config/names.ts";
-import type { BreakerPhase, BreakerState } from "./circuit-breaker.ts";
+import type { BreakerPhase } from "../config/index.ts";
+import { BREAKER_STATE_KEY, LEDGER_TABLE } from "../config/index.ts";
+import type { BreakerState } from "./circuit-breaker.ts";
 
 /** The breaker's state as stored, with the version its next write must find. */
 export interface StoredBreakerState {

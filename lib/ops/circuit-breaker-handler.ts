@@ -6,10 +6,8 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { LambdaClient } from "@aws-sdk/client-lambda";
 import type middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import { cloudWatchClient, dynamoDbClient, lambdaClient } from "../aws/clients.ts";
-import { powertools, withPowertools } from "../aws/powertools.ts";
-import { METRICS } from "../config/names.ts";
-import { loadSettings, REQUIRED_SETTINGS } from "../config/settings.ts";
+import { cloudWatchClient, dynamoDbClient, lambdaClient, powertools, withPowertools } from "../aws/index.ts";
+import { loadSettings, METRICS, REQUIRED_SETTINGS } from "../config/index.ts";
 import { cloudWatchAlarmReader } from "./alarm-states.ts";
 import { type BreakerStateStore, dynamoDbBreakerStateStore } from "./breaker-state.ts";
 import {

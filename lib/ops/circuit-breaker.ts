@@ -4,18 +4,9 @@ import {
   UpdateEventSourceMappingCommand,
   type UpdateEventSourceMappingCommandInput,
 } from "@aws-sdk/client-lambda";
-import { TRIAL_SCALING } from "../config/infrastructure.ts";
-import type { BreakerPlan } from "../config/settings.ts";
+import type { BreakerPhase, BreakerPlan } from "../config/index.ts";
+import { TRIAL_SCALING } from "../config/index.ts";
 import type { AlarmState } from "./alarm-states.ts";
-
-/**
- * Where the breaker is:
- * - `closed`: the mappings run at their configured batch size and concurrency;
- * - `open`: the mappings are disabled, orders wait in their queues;
- * - `trial` (half-open): the mappings run at {@link TRIAL_SCALING}, the least traffic AWS allows, until the
- *   trial shows whether Imburse takes orders again.
- */
-export type BreakerPhase = "closed" | "open" | "trial";
 
 /** The breaker's persisted state: everything it decides on besides the alarms and the clock. */
 export interface BreakerState {

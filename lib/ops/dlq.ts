@@ -7,8 +7,8 @@ import {
   SendMessageBatchCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { MESSAGE_ATTRIBUTES, SQS_MAX_BATCH_REQUEST_BYTES, SQS_MAX_BATCH_SIZE } from "../config/names.ts";
-import { attributeBytes } from "../relay/envelope.ts";
+import { MESSAGE_ATTRIBUTES, SQS_MAX_BATCH_REQUEST_BYTES, SQS_MAX_BATCH_SIZE } from "../config/index.ts";
+import { attributeBytes } from "../relay/index.ts";
 import {
   type ClassifiedDeadLetter,
   classifyDeadLetter,

@@ -4,10 +4,10 @@ import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import { imburseCredentials, powertools, withPowertools } from "../aws/powertools.ts";
-import { METRICS } from "../config/names.ts";
-import { loadSettings, REQUIRED_SETTINGS } from "../config/settings.ts";
+import { imburseCredentials, powertools, withPowertools } from "../aws/index.ts";
+import { loadSettings, METRICS, REQUIRED_SETTINGS, SETTINGS, SettingsError } from "../config/index.ts";
 import { ImburseClient, TokenCache, validateBaseUrl } from "../imburse/index.ts";
+import { isWellFormedRef } from "../orders/index.ts";
 import { type ProbeResult, probeImburse } from "./health-probe.ts";
 
 /** What a caller may replace when assembling the health probe handler (tests, local mode). */
@@ -35,6 +35,12 @@ export function createHealthProbeHandler(
   const env = overrides.env ?? process.env;
   const settings = loadSettings(env, REQUIRED_SETTINGS.healthProbe);
   const baseUrl = validateBaseUrl(settings.imburseBaseUrl);
+  if (!isWellFormedRef(settings.probeOrderRef)) {
+    // Not echoed: a ref such as ".." would send the probe's GET to another resource.
+    throw new SettingsError(
+      `Invalid relay configuration: ${SETTINGS.probeOrderRef.env}: not a valid orderRef`,
+    );
+  }
   const tools = powertools(overrides);
   const { logger, tracer, metrics } = tools;
   const clock = overrides.clock ?? Date.now;

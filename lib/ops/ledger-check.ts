@@ -2,10 +2,8 @@ import type { Logger } from "@aws-lambda-powertools/logger";
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import { dynamoDbClient } from "../aws/clients.ts";
-import { powertools, withPowertools } from "../aws/powertools.ts";
-import { METRICS } from "../config/names.ts";
-import { loadSettings, REQUIRED_SETTINGS } from "../config/settings.ts";
+import { dynamoDbClient, powertools, withPowertools } from "../aws/index.ts";
+import { loadSettings, METRICS, REQUIRED_SETTINGS } from "../config/index.ts";
 import { describeState, dynamoDbLedger, type LedgerItem, type OrderLedger } from "../ledger/index.ts";
 
 /** What one run of the stuck-order check found. */
@@ -23,7 +21,7 @@ const NAMED_STUCK_ORDERS = 20;
  * for longer than `olderThanMs`. Each needs `imburse-relay ledger settle` (or its next delivery) to
  * find out from Imburse.
  */
-export async function checkLedger(
+async function checkLedger(
   ledger: OrderLedger,
   now: number,
   olderThanMs: number,

@@ -3,10 +3,8 @@ import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import { sqsClient } from "../aws/clients.ts";
-import { powertools, withPowertools } from "../aws/powertools.ts";
-import { METRICS } from "../config/names.ts";
-import { loadSettings, REQUIRED_SETTINGS } from "../config/settings.ts";
+import { powertools, sqsClient, withPowertools } from "../aws/index.ts";
+import { loadSettings, METRICS, REQUIRED_SETTINGS } from "../config/index.ts";
 import { type RedriveSummary, redriveDeadLetters } from "./dlq.ts";
 import { lastFailureWasTransient } from "./redrive.ts";
 
@@ -24,7 +22,7 @@ export interface RedriveHandlerOverrides {
  * again and to flush its metrics. Were it killed instead, nothing is lost: the messages it hid reappear
  * when the function's time would have run out.
  */
-export const REDRIVE_STOP_MARGIN_MS = 5_000;
+const REDRIVE_STOP_MARGIN_MS = 5_000;
 
 /**
  * Assembles the scheduled DLQ redrive Lambda. Each run moves at most `RELAY_REDRIVE_MAX_MESSAGES`

@@ -1,5 +1,5 @@
 import type { Message, MessageAttributeValue } from "@aws-sdk/client-sqs";
-import { MESSAGE_ATTRIBUTES, RELAY_ATTRIBUTE_NAMES } from "../config/names.ts";
+import { MESSAGE_ATTRIBUTES, RELAY_ATTRIBUTE_NAMES } from "../config/index.ts";
 import { type FailureKind, isTransient } from "../imburse/index.ts";
 
 /** The last reasons of a retries-exhausted letter that say nothing against the order. */
@@ -9,7 +9,8 @@ const TRANSIENT_REASONS: ReadonlySet<string> = new Set(
   ).filter((kind: FailureKind) => isTransient(kind)),
 );
 
-import { type DeadLetterKind, type DeadLetterReason, parseDeadLetterReason } from "../relay/reasons.ts";
+import type { DeadLetterKind } from "../events/index.ts";
+import { type DeadLetterReason, parseDeadLetterReason } from "../relay/index.ts";
 
 /**
  * What a dead-lettered message is: one of the relay's kinds, or `unknown` for a message without a relay
@@ -126,9 +127,4 @@ export function planRedrive(
     if (!RELAY_ATTRIBUTE_NAMES.includes(name)) attributes[name] = copyValue(value);
   }
   return { action: "redrive", ...classified, message: { body: message.Body ?? "", attributes } };
-}
-
-/** Parses a kind given by an operator. */
-export function isRedriveKind(value: string): value is RedriveKind {
-  return (REDRIVE_KINDS as readonly string[]).includes(value);
 }

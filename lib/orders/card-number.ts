@@ -6,7 +6,7 @@ const PAN_MAX_DIGITS = 19;
 const DIGIT_RUN = /\d+(?:[ -]+\d+)*/g;
 
 /** The Luhn (mod 10) check that every card number passes. */
-export function passesLuhn(digits: string): boolean {
+function passesLuhn(digits: string): boolean {
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {
     let digit = Number(digits[digits.length - 1 - i]);

@@ -12,7 +12,7 @@ export {
   minorUnits,
   parseAmount,
 } from "./amount.ts";
-export { containsCardNumber, findCardNumber, passesLuhn } from "./card-number.ts";
+export { containsCardNumber, findCardNumber } from "./card-number.ts";
 export { compareWithExisting, type OrderComparison } from "./compare.ts";
 export { isRecord } from "./guards.ts";
 export { formatIssues, ISSUE_CODES, type IssueCode, type ValidationIssue } from "./issues.ts";
@@ -25,7 +25,6 @@ export {
   type OrderParseResult,
   parseOrder,
   parseOrderMessage,
-  parseStrictJson,
 } from "./parse.ts";
 export {
   containsEmailAddress,
@@ -34,9 +33,8 @@ export {
   type PersonalData,
 } from "./personal-data.ts";
 export {
-  type CustomerDefault,
   createOrderSchema,
-  type Instruction,
+  isWellFormedRef,
   type Order,
   type OrderSchema,
   REF_MAX_LENGTH,

@@ -1,4 +1,4 @@
-import { DEFAULTS } from "../config/settings.ts";
+import { DEFAULTS } from "../config/index.ts";
 
 /**
  * The configurable size limits of an order. The metadata limits are Imburse's documented 50 / 40 / 500;

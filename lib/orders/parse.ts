@@ -1,9 +1,9 @@
-import { ORDER_BODY_MAX_BYTES } from "../config/names.ts";
+import { ORDER_BODY_MAX_BYTES } from "../config/index.ts";
 import { isRecord } from "./guards.ts";
 import { describeType, formatPath, fromZodIssues, type IssueCode, type ValidationIssue } from "./issues.ts";
 import { type OrderLimits, resolveOrderLimits } from "./limits.ts";
 import { findPersonalData } from "./personal-data.ts";
-import { createOrderSchema, type Order, type OrderSchema, REF_CHARACTERS, REF_MAX_LENGTH } from "./schema.ts";
+import { createOrderSchema, isWellFormedRef, type Order, type OrderSchema } from "./schema.ts";
 import { readSnsEnvelope } from "./sns.ts";
 import { MAX_NESTING_DEPTH, scanJsonStructure } from "./strict-json.ts";
 
@@ -67,7 +67,7 @@ type StrictJson =
  *
  * @param what names the text in messages: "the message body", "the SNS notification's Message".
  */
-export function parseStrictJson(text: string, what = "the message body"): StrictJson {
+function parseStrictJson(text: string, what = "the message body"): StrictJson {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -149,8 +149,6 @@ function failed(errors: ValidationIssue[], value: unknown): OrderParseResult {
   return { success: false, errors, ...(claimed === undefined ? {} : { claimedOrderRef: claimed }) };
 }
 
-const PLAUSIBLE_REF = new RegExp(`^(?=.{1,${REF_MAX_LENGTH}}$)${REF_CHARACTERS.source.slice(1)}`);
-
 /**
  * An orderRef as the relay may show it in logs, reports and dead-letter reasons: the mask when it holds
  * a card number or an e-mail address (`4012…1881 (card number)`), the ref itself when it is a plausible
@@ -160,7 +158,7 @@ export function displayOrderRef(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
   const personal = findPersonalData(value);
   if (personal) return personal.mask;
-  return PLAUSIBLE_REF.test(value) ? value : undefined;
+  return isWellFormedRef(value) ? value : undefined;
 }
 
 /**

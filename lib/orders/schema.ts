@@ -14,6 +14,16 @@ export const REF_CHARACTERS = /^[A-Za-z0-9._-]*$/;
 /** Refs that are URL path dot-segments: allowed characters, yet `GET /v1/order-management/..` is `/v1/`. */
 export const DOT_SEGMENTS: readonly string[] = [".", ".."];
 
+/**
+ * Whether a ref keeps the character rule of {@link checkRef}: 1 to {@link REF_MAX_LENGTH} of `A-Z a-z 0-9 . _ -`,
+ * and not a URL path dot-segment. (The order schema also refuses personal data in a ref.)
+ */
+export function isWellFormedRef(ref: string): boolean {
+  return (
+    ref.length > 0 && ref.length <= REF_MAX_LENGTH && REF_CHARACTERS.test(ref) && !DOT_SEGMENTS.includes(ref)
+  );
+}
+
 type Ctx = Parameters<typeof addIssue>[0];
 
 /**
@@ -187,9 +197,3 @@ export type OrderSchema = ReturnType<typeof createOrderSchema>;
 
 /** A validated order in normalised form: `amount`s are strings with exactly two fraction digits. */
 export type Order = z.output<OrderSchema>;
-
-/** One validated instruction of an {@link Order}. */
-export type Instruction = NonNullable<Order["instructions"]>[number];
-
-/** The defaults of one customer in `Order.customerDefaults`. */
-export type CustomerDefault = NonNullable<Order["customerDefaults"]>[string];

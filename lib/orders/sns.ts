@@ -1,4 +1,4 @@
-import { MESSAGE_ATTRIBUTES } from "../config/names.ts";
+import { MESSAGE_ATTRIBUTES } from "../config/index.ts";
 import { isRecord } from "./guards.ts";
 import type { ValidationIssue } from "./issues.ts";
 

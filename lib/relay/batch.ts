@@ -2,8 +2,8 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import type { Tracer } from "@aws-lambda-powertools/tracer";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import pLimit from "p-limit";
-import { OutcomeOutbox, publishDue } from "../events/outbox.ts";
-import type { OutcomePublisher } from "../events/publisher.ts";
+import type { OutcomePublisher } from "../events/index.ts";
+import { OutcomeOutbox, publishDue } from "../events/index.ts";
 import { LedgerBatchWriter, type LedgerItem } from "../ledger/index.ts";
 import { queueNameOf } from "./envelope.ts";
 import { HandBackError } from "./errors.ts";

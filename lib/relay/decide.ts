@@ -1,7 +1,8 @@
-import { SQS_MAX_DELAY_SECONDS } from "../config/names.ts";
+import { SQS_MAX_DELAY_SECONDS } from "../config/index.ts";
+import type { DeadLetterCause } from "../events/index.ts";
 import type { ImburseErrorDetail } from "../imburse/index.ts";
 import type { ValidationIssue } from "../orders/index.ts";
-import { type DeadLetterCause, MAX_REASON_ISSUES } from "./reasons.ts";
+import { MAX_REASON_ISSUES } from "./reasons.ts";
 import type { RetryableFailure, SubmitOutcome } from "./submit-order.ts";
 
 /**

@@ -1,6 +1,6 @@
 import type { MessageAttributeValue } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
-import { MESSAGE_ATTRIBUTES, RELAY_ATTRIBUTE_NAMES, SQS_MAX_MESSAGE_ATTRIBUTES } from "../config/names.ts";
+import { MESSAGE_ATTRIBUTES, RELAY_ATTRIBUTE_NAMES, SQS_MAX_MESSAGE_ATTRIBUTES } from "../config/index.ts";
 
 /** What the relay knows about an order message beyond its body, read from its SQS attributes. */
 export interface OrderEnvelope {

@@ -1,16 +1,16 @@
 import type { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSRecord } from "aws-lambda";
-import { CredentialsUnavailableError } from "../aws/secret-credentials.ts";
-import { SOURCE_QUEUE_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES } from "../config/names.ts";
-import type { RelaySettings } from "../config/settings.ts";
-import type { OutcomeOutbox } from "../events/outbox.ts";
+import { CredentialsUnavailableError } from "../aws/index.ts";
+import type { RelaySettings } from "../config/index.ts";
+import { SOURCE_QUEUE_MAX_MESSAGE_BYTES, SQS_MAX_MESSAGE_BYTES } from "../config/index.ts";
+import type { OutcomeOutbox } from "../events/index.ts";
 import {
+  type DeadLetterCause,
   guardedMetadata,
-  type OutboxEntry,
   type OutcomeFacts,
   outcomeEvent,
   outcomeEventId,
-} from "../events/outcome-event.ts";
+} from "../events/index.ts";
 import {
   type AttemptResult,
   fingerprintOf,
@@ -20,6 +20,7 @@ import {
   type LedgerItem,
   LedgerUnavailableError,
   type OrderLedger,
+  type OutboxEntry,
   publishedItem,
   settledItem,
 } from "../ledger/index.ts";
@@ -35,7 +36,6 @@ import {
 import { type OrderEnvelope, queueNameOf, readEnvelope, writeAttributes } from "./envelope.ts";
 import { HandBackError } from "./errors.ts";
 import {
-  type DeadLetterCause,
   type DeadLetterReason,
   deadLetterReasonRoom,
   fitDeadLetterReason,

@@ -1,41 +1,5 @@
-import { RELAY_ATTRIBUTES_MAX_BYTES, SQS_MAX_MESSAGE_BYTES } from "../config/names.ts";
-import type { ImburseErrorDetail } from "../imburse/index.ts";
-import type { ValidationIssue } from "../orders/index.ts";
-import type { RetryReason } from "./submit-order.ts";
-
-/** The final outcomes of an order, as the relay reports them. */
-export type FinalOutcome = "submitted" | "already-existed" | DeadLetterKind;
-
-/** Why a message is in the dead-letter queue. */
-export type DeadLetterKind = "invalid" | "conflict" | "rejected" | "retries-exhausted";
-
-/** The cause part of a dead-letter reason, one shape per kind. */
-export type DeadLetterCause =
-  | { kind: "invalid"; errors: ValidationIssue[]; truncatedErrors?: number }
-  | { kind: "conflict"; detail: string; differences: string[] }
-  | {
-      kind: "rejected";
-      status: number;
-      errors: ImburseErrorDetail[];
-      imburseCorrelationId: string | undefined;
-    }
-  | {
-      kind: "retries-exhausted";
-      /** The last failure; `arrived-late` for a retry that came after its deadline and was not tried. */
-      lastReason: RetryReason | "arrived-late";
-      lastStatus: number | undefined;
-      lastErrorCodes: string[];
-      imburseCorrelationId: string | undefined;
-      /** A try may have reached Imburse unanswered: check the order at Imburse before paying it another way. */
-      mayExistInImburse: boolean;
-      /**
-       * The limit that ran out: the retry budget or the earliest `settledByDate` (with the deadline), or the
-       * optional cap on attempts.
-       */
-      exhausted?:
-        | { limit: "retry-budget" | "settled-by-date"; deadline: string }
-        | { limit: "max-attempts"; maxAttempts: number };
-    };
+import { RELAY_ATTRIBUTES_MAX_BYTES, SQS_MAX_MESSAGE_BYTES } from "../config/index.ts";
+import type { DeadLetterCause, DeadLetterKind } from "../events/index.ts";
 
 /**
  * The structured reason carried by every message the relay dead-letters (attribute `relay-dlq-reason`,

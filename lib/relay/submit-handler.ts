@@ -7,10 +7,16 @@ import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { dynamoDbClient, eventBridgeClient, sqsClient } from "../aws/clients.ts";
-import { imburseCredentials, powertools, withPowertools } from "../aws/powertools.ts";
-import { loadSettings } from "../config/settings.ts";
-import { eventBridgePublisher, type OutcomePublisher } from "../events/publisher.ts";
+import {
+  dynamoDbClient,
+  eventBridgeClient,
+  imburseCredentials,
+  powertools,
+  sqsClient,
+  withPowertools,
+} from "../aws/index.ts";
+import { loadSettings } from "../config/index.ts";
+import { eventBridgePublisher, type OutcomePublisher } from "../events/index.ts";
 import { ImburseClient } from "../imburse/index.ts";
 import { dynamoDbLedger } from "../ledger/index.ts";
 import { createBatchHandler } from "./batch.ts";

@@ -1,5 +1,5 @@
+import type { RetryReason } from "../events/index.ts";
 import {
-  type FailureKind,
   failureKind,
   ImburseApiError,
   type ImburseClient,
@@ -11,16 +11,6 @@ import { compareWithExisting, type Order } from "../orders/index.ts";
 
 /** The two calls the submission needs. */
 export type OrderApi = Pick<ImburseClient, "createOrder" | "getOrder">;
-
-/**
- * Why an attempt is worth repeating later: a transient failure, `auth` (Imburse refused the relay's own key
- * or role: every order would fail alike, so orders wait while the probe and the breaker notice), `pending`
- * (Imburse holds the order but does not show all of it yet: it processes instructions after its 202), or
- * `unexpected` (Imburse answered a read in a way that tells nothing about the order, such as a 409).
- */
-export type RetryReason =
-  | Extract<FailureKind, "throttled" | "server-error" | "network" | "auth" | "unexpected">
-  | "pending";
 
 /** An attempt that ended without a final answer. */
 export interface RetryableFailure {
@@ -70,7 +60,7 @@ export interface SubmitAttempt {
 }
 
 /** Shortest call worth starting: below it the record would time out rather than learn anything. */
-export const MIN_CALL_TIMEOUT_MS = 1_000;
+const MIN_CALL_TIMEOUT_MS = 1_000;
 
 /**
  * Submits one order and settles what Imburse's answer means: created, already there with the same content,

@@ -1,13 +1,18 @@
 import { type Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { METRICS } from "../config/names.ts";
-import type { OutboxEntry } from "../events/outcome-event.ts";
+import { METRICS } from "../config/index.ts";
+import {
+  type DeadLetterKind,
+  type FinalOutcome,
+  type OutboxMetrics,
+  type OutboxObserver,
+  powertoolsOutboxMetrics,
+  type RetryReason,
+} from "../events/index.ts";
 import type { ImburseCallEvent } from "../imburse/index.ts";
 import { countsAgainstAvailability, kindOfAnswer } from "../imburse/index.ts";
-import type { DeadLetterKind, FinalOutcome } from "./reasons.ts";
-import type { RetryReason } from "./submit-order.ts";
 
 /** The counters and timings the relay emits. */
-export interface RelayMetrics {
+export interface RelayMetrics extends OutboxMetrics {
   received(): void;
   submitted(): void;
   alreadyExisted(): void;
@@ -19,10 +24,6 @@ export interface RelayMetrics {
   ledgerUnavailable(): void;
   /** A record was handed back to SQS to come back later (another delivery held the order, or no time). */
   handedBack(): void;
-  /** Outcome events that reached the bus. */
-  eventsPublished(count: number): void;
-  /** Outcome events that could not be published (they stay due in the outbox, or are lost for an invalid order). */
-  eventsFailed(count: number): void;
 }
 
 /** {@link RelayMetrics} as CloudWatch EMF through Powertools Metrics; dimensioned counts are single metrics. */
@@ -48,8 +49,7 @@ export function powertoolsRelayMetrics(metrics: Metrics): RelayMetrics {
     },
     ledgerUnavailable: () => count(METRICS.ledgerUnavailable),
     handedBack: () => count(METRICS.handedBack),
-    eventsPublished: (n) => metrics.addMetric(METRICS.outcomeEventPublished, MetricUnit.Count, n),
-    eventsFailed: (n) => metrics.addMetric(METRICS.outcomeEventFailed, MetricUnit.Count, n),
+    ...powertoolsOutboxMetrics(metrics),
     imburseCall: (event) => {
       metrics.addMetric(METRICS.imburseLatency, MetricUnit.Milliseconds, event.durationMs);
       if (isImburseFailure(event)) count(METRICS.imburseError);
@@ -101,19 +101,9 @@ export type RecordEvent =
  * where logs and metrics say the same. Local mode passes one to draw its progress, write its report and
  * evaluate its alarms without scraping logs. An observer must not throw.
  */
-export interface RelayObserver {
+export interface RelayObserver extends OutboxObserver {
   /** One per record, when its outcome is known (or a retry is scheduled). */
   record?(event: RecordEvent): void;
   /** One per exchange with Imburse (the token exchange included). */
   imburseCall?(event: ImburseCallEvent): void;
-  /** Outcome events as they reached the bus, and the ids that did not. */
-  outcomeEvents?(event: OutcomeEventsPublished): void;
-}
-
-/** What one PutEvents round achieved, for in-process observers. */
-export interface OutcomeEventsPublished {
-  /** The entries that reached the bus. */
-  published: OutboxEntry[];
-  /** The ids that did not. */
-  failed: string[];
 }

@@ -24,7 +24,7 @@ export const DEMO_CREDENTIALS: Readonly<SimulatorCredentials> = Object.freeze({
 });
 
 /** How far an HMAC timestamp may be from the simulator clock: Imburse rejects requests over 5 minutes old. */
-export const TIMESTAMP_TOLERANCE_SECONDS = 300;
+const TIMESTAMP_TOLERANCE_SECONDS = 300;
 
 /** The `iss` claim of simulator tokens (Imburse's own is `https://openid.imbursepayments.com/`). */
 export const SIMULATOR_ISSUER = "https://simulator.imburse-relay.invalid/";

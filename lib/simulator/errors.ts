@@ -9,7 +9,7 @@ const CHARACTERS = "'{PropertyName}' may only contain letters, digits, '.', '_' 
  * (see the API notes §4); the authentication, header, body and count codes are the simulator's own
  * names where Imburse documents none, so clients must treat every code as an open string.
  */
-export const ERROR_TEMPLATES = {
+const ERROR_TEMPLATES = {
   // The HMAC token exchange (simulator names).
   AUTHORIZATION_IS_INVALID: "The Authorization header must be 'Hmac publicKey:nonce:timestamp:signature'.",
   PUBLIC_KEY_NOT_RECOGNISED: "The public key is not recognised.",
@@ -60,9 +60,6 @@ export const ERROR_TEMPLATES = {
   METADATA_KEY_SIZE_OUT_OF_RANGE: LENGTH,
   METADATA_VALUE_SIZE_OUT_OF_RANGE: "'{PropertyName}' must be a string of at most {MaxLength} characters.",
 } as const;
-
-/** An error code the simulator itself produces. Fault rules may answer with any other code. */
-export type SimulatorErrorCode = keyof typeof ERROR_TEMPLATES;
 
 /** One error to report: its code and the values its template refers to. */
 export interface ApiErrorDetail {

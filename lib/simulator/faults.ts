@@ -1,5 +1,6 @@
 import { errorCodeForStatus } from "./errors.ts";
 import type { RandomSource } from "./random.ts";
+import { REF_CHARACTERS } from "./validation.ts";
 
 /** The routes faults can target: the token exchange, create order and get order. */
 export type FaultRoute = "token" | "create" | "get";
@@ -84,7 +85,6 @@ export interface FaultInjector {
 
 const ROUTES: readonly string[] = ["token", "create", "get", "*"];
 const NAMED_KINDS: readonly string[] = ["latency", "timeout", "reset", "reset-on-reused-socket"];
-const REF = /^[A-Za-z0-9._-]+$/;
 const ERROR_CODE = /^[A-Z][A-Z0-9_]*$/;
 
 const isNonNegativeInteger = (value: unknown): value is number =>
@@ -138,7 +138,7 @@ function problemOf(rule: FaultRule): string | undefined {
       "give orderRef or orderRefPrefix, not both",
     ],
     [
-      ref !== undefined && !REF.test(ref),
+      ref !== undefined && !REF_CHARACTERS.test(ref),
       "an orderRef matcher may only contain letters, digits, '.', '_' and '-'",
     ],
     [ref !== undefined && rule.route === "token", "token requests carry no orderRef to match"],
@@ -147,7 +147,7 @@ function problemOf(rule: FaultRule): string | undefined {
 }
 
 /** Throws a {@link FaultSpecError} when the rule cannot be used. */
-export function checkFaultRule(rule: FaultRule, text = JSON.stringify(rule)): void {
+function checkFaultRule(rule: FaultRule, text = JSON.stringify(rule)): void {
   const problem = problemOf(rule);
   if (problem) throw new FaultSpecError(`Invalid fault rule ${text}: ${problem}`);
 }

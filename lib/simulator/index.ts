@@ -6,11 +6,11 @@
 export {
   DEMO_CREDENTIALS,
   type ExpiresFormat,
+  parseHmacAuthorization,
   SIMULATOR_ISSUER,
   type SimulatorCredentials,
-  TIMESTAMP_TOLERANCE_SECONDS,
 } from "./auth.ts";
-export { ERROR_TEMPLATES, type ErrorBody, type ErrorEntry, type SimulatorErrorCode } from "./errors.ts";
+export type { ErrorBody, ErrorEntry } from "./errors.ts";
 export {
   type AppliedFault,
   type FaultInjector,

@@ -57,7 +57,7 @@ function toInstructionResponse(instruction: InstructionRequest): InstructionResp
 }
 
 /** The response form of a validated create-order request. */
-export function toOrderResponse(order: OrderRequest): OrderResponse {
+function toOrderResponse(order: OrderRequest): OrderResponse {
   return {
     orderRef: order.orderRef,
     instructions: (order.instructions ?? []).map(toInstructionResponse),

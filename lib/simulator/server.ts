@@ -15,7 +15,7 @@ import {
 } from "./routes.ts";
 
 /** Larger bodies get a 413: a create order of 100 instructions is well under 100 KiB. */
-export const MAX_BODY_BYTES = 1_048_576;
+const MAX_BODY_BYTES = 1_048_576;
 
 /** What the HTTP layer needs from the simulator. */
 export interface SimulatorServerDeps {

@@ -43,7 +43,11 @@ export interface OrderRequest {
 
 type Fields = Record<string, unknown>;
 
-const REF_CHARACTERS = /^[A-Za-z0-9._-]+$/;
+/**
+ * The characters Imburse accepts in a ref, as the simulator models Imburse's server-side validation: written
+ * here on purpose, apart from lib/orders' rule, so the simulator checks the relay rather than mirroring it.
+ */
+export const REF_CHARACTERS = /^[A-Za-z0-9._-]+$/;
 
 const isObject = (value: unknown): value is Fields =>
   typeof value === "object" && value !== null && !Array.isArray(value);

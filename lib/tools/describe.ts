@@ -1,5 +1,5 @@
 import { formatIssues } from "../orders/index.ts";
-import type { DeadLetterReason } from "../relay/reasons.ts";
+import type { DeadLetterReason } from "../relay/index.ts";
 
 const MAX_DETAILS = 5;
 

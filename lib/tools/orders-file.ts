@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { claimedOrderRef, maskPersonalData, scanJsonStructure } from "../orders/index.ts";
+import { maskPersonalData, scanJsonStructure } from "../orders/index.ts";
 
 /** One line of an orders file that can be published: the message body, sent verbatim. */
 export interface OrderLine {
@@ -100,13 +100,4 @@ export async function readOrdersFile(path: string): Promise<OrdersFileLine[]> {
     throw new OrdersFileError(`cannot read orders file ${path}: ${why}`);
   }
   return parseOrdersFile(text);
-}
-
-/**
- * The orderRef a body names, read loosely (the body need not be a valid order; an SNS envelope is
- * unwrapped): used to label lines and to find the lines that repeat an orderRef. A ref holding a card
- * number or an e-mail address is its mask; undefined when the body names no plausible ref.
- */
-export function bodyOrderRef(body: string): string | undefined {
-  return claimedOrderRef(body);
 }

@@ -1,5 +1,5 @@
 import { type MessageAttributeValue, SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { MESSAGE_ATTRIBUTES, SQS_MAX_BATCH_SIZE } from "../config/names.ts";
+import { MESSAGE_ATTRIBUTES, SQS_MAX_BATCH_SIZE } from "../config/index.ts";
 
 /** One message to publish to the orders queue. */
 export interface PublishEntry {
@@ -18,7 +18,7 @@ export type PublishResult =
  * SQS caps the total payload of one SendMessageBatch (bodies plus attributes). 256 KiB is the limit that
  * every SQS endpoint has enforced; a message larger than that alone goes in a batch of its own and SQS decides.
  */
-export const SQS_MAX_BATCH_BYTES = 262_144;
+const SQS_MAX_BATCH_BYTES = 262_144;
 
 /** The message attributes of an entry: the correlation id when one is given, nothing else. */
 export function publishAttributes(entry: PublishEntry): Record<string, MessageAttributeValue> {

@@ -1,6 +1,6 @@
 import { isOrderNotFound } from "../imburse/index.ts";
 import { isComplete, type LedgerItem, type OrderLedger, openShardOf } from "../ledger/index.ts";
-import type { OrderApi } from "../relay/submit-order.ts";
+import type { OrderApi } from "../relay/index.ts";
 
 /** Why an order could not be settled: nothing was written. */
 export class SettleRefusedError extends Error {

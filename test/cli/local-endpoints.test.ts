@@ -9,11 +9,15 @@ import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import dynalite from "dynalite";
 import { type FauxqsServer, startFauxqs } from "fauxqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { externalAwsTarget } from "../../lib/local/endpoints.ts";
-import { createRelayResources } from "../../lib/local/environment.ts";
-import { type EventBridgeStandIn, startEventBridgeStandIn } from "../../lib/local/eventbridge.ts";
-import type { ReportEntry } from "../../lib/local/outcomes.ts";
-import { type SecretsManagerStandIn, startSecretsManagerStandIn } from "../../lib/local/secrets-manager.ts";
+import type { ReportEntry } from "../../lib/local/index.ts";
+import {
+  createRelayResources,
+  type EventBridgeStandIn,
+  externalAwsTarget,
+  type SecretsManagerStandIn,
+  startEventBridgeStandIn,
+  startSecretsManagerStandIn,
+} from "../../lib/local/index.ts";
 import { validOrder as order } from "../support/orders.ts";
 import { runCli } from "../support/run-cli.ts";
 

@@ -2,8 +2,8 @@ import { readFile } from "node:fs/promises";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
-import { outcomeDetailJsonSchemaText } from "../../lib/cli/schema.ts";
-import { DEFAULTS } from "../../lib/config/settings.ts";
+import { outcomeDetailJsonSchemaText } from "../../lib/cli/index.ts";
+import { DEFAULTS } from "../../lib/config/index.ts";
 import { outcomeDetailJsonSchema } from "../../lib/events/json-schema.ts";
 import { OutcomeOutbox, publishDue } from "../../lib/events/outbox.ts";
 import {

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { bodyHash, hmacAuthorization, randomNonce, sign, stringToSign } from "../../lib/imburse/signing.ts";
-import { parseHmacAuthorization } from "../../lib/simulator/auth.ts";
+import { parseHmacAuthorization } from "../../lib/simulator/index.ts";
 
 const privateKey = Buffer.from("test-private-key-bytes").toString("base64");
 

@@ -11,7 +11,7 @@ import {
   type OrderLedger,
   settledItem,
 } from "../../lib/ledger/index.ts";
-import { createLedgerTable } from "../../lib/local/environment.ts";
+import { createLedgerTable } from "../../lib/local/index.ts";
 import { CASE_CLAIM, CLAIM_CASES } from "../support/claim-cases.ts";
 
 const NOW = Date.parse("2026-11-30T12:00:00Z");

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import {
   AlarmDefinitionError,
-  type AlarmState,
   alarmStateChangeEvent,
   errorRate,
   evaluateCompositeAny,
   evaluateMetricAlarm,
   type TreatMissingData,
 } from "../../lib/local/alarm-emulator.ts";
-import { breakerTrigger } from "../../lib/ops/circuit-breaker.ts";
+import type { AlarmState } from "../../lib/ops/index.ts";
+import { breakerTrigger } from "../../lib/ops/index.ts";
 
 /** The CloudWatch guide's notation, oldest first: 0 not breaching, X breaching, - missing. */
 function datapoints(notation: string): Array<number | undefined> {

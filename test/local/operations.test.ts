@@ -1,14 +1,13 @@
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AwsClients, awsClients } from "../../lib/aws/clients.ts";
-import { infrastructureConfig } from "../../lib/config/infrastructure.ts";
-import { MESSAGE_ATTRIBUTES } from "../../lib/config/names.ts";
+import { type AwsClients, awsClients } from "../../lib/aws/index.ts";
+import { infrastructureConfig, MESSAGE_ATTRIBUTES } from "../../lib/config/index.ts";
 import { type LocalEnvironment, startLocalEnvironment } from "../../lib/local/environment.ts";
 import { type LocalOperations, startLocalOperations } from "../../lib/local/operations.ts";
 import { localPowertools } from "../../lib/local/powertools.ts";
 import { type EventSourceRunner, startEventSourceRunner } from "../../lib/local/runner.ts";
-import { createSubmitHandler } from "../../lib/relay/submit-handler.ts";
-import type { RecordEvent } from "../../lib/relay/telemetry.ts";
+import type { RecordEvent } from "../../lib/relay/index.ts";
+import { createSubmitHandler } from "../../lib/relay/index.ts";
 import { DEMO_CREDENTIALS, type Simulator, startSimulator } from "../../lib/simulator/index.ts";
 import { order } from "../support/relay-harness.ts";
 

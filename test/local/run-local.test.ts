@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { infrastructureConfig, TRIAL_SCALING } from "../../lib/config/infrastructure.ts";
+import { infrastructureConfig, TRIAL_SCALING } from "../../lib/config/index.ts";
 import { localSubscriptions } from "../../lib/local/run-local.ts";
 
 describe("localSubscriptions", () => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { LOCAL_RELAY_DEFAULTS, type LocalRunResult, runLocal } from "../../lib/local/run-local.ts";
-import { parseOrdersFile } from "../../lib/tools/orders-file.ts";
+import { parseOrdersFile } from "../../lib/tools/index.ts";
 import { validOrder as order } from "../support/orders.ts";
 
 /** Two orders the simulator accepts and one it refuses: a run that drains in a second or two. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { infrastructureConfig } from "../../lib/config/infrastructure.ts";
+import { infrastructureConfig } from "../../lib/config/index.ts";
 import { DEMO_FAULTS, demoLines } from "../../lib/local/demo.ts";
 import {
   externalOutcome,
@@ -13,10 +13,9 @@ import { breakerNote, describeEntry } from "../../lib/local/progress.ts";
 import { SequencedPublisher } from "../../lib/local/publisher.ts";
 import { breakerScheduleMs, localRelayProfile } from "../../lib/local/run-local.ts";
 import { renderSummary } from "../../lib/local/summary.ts";
-import type { DeadLetterReason } from "../../lib/relay/reasons.ts";
+import type { DeadLetterReason } from "../../lib/relay/index.ts";
 import { parseFaultSpec } from "../../lib/simulator/index.ts";
-import type { OrderLine } from "../../lib/tools/orders-file.ts";
-import type { PublishResult } from "../../lib/tools/publish.ts";
+import type { OrderLine, PublishResult } from "../../lib/tools/index.ts";
 
 const final = (
   originMessageId: string,

@@ -20,18 +20,18 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Context } from "aws-lambda";
 import dynalite from "dynalite";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { TRIAL_SCALING } from "../../lib/config/infrastructure.ts";
-import { BREAKER_STATE_KEY, METRICS } from "../../lib/config/names.ts";
-import type { BreakerPlan } from "../../lib/config/settings.ts";
-import { type AlarmState, alarmStateChangeEvent } from "../../lib/local/alarm-emulator.ts";
+import type { BreakerPlan } from "../../lib/config/index.ts";
+import { BREAKER_STATE_KEY, METRICS, TRIAL_SCALING } from "../../lib/config/index.ts";
 import {
+  alarmStateChangeEvent,
   type CloudWatchStandIn,
+  createLedgerTable,
+  type LambdaApiStandIn,
   type LocalAlarm,
+  lambdaContext,
   startCloudWatchStandIn,
-} from "../../lib/local/cloudwatch-api.ts";
-import { createLedgerTable } from "../../lib/local/environment.ts";
-import { type LambdaApiStandIn, startLambdaApiStandIn } from "../../lib/local/lambda-api.ts";
-import { lambdaContext } from "../../lib/local/lambda-event.ts";
+  startLambdaApiStandIn,
+} from "../../lib/local/index.ts";
 import { cloudWatchAlarmReader } from "../../lib/ops/alarm-states.ts";
 import {
   type AlarmReading,
@@ -45,6 +45,7 @@ import {
   nextBreakerState,
 } from "../../lib/ops/circuit-breaker.ts";
 import { createCircuitBreakerHandler } from "../../lib/ops/circuit-breaker-handler.ts";
+import type { AlarmState } from "../../lib/ops/index.ts";
 import { captureJsonOutput } from "../support/json-output.ts";
 
 const REGION = "us-east-1";

@@ -1,11 +1,14 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { METRICS } from "../../lib/config/names.ts";
-import { ImburseClient } from "../../lib/imburse/client.ts";
-import { type ImburseCredentials, staticCredentials } from "../../lib/imburse/credentials.ts";
-import { ImburseApiError, ImburseNetworkError } from "../../lib/imburse/errors.ts";
-import { TokenCache } from "../../lib/imburse/token.ts";
-import { type LocalEnvironment, startLocalEnvironment } from "../../lib/local/environment.ts";
-import { lambdaContext } from "../../lib/local/lambda-event.ts";
+import { METRICS } from "../../lib/config/index.ts";
+import {
+  ImburseApiError,
+  ImburseClient,
+  type ImburseCredentials,
+  ImburseNetworkError,
+  staticCredentials,
+  TokenCache,
+} from "../../lib/imburse/index.ts";
+import { type LocalEnvironment, lambdaContext, startLocalEnvironment } from "../../lib/local/index.ts";
 import { type ProbeOutcome, probeImburse, probeVerdict } from "../../lib/ops/health-probe.ts";
 import { createHealthProbeHandler } from "../../lib/ops/health-probe-handler.ts";
 import { DEMO_CREDENTIALS, type Simulator, startSimulator } from "../../lib/simulator/index.ts";
@@ -227,6 +230,13 @@ describe("health probe handler", () => {
   afterEach(() => {
     vi.restoreAllMocks();
     vi.unstubAllEnvs();
+  });
+
+  it.each(["..", "has space", "x".repeat(51)])("refuses to assemble with RELAY_PROBE_ORDER_REF %j", (ref) => {
+    vi.stubEnv("RELAY_PROBE_ORDER_REF", ref);
+    expect(() => createHealthProbeHandler()).toThrow(
+      /^Invalid relay configuration: RELAY_PROBE_ORDER_REF: not a valid orderRef$/,
+    );
   });
 
   it("reports 1 then 0 during an outage, exchanging a token on every run, and never throws", async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { METRICS } from "../../lib/config/names.ts";
-import { ImburseApiError } from "../../lib/imburse/errors.ts";
+import { METRICS } from "../../lib/config/index.ts";
+import { ImburseApiError } from "../../lib/imburse/index.ts";
 import {
   type Claim,
   claimedItem,
@@ -10,9 +10,9 @@ import {
   type OrderLedger,
   settledItem,
 } from "../../lib/ledger/index.ts";
-import { lambdaContext } from "../../lib/local/lambda-event.ts";
+import { lambdaContext } from "../../lib/local/index.ts";
 import { createLedgerCheckHandler } from "../../lib/ops/ledger-check.ts";
-import { SettleRefusedError, settleOrder } from "../../lib/tools/settle.ts";
+import { SettleRefusedError, settleOrder } from "../../lib/tools/index.ts";
 import { captureJsonOutput } from "../support/json-output.ts";
 
 const NOW = Date.parse("2026-11-30T12:00:00Z");

@@ -1,16 +1,17 @@
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { sqsClient } from "../../lib/aws/clients.ts";
-import { MESSAGE_ATTRIBUTES, METRICS } from "../../lib/config/names.ts";
+import { sqsClient } from "../../lib/aws/index.ts";
+import { MESSAGE_ATTRIBUTES, METRICS } from "../../lib/config/index.ts";
+import type { DeadLetterCause } from "../../lib/events/index.ts";
 import {
   type LocalEnvironment,
   type LocalQueue,
+  lambdaContext,
   startLocalEnvironment,
-} from "../../lib/local/environment.ts";
-import { lambdaContext } from "../../lib/local/lambda-event.ts";
+} from "../../lib/local/index.ts";
 import { lastFailureWasTransient } from "../../lib/ops/redrive.ts";
 import { createRedriveHandler } from "../../lib/ops/redrive-handler.ts";
-import type { DeadLetterCause, DeadLetterReason } from "../../lib/relay/reasons.ts";
+import type { DeadLetterReason } from "../../lib/relay/index.ts";
 import { DEMO_CREDENTIALS } from "../../lib/simulator/index.ts";
 import { captureJsonOutput } from "../support/json-output.ts";
 

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
-import { orderJsonSchemaText } from "../../lib/cli/schema.ts";
+import { orderJsonSchemaText } from "../../lib/cli/index.ts";
 import { formatIssues, ISSUE_CODES, orderJsonSchema, parseOrderMessage } from "../../lib/orders/index.ts";
 import { type CorpusCase, messageText, ORDER_CORPUS } from "../corpus/orders.ts";
 import { runCli } from "../support/run-cli.ts";

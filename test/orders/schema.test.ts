@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULTS } from "../../lib/config/settings.ts";
+import { DEFAULTS } from "../../lib/config/index.ts";
 import {
   containsCardNumber,
   containsEmailAddress,
   DEFAULT_ORDER_LIMITS,
   formatIssues,
+  isWellFormedRef,
   minorUnits,
   type OrderParseResult,
   parseAmount,
@@ -741,3 +742,20 @@ function issuesFor(patch: Json) {
   const result = parse(withOrder(patch));
   return result.success ? [] : result.errors;
 }
+
+describe("isWellFormedRef", () => {
+  it.each([
+    ["ORD-2024.0001_a", true],
+    ["x".repeat(50), true],
+    ["x".repeat(51), false],
+    ["", false],
+    [".", false],
+    ["..", false],
+    ["...", true],
+    ["has space", false],
+    ["ordér", false],
+  ])("%j: %s, as the order schema judges an orderRef", (ref, wellFormed) => {
+    expect(isWellFormedRef(ref)).toBe(wellFormed);
+    expect(parseOrder({ ...baseOrder(), orderRef: ref }).success).toBe(wellFormed);
+  });
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ORDER_BODY_MAX_BYTES } from "../../lib/config/names.ts";
+import { ORDER_BODY_MAX_BYTES } from "../../lib/config/index.ts";
 import {
+  claimedOrderRef,
   displayOrderRef,
   findPersonalData,
   formatIssues,
@@ -199,6 +200,20 @@ describe("card numbers and e-mail addresses in refs and metadata keys", () => {
     expect(claimed("has space")).toBeUndefined();
     expect(claimed(42)).toBeUndefined();
     expect(displayOrderRef(`order 4111 1111 1111 1111`)).toBe("4111…1111 (card number)");
+  });
+
+  it("reads the orderRef a message body names loosely: any body, an SNS envelope unwrapped", () => {
+    expect(claimedOrderRef(JSON.stringify({ orderRef: "X-1", junk: true }))).toBe("X-1");
+    expect(
+      claimedOrderRef(
+        JSON.stringify({ Type: "Notification", TopicArn: "arn:t", Message: '{"orderRef":"S-1"}' }),
+      ),
+    ).toBe("S-1");
+    expect(claimedOrderRef('{"orderRef": 7}')).toBeUndefined();
+    expect(claimedOrderRef("not json")).toBeUndefined();
+    expect(claimedOrderRef(JSON.stringify({ orderRef: "jane.doe@example.com" }))).toBe(
+      "j…@… (e-mail address)",
+    );
   });
 
   it("finds nothing in refs that only look long", () => {

@@ -3,13 +3,14 @@
  * to the step `decide` chooses, with an injected clock and random draw; then the retry budget in time.
  */
 import { describe, expect, it } from "vitest";
-import { ImburseApiError, ImburseNetworkError } from "../../lib/imburse/errors.ts";
 import {
   countsAgainstAvailability,
   type FailureKind,
   failureKind,
+  ImburseApiError,
+  ImburseNetworkError,
   kindOfAnswer,
-} from "../../lib/imburse/failure.ts";
+} from "../../lib/imburse/index.ts";
 import { type Order, parseOrder } from "../../lib/orders/index.ts";
 import {
   type DecisionContext,

@@ -6,7 +6,7 @@ import {
   SOURCE_QUEUE_MAX_MESSAGE_BYTES,
   SQS_MAX_MESSAGE_ATTRIBUTES,
   SQS_MAX_MESSAGE_BYTES,
-} from "../../lib/config/names.ts";
+} from "../../lib/config/index.ts";
 import { queueNameOf, readEnvelope, writeAttributes } from "../../lib/relay/envelope.ts";
 import { type DeadLetterReason, deadLetterReasonRoom, fitDeadLetterReason } from "../../lib/relay/reasons.ts";
 

@@ -6,17 +6,14 @@ import { DynamoDBClient, QueryCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { sqsClient } from "../../lib/aws/clients.ts";
-import { LEDGER_TABLE } from "../../lib/config/names.ts";
-import { DEFAULTS } from "../../lib/config/settings.ts";
-import { outcomeDetailJsonSchema } from "../../lib/events/json-schema.ts";
-import type { OutcomeDetail } from "../../lib/events/outcome-event.ts";
-import { createOutboxSweepHandler } from "../../lib/events/sweep.ts";
-import { ImburseClient } from "../../lib/imburse/client.ts";
-import { staticCredentials } from "../../lib/imburse/credentials.ts";
+import { sqsClient } from "../../lib/aws/index.ts";
+import { DEFAULTS, LEDGER_TABLE } from "../../lib/config/index.ts";
+import type { OutcomeDetail } from "../../lib/events/index.ts";
+import { createOutboxSweepHandler, outcomeDetailJsonSchema } from "../../lib/events/index.ts";
+import { ImburseClient, staticCredentials } from "../../lib/imburse/index.ts";
 import type { LedgerItem } from "../../lib/ledger/index.ts";
-import type { DeliveredEvent } from "../../lib/local/eventbridge.ts";
-import { lambdaContext } from "../../lib/local/lambda-event.ts";
+import type { DeliveredEvent } from "../../lib/local/index.ts";
+import { lambdaContext } from "../../lib/local/index.ts";
 import { type MessageSender, sqsMessageSender } from "../../lib/relay/sender.ts";
 import { DEMO_CREDENTIALS } from "../../lib/simulator/index.ts";
 import { order, type RelayHarness, startRelayHarness } from "../support/relay-harness.ts";
@@ -331,11 +328,11 @@ describe("the outbox", () => {
   it("the order's next delivery republishes what is still due, with the same id, and only once", async () => {
     let stopped = true;
     relay = await startRelayHarness();
-    const real = (await import("../../lib/events/publisher.ts")).eventBridgePublisher;
+    const real = (await import("../../lib/events/index.ts")).eventBridgePublisher;
     const { EventBridgeClient } = await import("@aws-sdk/client-eventbridge");
     const client = new EventBridgeClient({});
     const publisher = real(client, relay.local.eventBusName);
-    const { createSubmitHandler } = await import("../../lib/relay/submit-handler.ts");
+    const { createSubmitHandler } = await import("../../lib/relay/index.ts");
     const handler = createSubmitHandler({
       clock: () => relay.clock.now,
       random: () => 0,
@@ -348,7 +345,7 @@ describe("the outbox", () => {
     });
     const deliver = async () => {
       const { ReceiveMessageCommand } = await import("@aws-sdk/client-sqs");
-      const { toSqsRecord } = await import("../../lib/local/lambda-event.ts");
+      const { toSqsRecord } = await import("../../lib/local/index.ts");
       const received = await relay.sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: queue("orders").url,

@@ -1,6 +1,6 @@
 import { PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MESSAGE_ATTRIBUTES } from "../../lib/config/names.ts";
+import { MESSAGE_ATTRIBUTES } from "../../lib/config/index.ts";
 import { order, type RelayHarness, startRelayHarness } from "../support/relay-harness.ts";
 
 let relay: RelayHarness;

@@ -5,11 +5,9 @@ import {
   ORDER_BODY_MAX_BYTES,
   SOURCE_QUEUE_MAX_MESSAGE_BYTES,
   SQS_MAX_MESSAGE_BYTES,
-} from "../../lib/config/names.ts";
-import { ImburseClient } from "../../lib/imburse/client.ts";
-import { staticCredentials } from "../../lib/imburse/credentials.ts";
-import { TokenCache } from "../../lib/imburse/token.ts";
-import { createLedgerTable } from "../../lib/local/environment.ts";
+} from "../../lib/config/index.ts";
+import { ImburseClient, staticCredentials, TokenCache } from "../../lib/imburse/index.ts";
+import { createLedgerTable } from "../../lib/local/index.ts";
 import { DEMO_CREDENTIALS } from "../../lib/simulator/index.ts";
 import { order, type RelayHarness, startRelayHarness } from "../support/relay-harness.ts";
 

@@ -12,13 +12,11 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { SQSRecord } from "aws-lambda";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { MESSAGE_ATTRIBUTES } from "../../lib/config/names.ts";
-import { ImburseClient } from "../../lib/imburse/client.ts";
-import { staticCredentials } from "../../lib/imburse/credentials.ts";
-import { TokenCache } from "../../lib/imburse/token.ts";
+import { MESSAGE_ATTRIBUTES } from "../../lib/config/index.ts";
+import { ImburseClient, staticCredentials, TokenCache } from "../../lib/imburse/index.ts";
 import { dynamoDbLedger, type LedgerItem } from "../../lib/ledger/index.ts";
-import { lambdaContext, toSqsRecord } from "../../lib/local/lambda-event.ts";
-import { redriveDeadLetters } from "../../lib/ops/dlq.ts";
+import { lambdaContext, toSqsRecord } from "../../lib/local/index.ts";
+import { redriveDeadLetters } from "../../lib/ops/index.ts";
 import { createSubmitHandler } from "../../lib/relay/submit-handler.ts";
 import { DEMO_CREDENTIALS } from "../../lib/simulator/index.ts";
 import { startOutageProxy } from "../support/outage-proxy.ts";

@@ -1,6 +1,6 @@
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { METRICS } from "../../lib/config/names.ts";
+import { METRICS } from "../../lib/config/index.ts";
 import { powertoolsRelayMetrics } from "../../lib/relay/telemetry.ts";
 import { captureJsonOutput } from "../support/json-output.ts";
 

@@ -5,17 +5,16 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
-import { CredentialsUnavailableError } from "../../lib/aws/secret-credentials.ts";
-import { MESSAGE_ATTRIBUTES } from "../../lib/config/names.ts";
-import { DEFAULTS } from "../../lib/config/settings.ts";
-import { ImburseApiError } from "../../lib/imburse/errors.ts";
+import { CredentialsUnavailableError } from "../../lib/aws/index.ts";
+import { DEFAULTS, MESSAGE_ATTRIBUTES } from "../../lib/config/index.ts";
+import { ImburseApiError } from "../../lib/imburse/index.ts";
 import {
   claimedItem,
   type LedgerItem,
   LedgerUnavailableError,
   type OrderLedger,
 } from "../../lib/ledger/index.ts";
-import { lambdaContext } from "../../lib/local/lambda-event.ts";
+import { lambdaContext } from "../../lib/local/index.ts";
 import { createBatchHandler } from "../../lib/relay/batch.ts";
 import type { RecordDependencies } from "../../lib/relay/process-record.ts";
 import type { OutgoingMessage } from "../../lib/relay/sender.ts";

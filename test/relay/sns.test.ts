@@ -6,7 +6,7 @@ import {
   SubscribeCommand,
 } from "@aws-sdk/client-sns";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { MESSAGE_ATTRIBUTES } from "../../lib/config/names.ts";
+import { MESSAGE_ATTRIBUTES } from "../../lib/config/index.ts";
 import { order, type RelayHarness, startRelayHarness } from "../support/relay-harness.ts";
 
 let relay: RelayHarness;

@@ -1,6 +1,6 @@
 import { Agent, request } from "node:http";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { hmacAuthorization, randomNonce } from "../../lib/imburse/signing.ts";
+import { hmacAuthorization, randomNonce } from "../../lib/imburse/index.ts";
 import {
   DEMO_CREDENTIALS,
   type ErrorBody,

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
-import { type HmacInputs, hmacAuthorization, randomNonce } from "../../lib/imburse/signing.ts";
+import { type HmacInputs, hmacAuthorization, randomNonce } from "../../lib/imburse/index.ts";
 import {
   DEMO_CREDENTIALS,
   type ErrorBody,

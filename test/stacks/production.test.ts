@@ -3,9 +3,13 @@
  * recovery window, the functions talk to production Imburse, and configured e-mails get the alarms.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALARM_EMAIL_ENV, infrastructureConfig } from "../../lib/config/infrastructure.ts";
-import { RESOURCE_NAMES } from "../../lib/config/names.ts";
-import { loadSettings, REQUIRED_SETTINGS } from "../../lib/config/settings.ts";
+import {
+  ALARM_EMAIL_ENV,
+  infrastructureConfig,
+  loadSettings,
+  REQUIRED_SETTINGS,
+  RESOURCE_NAMES,
+} from "../../lib/config/index.ts";
 import { runSstConfig, type SstRun } from "../support/sst-harness.ts";
 import { describeStageIsolation } from "../support/stage-isolation.ts";
 
@@ -27,7 +31,7 @@ describe("production", () => {
     expect(run.outputs._protect).toBe(true);
   });
 
-  it("retains the table, the three queues and the secret when removed or renamed", () => {
+  it("retains the table, the three queues, the two rules' failures queues and the secret when removed or renamed", () => {
     const retained = run.resources.filter((r) => r.retainOnDelete).map((r) => `${r.type} ${r.name}`);
     expect(retained.sort()).toEqual(
       [
@@ -38,6 +42,8 @@ describe("production", () => {
         ),
         // The breaker's undelivered alarm events and failed runs wait for an operator like dead letters.
         `aws:sqs/queue:Queue ${RESOURCE_NAMES.circuitBreakerFunction}Failures`,
+        // So do dead-letter notifications the alarm topic refused.
+        `aws:sqs/queue:Queue ${RESOURCE_NAMES.outcomeBus}DeadLetteredFailures`,
       ].sort(),
     );
   });

@@ -3,9 +3,17 @@
  * it on with its own expression, and sst.config.ts deploys the function, its schedule and its permissions.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { infrastructureConfig, type StageOverrides } from "../../lib/config/infrastructure.ts";
-import { METRICS, RESOURCE_NAMES, SERVICE_NAME } from "../../lib/config/names.ts";
-import { DEFAULTS, loadSettings, REQUIRED_SETTINGS, settingsToEnv } from "../../lib/config/settings.ts";
+import {
+  DEFAULTS,
+  infrastructureConfig,
+  loadSettings,
+  METRICS,
+  REQUIRED_SETTINGS,
+  RESOURCE_NAMES,
+  SERVICE_NAME,
+  type StageOverrides,
+  settingsToEnv,
+} from "../../lib/config/index.ts";
 import { type RecordedResource, runSstConfig, type SstRun } from "../support/sst-harness.ts";
 
 const { STAGE, OVERRIDE } = vi.hoisted(() => ({
@@ -14,8 +22,8 @@ const { STAGE, OVERRIDE } = vi.hoisted(() => ({
 }));
 
 // sst.config.ts reads `infrastructureConfig($app.stage)`: give it the stage overrides plus this stage's.
-vi.mock("../../lib/config/infrastructure.ts", async (importOriginal) => {
-  const original = await importOriginal<typeof import("../../lib/config/infrastructure.ts")>();
+vi.mock("../../lib/config/index.ts", async (importOriginal) => {
+  const original = await importOriginal<typeof import("../../lib/config/index.ts")>();
   const overrides: Record<string, StageOverrides> = { ...original.STAGE_OVERRIDES, [STAGE]: OVERRIDE };
   return {
     ...original,

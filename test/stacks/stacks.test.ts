@@ -7,23 +7,25 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ALARM_EMAIL_ENV,
+  BREAKER_STATE_KEY,
+  DEFAULTS,
   type FunctionConfig,
   infrastructureConfig,
-} from "../../lib/config/infrastructure.ts";
-import {
-  BREAKER_STATE_KEY,
+  loadSettings,
   METRICS,
   OUTCOME_EVENTS,
+  REQUIRED_SETTINGS,
   RESOURCE_NAMES,
   relayMetricDimensions,
   SERVICE_NAME,
   SQS_MAX_MESSAGE_BYTES,
   SQS_MAX_RETENTION_SECONDS,
-} from "../../lib/config/names.ts";
-import { DEFAULTS, loadSettings, REQUIRED_SETTINGS, settingsToEnv } from "../../lib/config/settings.ts";
-import { minimumRemainingTimeMarginMs } from "../../lib/relay/process-record.ts";
+  settingsToEnv,
+} from "../../lib/config/index.ts";
+import { minimumRemainingTimeMarginMs } from "../../lib/relay/index.ts";
 import { BREAKER_TARGET_RETRY } from "../../stacks/circuit-breaker.ts";
 import { SECRET_CHANGING_ACTIONS } from "../../stacks/credentials.ts";
+import { NOTIFICATION_TARGET_RETRY } from "../../stacks/outcomes.ts";
 import { DEPLOY_ROLE_ARN, type RecordedResource, runSstConfig, type SstRun } from "../support/sst-harness.ts";
 import { describeStageIsolation } from "../support/stage-isolation.ts";
 
@@ -652,7 +654,7 @@ describe("alarms", () => {
 
   it("operator alarms all notify the one topic, on alarm and on recovery, and ignore missing data", () => {
     const all = operatorAlarms();
-    expect(all).toHaveLength(12);
+    expect(all).toHaveLength(13);
     for (const a of all) {
       expect(a.inputs).toMatchObject({
         alarmActions: [topicArn()],
@@ -876,10 +878,11 @@ describe("circuit breaker failures are visible", () => {
   });
 
   it("only EventBridge, from the breaker's rule, may dead-letter into the failures queue", () => {
-    const policy = JSON.parse(run.one(T.queuePolicy).inputs.policy as string) as {
+    const queuePolicy = run.one(T.queuePolicy, `${RESOURCE_NAMES.circuitBreakerFunction}FailuresPolicy`);
+    const policy = JSON.parse(queuePolicy.inputs.policy as string) as {
       Statement: Record<string, unknown>[];
     };
-    expect(run.one(T.queuePolicy).inputs.queueUrl).toBe(state(failures(), "url"));
+    expect(queuePolicy.inputs.queueUrl).toBe(state(failures(), "url"));
     expect(policy.Statement).toEqual([
       expect.objectContaining({
         Effect: "Allow",
@@ -1102,6 +1105,33 @@ describe("outcome events", () => {
     const template = JSON.parse(transformer.inputTemplate) as string;
     for (const placeholder of Object.keys(transformer.inputPaths))
       expect(template).toContain(`<${placeholder}>`);
+  });
+
+  it("retries a notification the topic refuses for a day, then dead-letters it to an alarmed queue only that rule may use", () => {
+    const name = `${RESOURCE_NAMES.outcomeBus}DeadLettered`;
+    const failures = run.one(T.queue, `${name}Failures`);
+    const target = run.all(T.target).find((t) => t.inputs.rule === state(deadLetterRule(), "name"));
+    expect(target?.inputs).toMatchObject({
+      retryPolicy: NOTIFICATION_TARGET_RETRY,
+      deadLetterConfig: { arn: arnOf(failures) },
+    });
+    const queuePolicy = run.one(T.queuePolicy, `${name}FailuresPolicy`);
+    expect(queuePolicy.inputs.queueUrl).toBe(state(failures, "url"));
+    expect(JSON.parse(queuePolicy.inputs.policy as string).Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Resource: arnOf(failures),
+        Condition: { ArnEquals: { "aws:SourceArn": arnOf(deadLetterRule()) } },
+      }),
+    ]);
+    expect(run.one(T.alarm, `${name}FailuresNotEmpty`).inputs).toMatchObject({
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: state(failures, "name") },
+      threshold: 1,
+      alarmActions: [topicArn()],
+    });
   });
 
   it("lets EventBridge publish to the alarm topic only from that rule", () => {

@@ -9,18 +9,23 @@ import {
 } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { vi } from "vitest";
-import { sqsClient } from "../../lib/aws/clients.ts";
-import { MESSAGE_ATTRIBUTES } from "../../lib/config/names.ts";
-import type { SettingName } from "../../lib/config/settings.ts";
-import type { ImburseCredentials } from "../../lib/imburse/credentials.ts";
+import { sqsClient } from "../../lib/aws/index.ts";
+import type { SettingName } from "../../lib/config/index.ts";
+import { MESSAGE_ATTRIBUTES } from "../../lib/config/index.ts";
+import type { ImburseCredentials } from "../../lib/imburse/index.ts";
 import {
   type LocalEnvironment,
   type LocalQueue,
+  lambdaContext,
   startLocalEnvironment,
-} from "../../lib/local/environment.ts";
-import { lambdaContext, toSqsRecord } from "../../lib/local/lambda-event.ts";
-import { type DeadLetterReason, parseDeadLetterReason } from "../../lib/relay/reasons.ts";
-import { createSubmitHandler, type SubmitHandlerOverrides } from "../../lib/relay/submit-handler.ts";
+  toSqsRecord,
+} from "../../lib/local/index.ts";
+import {
+  createSubmitHandler,
+  type DeadLetterReason,
+  parseDeadLetterReason,
+  type SubmitHandlerOverrides,
+} from "../../lib/relay/index.ts";
 import {
   DEMO_CREDENTIALS,
   type RecordedRequest,

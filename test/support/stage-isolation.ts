@@ -4,8 +4,7 @@
  * a metric the other emits.
  */
 import { describe, expect, it } from "vitest";
-import { METRICS, relayMetricDimensions } from "../../lib/config/names.ts";
-import { SETTINGS } from "../../lib/config/settings.ts";
+import { METRICS, relayMetricDimensions, SETTINGS } from "../../lib/config/index.ts";
 import type { RecordedResource, SstRun } from "./sst-harness.ts";
 
 /** One metric an alarm or a dashboard widget reads. */

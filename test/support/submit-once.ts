@@ -6,14 +6,14 @@
  *   node test/support/submit-once.ts '<environment as JSON>'
  */
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
-import { sqsClient } from "../../lib/aws/clients.ts";
-import { lambdaContext, toSqsRecord } from "../../lib/local/lambda-event.ts";
+import { sqsClient } from "../../lib/aws/index.ts";
+import { lambdaContext, toSqsRecord } from "../../lib/local/index.ts";
 
 Object.assign(process.env, JSON.parse(process.argv[2] ?? "{}"), {
   POWERTOOLS_LOG_LEVEL: "SILENT",
   POWERTOOLS_METRICS_DISABLED: "true",
 });
-const { createSubmitHandler } = await import("../../lib/relay/submit-handler.ts");
+const { createSubmitHandler } = await import("../../lib/relay/index.ts");
 const handler = createSubmitHandler();
 const queueUrl = process.env.RELAY_ORDERS_QUEUE_URL ?? "";
 const arn = `arn:aws:sqs:${process.env.AWS_REGION}:000000000000:${queueUrl.split("/").pop()}`;
