@@ -3,6 +3,6 @@
  * publishing, the DLQ, the ledger and the JSON Schemas, each a subcommand over lib/tools, lib/local and
  * lib/ops.
  */
-export { integer } from "./options.ts";
+export { integer, positiveSeconds } from "./options.ts";
 export { main } from "./program.ts";
 export { orderJsonSchemaText, outcomeDetailJsonSchemaText } from "./schema.ts";

@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { type Command, Option } from "commander";
+import { infrastructureConfig } from "../config/index.ts";
 import type { ImburseCredentials } from "../imburse/index.ts";
 import {
   DEMO_FAULTS,
@@ -59,6 +60,7 @@ interface LocalFlags {
   retryBudgetSeconds: number;
   maxAttempts?: number;
   concurrency: number;
+  maxConcurrency?: number;
   logLevel: string;
   probeEvery: number;
   alarmPeriod: number;
@@ -68,6 +70,7 @@ interface LocalFlags {
 
 /** `imburse-relay local`: the relay on local stand-ins (what `npm start` runs). */
 export function registerLocalCommand(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+  const { ordersSubscription, retrySubscription } = infrastructureConfig("local");
   program
     .command("local")
     .description(
@@ -129,6 +132,12 @@ export function registerLocalCommand(program: Command, io: CliIo, setExitCode: (
       "records of one batch processed at once",
       integer(1, 100),
       LOCAL_RELAY_DEFAULTS.concurrency,
+    )
+    .option(
+      "--max-concurrency <n>",
+      "batches in flight at once per queue, for both event source mappings (default: their maximum " +
+        `concurrency as deployed, ${ordersSubscription.maximumConcurrency} orders and ${retrySubscription.maximumConcurrency} retries; 1 runs one batch at a time)`,
+      integer(1, 1000),
     )
     .option(
       "--probe-every <seconds>",
@@ -223,6 +232,7 @@ async function local(flags: LocalFlags, io: CliIo): Promise<number> {
       maxAttempts: flags.maxAttempts,
       concurrency: flags.concurrency,
     },
+    ...(flags.maxConcurrency === undefined ? {} : { maximumConcurrency: flags.maxConcurrency }),
     operations: {
       probeEverySeconds: flags.probeEvery,
       alarmPeriodSeconds: flags.alarmPeriod,

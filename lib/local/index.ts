@@ -18,5 +18,11 @@ export { type DeliveredEvent, type EventBridgeStandIn, startEventBridgeStandIn }
 export { type LambdaApiStandIn, startLambdaApiStandIn } from "./lambda-api.ts";
 export { lambdaContext, toSqsRecord } from "./lambda-event.ts";
 export { LINE_OUTCOMES, type ReportEntry } from "./outcomes.ts";
-export { LOCAL_OPERATIONS_DEFAULTS, LOCAL_RELAY_DEFAULTS, type LocalImburse, runLocal } from "./run-local.ts";
+export {
+  LOCAL_OPERATIONS_DEFAULTS,
+  LOCAL_RELAY_DEFAULTS,
+  type LocalImburse,
+  type LocalRunResult,
+  runLocal,
+} from "./run-local.ts";
 export { type SecretsManagerStandIn, startSecretsManagerStandIn } from "./secrets-manager.ts";

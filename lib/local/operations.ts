@@ -49,7 +49,7 @@ export interface LocalOperationsOptions {
   breaker: BreakerConfig;
   /**
    * The configured batch size and concurrency of the orders and retry mappings, which the breaker restores
-   * after its trial (the local runner plays the batch size; it runs one invocation per queue at a time).
+   * after its trial (the local runner plays both).
    */
   subscriptions: { orders: SubscriptionConfig; retry: SubscriptionConfig };
   /** Run the breaker's schedule this often; undefined: only on alarm events and {@link LocalOperations.runBreaker}. */
@@ -145,7 +145,12 @@ export async function startLocalOperations(options: LocalOperationsOptions): Pro
   );
   const toggles: Array<Promise<void>> = [];
   const unsubscribe = lambdaApi.onChange((mapping) => {
-    runner.setBatchSize(mapping.eventSourceArn, mapping.batchSize);
+    const index = mappings.findIndex((held) => held.eventSourceArn === mapping.eventSourceArn);
+    runner.setScaling(mapping.eventSourceArn, {
+      batchSize: mapping.batchSize,
+      // A mapping without a cap scales to the account's concurrency in AWS: locally, the configured one.
+      maximumConcurrency: mapping.maximumConcurrency ?? configured[index]?.maximumConcurrency ?? 2,
+    });
     const enabled = mapping.state === "Enabled" || mapping.state === "Enabling";
     toggles.push(runner.setEnabled(mapping.eventSourceArn, enabled));
   });

@@ -9,6 +9,8 @@ import {
   RESOURCE_NAMES,
   rateSeconds,
   type SettingName,
+  type SubscriptionConfig,
+  TRIAL_SCALING,
 } from "../config/index.ts";
 import { OUTCOME_EVENT_SOURCE } from "../events/index.ts";
 import type { ImburseCredentials } from "../imburse/index.ts";
@@ -61,6 +63,8 @@ export interface LocalRelayOptions {
   maxAttempts?: number | undefined;
   /** Records of one batch processed at once (`RELAY_RECORD_CONCURRENCY`). */
   concurrency: number;
+  /** `RELAY_IMBURSE_TIMEOUT_MS`: default 2 s against the simulator, 8 s against a real Imburse. */
+  imburseTimeoutMs?: number | undefined;
 }
 
 /**
@@ -84,7 +88,7 @@ export function localRelayProfile(
   relay: LocalRelayOptions,
   remoteImburse: boolean,
 ): { settings: Partial<Record<SettingName, number>>; functionTimeoutSeconds: number } {
-  const imburseTimeoutMs = remoteImburse ? 8_000 : 2_000;
+  const imburseTimeoutMs = relay.imburseTimeoutMs ?? (remoteImburse ? 8_000 : 2_000);
   return {
     settings: {
       retryBaseSeconds: relay.retryBaseSeconds,
@@ -132,6 +136,12 @@ export interface LocalRunOptions {
   source: string;
   imburse: LocalImburse;
   relay: LocalRelayOptions;
+  /**
+   * Batches in flight at once per queue, for both event source mappings; default their configured
+   * `maximumConcurrency` (lib/config/infrastructure.ts), as deployed. 1 runs one batch at a time: the
+   * mappings then hold AWS's floor, 2, and the local runner runs one.
+   */
+  maximumConcurrency?: number;
   operations?: LocalOperationsTiming;
   /** Powertools log level of the relay (`silent` keeps its JSON logs out of the progress). */
   logLevel: string;
@@ -162,6 +172,8 @@ export interface LocalRunResult {
    * (`maxWaitSeconds`); 130 interrupted before every line had its outcome.
    */
   exitCode: number;
+  /** The built-in simulator the run used, stopped: its recorded requests and stored orders stay readable. */
+  simulator?: Simulator;
 }
 
 /**
@@ -355,13 +367,15 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 
     const { sqs } = clients;
     const config = infrastructureConfig("local");
+    const subscriptions = localSubscriptions(config, options.maximumConcurrency);
     const runner = startEventSourceRunner({
       handler,
       sources: [
-        { queue: environment.queues.orders, batchSize: config.ordersSubscription.batchSize },
-        { queue: environment.queues.retry, batchSize: config.retrySubscription.batchSize },
+        { queue: environment.queues.orders, ...subscriptions.orders },
+        { queue: environment.queues.retry, ...subscriptions.retry },
       ],
       sqs,
+      ...(options.maximumConcurrency === undefined ? {} : { maxBatchesPerQueue: options.maximumConcurrency }),
       region,
       functionName: localResourceName(RESOURCE_NAMES.submitFunction),
       functionTimeoutSeconds: profile.functionTimeoutSeconds,
@@ -380,7 +394,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       region,
       logLevel: options.logLevel,
       breaker: config.breaker,
-      subscriptions: { orders: config.ordersSubscription, retry: config.retrySubscription },
+      subscriptions,
       periodMs: timing.alarmPeriodSeconds * 1000,
       probeIntervalMs: timing.probeEverySeconds * 1000,
       // As often, relative to the alarm period, as the stacks' schedule (one run a minute, 5-minute periods).
@@ -403,7 +417,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
     const started = operations;
     session.add(() => started.stop());
 
-    printHeader(print, options, environment, simulator, profile.functionTimeoutSeconds);
+    printHeader(print, options, environment, simulator, profile.functionTimeoutSeconds, subscriptions);
     progress.start(options.lines.length);
     for (const line of options.lines) if (!line.ok) tracker.unpublishable(line.line, line.problem);
     publisher = new SequencedPublisher(
@@ -464,7 +478,7 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
       `Exit status 1: ${failed.length} line${failed.length === 1 ? "" : "s"} did not end submitted or already-existed: ${listed.join(", ")}${more}.`,
     );
   }
-  return { report, ended: outcome, exitCode };
+  return { report, ended: outcome, exitCode, ...(simulator ? { simulator } : {}) };
 }
 
 /**
@@ -474,6 +488,24 @@ export async function runLocal(options: LocalRunOptions): Promise<LocalRunResult
 export function breakerScheduleMs(config: InfrastructureConfig, alarmPeriodSeconds: number): number {
   const scheduleSeconds = rateSeconds(config.schedules.circuitBreaker) ?? config.breaker.periodSeconds;
   return (alarmPeriodSeconds * 1000 * scheduleSeconds) / config.breaker.periodSeconds;
+}
+
+/**
+ * The stacks' event source mappings, with the maximum concurrency of both overridden when one is given
+ * (at least AWS's floor, {@link TRIAL_SCALING}'s 2: the runner's own ceiling plays a lower one).
+ */
+export function localSubscriptions(
+  config: InfrastructureConfig,
+  maximumConcurrency?: number,
+): { orders: SubscriptionConfig; retry: SubscriptionConfig } {
+  const scaled = (subscription: SubscriptionConfig) =>
+    maximumConcurrency === undefined
+      ? subscription
+      : {
+          ...subscription,
+          maximumConcurrency: Math.max(maximumConcurrency, TRIAL_SCALING.maximumConcurrency),
+        };
+  return { orders: scaled(config.ordersSubscription), retry: scaled(config.retrySubscription) };
 }
 
 /** How often a run on other services looks at the source queues' counts again. */
@@ -504,8 +536,11 @@ function printHeader(
   local: RelayResources,
   simulator: Simulator | undefined,
   functionTimeoutSeconds: number,
+  subscriptions: { orders: SubscriptionConfig; retry: SubscriptionConfig },
 ): void {
   const { relay } = options;
+  const inFlight = ({ maximumConcurrency }: SubscriptionConfig) =>
+    Math.min(maximumConcurrency, options.maximumConcurrency ?? maximumConcurrency);
   const imburse =
     simulator && "simulator" in options.imburse
       ? `Imburse simulator ${simulator.url} (seed ${simulator.seed}, faults: ${options.imburse.simulator.faults || "none"})`
@@ -518,7 +553,8 @@ function printHeader(
       `  ${imburse}`,
       `  retries: base ${relay.retryBaseSeconds} s, cap ${relay.retryCapSeconds} s, budget ${relay.retryBudgetSeconds} s` +
         `${relay.maxAttempts === undefined ? "" : `, at most ${relay.maxAttempts} attempts`}; ` +
-        `${relay.concurrency} records at once; function timeout ${functionTimeoutSeconds} s, visibility timeout ${local.visibilityTimeoutSeconds} s`,
+        `batches of ${subscriptions.orders.batchSize}, up to ${inFlight(subscriptions.orders)} in flight (retries: ${inFlight(subscriptions.retry)}), ` +
+        `${relay.concurrency} records of each at once; function timeout ${functionTimeoutSeconds} s, visibility timeout ${local.visibilityTimeoutSeconds} s`,
     ].join("\n"),
   );
 }

@@ -78,8 +78,8 @@ beforeAll(async () => {
   runner = startEventSourceRunner({
     handler,
     sources: [
-      { queue: local.queues.orders, batchSize: 10 },
-      { queue: local.queues.retry, batchSize: 10 },
+      { queue: local.queues.orders, ...config.ordersSubscription },
+      { queue: local.queues.retry, ...config.retrySubscription },
     ],
     sqs,
     region: REGION,
