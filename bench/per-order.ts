@@ -6,14 +6,13 @@
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof bench/per-order.ts 2000 1 --profile
  *
  * `--tracing` forces Powertools tracing on as in Lambda with Active tracing: the X-Ray SDK in Lambda mode,
- * streaming its subsegments to a UDP socket on loopback. `--profile` runs only the handler, on records built
+ * streaming its subsegments over UDP to a sink on loopback, in a process of its own. `--profile` runs only the handler, on records built
  * in memory (no SQS round trips of the benchmark's own in the profile), then prints the profile's CPU by
  * package when run with `--cpu-prof`: see bench/profile-by-package.ts. The stand-ins run in a process of their own
  * (bench/stand-ins.ts), so their CPU is not counted. Loopback only.
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createSocket } from "node:dgram";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import {
@@ -54,15 +53,27 @@ Object.assign(process.env, ready.env, {
   POWERTOOLS_LOG_LEVEL: "SILENT",
   POWERTOOLS_METRICS_DISABLED: "true",
 });
-const daemon = createSocket("udp4");
-if (tracing) {
-  await new Promise<void>((resolve) => daemon.bind(0, "127.0.0.1", resolve));
+// The X-Ray daemon's stand-in: a UDP sink in a process of its own, so receiving the segments costs the
+// relay's process nothing (in Lambda the daemon runs beside the function, not in it).
+const daemon = tracing
+  ? spawn(
+      process.execPath,
+      [
+        "-e",
+        'const s = require("node:dgram").createSocket("udp4"); s.on("message", () => {}); s.bind(0, "127.0.0.1", () => console.log(s.address().port)); process.stdin.on("end", () => s.close()); process.stdin.resume();',
+      ],
+      { stdio: ["pipe", "pipe", "inherit"] },
+    )
+  : undefined;
+if (daemon) {
+  const port = (await createInterface({ input: daemon.stdout! })[Symbol.asyncIterator]().next())
+    .value as string;
   Object.assign(process.env, {
     AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
     LAMBDA_TASK_ROOT: process.cwd(),
     _HANDLER: "submit.handler",
     _X_AMZN_TRACE_ID: "Root=1-6740b1a0-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1",
-    AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}`,
+    AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${port.trim()}`,
   });
 }
 const { createSubmitHandler } = await import("../lib/relay/submit-handler.ts");
@@ -194,7 +205,7 @@ if (profileOnly) {
     `per-order --profile: ${ordersPerRun} orders, tracing ${tracing ? "on" : "off"}: CPU ${relay.cpuPerOrderMs.toFixed(3)} ms per order, ${relay.ordersPerSecond.toFixed(0)} orders/s`,
   );
   sqs.destroy();
-  daemon.close();
+  daemon?.stdin?.end();
   standIns.stdin.end();
   await new Promise((resolve) => standIns.once("exit", resolve));
   process.exit(0);
@@ -278,6 +289,6 @@ console.log(
   ].join("\n"),
 );
 sqs.destroy();
-daemon.close();
+daemon?.stdin?.end();
 standIns.stdin.end();
 await new Promise((resolve) => standIns.once("exit", resolve));
