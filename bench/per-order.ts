@@ -2,14 +2,16 @@
  * The per-order rows of the suite alone, for profiling the submit path: CPU per clean order and throughput
  * against the raw loop, and a batch of 10 with Imburse taking 100 ms per order, in the same run.
  *
- *   node bench/per-order.ts [orders per run, default 1000] [paired runs, default 3] [--tracing]
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof bench/per-order.ts 2000 1 --profile
+ *   npx node bench/per-order.ts [orders per run, default 1000] [paired runs, default 3] [--tracing]
+ *   npx node --cpu-prof --cpu-prof-dir=/tmp/prof bench/per-order.ts 2000 1 --profile
  *
- * `--tracing` forces Powertools tracing on as in Lambda with Active tracing: the X-Ray SDK in Lambda mode,
- * streaming its subsegments over UDP to a sink on loopback, in a process of its own. `--profile` runs only the handler, on records built
- * in memory (no SQS round trips of the benchmark's own in the profile), then prints the profile's CPU by
- * package when run with `--cpu-prof`: see bench/profile-by-package.ts. The stand-ins run in a process of their own
- * (bench/stand-ins.ts), so their CPU is not counted. Loopback only.
+ * Beside the raw loop it measures the floor: the raw loop plus the ledger's claim per order and one
+ * BatchWriteItem per 10, the requests money safety makes inherent. `--tracing` forces Powertools tracing
+ * on as in Lambda with Active tracing: the X-Ray SDK in Lambda mode, streaming its subsegments over UDP to
+ * a sink on loopback in a process of its own. `--profile` runs only the handler, on records built in
+ * memory (no SQS calls of the benchmark's own in a `--cpu-prof` profile; read it with
+ * bench/profile-by-package.ts). The stand-ins run in a process of their own (bench/stand-ins.ts), so their
+ * CPU is not counted. Loopback only.
  */
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";

@@ -2,7 +2,7 @@
  * CPU by package of a V8 CPU profile (`node --cpu-prof`): self time of every sampled frame, grouped by the
  * npm package, the relay's own directory (lib/<module>), Node's internals, GC and idle.
  *
- *   node bench/profile-by-package.ts /tmp/prof/CPU.*.cpuprofile [--by-caller]
+ *   npx node bench/profile-by-package.ts /tmp/prof/CPU.*.cpuprofile [--by-caller]
  *
  * `--by-caller` charges Node's internals and native code to the nearest package (or relay module) on the
  * stack that called them: what each package costs with the work it makes Node do.
