@@ -198,11 +198,7 @@ export async function processRecord(
     const step = decide(outcome, {
       attempt: envelope.attempt,
       firstReceivedAt: envelope.firstReceivedAt.getTime(),
-      deadline: retryDeadline(
-        envelope.firstReceivedAt.getTime(),
-        deps.settings.retryBudgetSeconds,
-        settledByDates,
-      ),
+      deadline,
       mayExist: attempt.mayExist(outcome),
       settings: deps.settings,
       now: deps.clock(),
