@@ -3,7 +3,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import { SQSClient, type SQSClientConfig } from "@aws-sdk/client-sqs";
 
 /**
  * Timeouts of every AWS call: the SDK sets none by default, and a hung connection would otherwise outlive
@@ -22,9 +22,21 @@ export interface AwsClientOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
 }
 
+/**
+ * The SDK's default logger, but without `info`. The SDK's logger middleware builds a redacted copy of every
+ * request and response for `logger?.info?.(…)`, even when the logger is its no-op default: about 0.06 ms of
+ * CPU per DynamoDB call. Without `info` it skips that; nothing is logged either way.
+ */
+const sdkLogger = {
+  debug: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+} as unknown as NonNullable<SQSClientConfig["logger"]>;
+
 function clientConfig(options: AwsClientOptions) {
   return {
     requestHandler,
+    logger: sdkLogger,
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.region ? { region: options.region } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),

@@ -159,21 +159,26 @@ export function queueUrlOf(eventSourceArn: string, queueUrls: readonly string[])
   return name ? queueUrls.find((url) => queueNameOf(url) === name) : undefined;
 }
 
-/** One X-Ray subsegment per record for its annotations (parallel-safe: the shared segment is never switched). */
+/**
+ * Runs one record inside an X-Ray subsegment of its own, `## order`, made the current segment of the record's
+ * async context: the AWS SDK and HTTP subsegments of its calls become its children, so a trace shows each
+ * order whole. The SDK's `captureAsyncFunc` runs `fn` in a new context of its CLS namespace, so records in
+ * flight together each keep their own (setting the segment of the shared context would mix them up).
+ */
 async function traced<T>(
   tracer: Tracer | undefined,
   fn: (annotate: (key: string, value: string) => void) => Promise<T>,
 ): Promise<T> {
-  const parent = tracer?.isTracingEnabled() ? tracer.getSegment() : undefined;
-  if (!parent) return fn(() => undefined);
-  const subsegment = parent.addNewSubsegment("## order");
-  try {
-    return await fn((key, value) => subsegment.addAnnotation(key, value));
-  } catch (error) {
-    // A hand-back is an expected way to end, not an error of the order's trace.
-    if (!(error instanceof HandBackError)) subsegment.addError(error as Error);
-    throw error;
-  } finally {
-    subsegment.close();
-  }
+  if (!tracer?.isTracingEnabled() || !tracer.getSegment()) return fn(() => undefined);
+  return tracer.provider.captureAsyncFunc("## order", async (subsegment) => {
+    try {
+      return await fn((key, value) => subsegment?.addAnnotation(key, value));
+    } catch (error) {
+      // A hand-back is an expected way to end, not an error of the order's trace.
+      if (!(error instanceof HandBackError)) subsegment?.addError(error as Error);
+      throw error;
+    } finally {
+      subsegment?.close();
+    }
+  }) as Promise<T>;
 }

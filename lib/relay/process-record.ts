@@ -41,7 +41,7 @@ import {
   fitDeadLetterReason,
   MAX_REASON_ISSUES,
 } from "./reasons.ts";
-import { type RecordScope, runInRecordScope } from "./scope.ts";
+import { type RecordLogger, type RecordScope, recordLogger, runInRecordScope } from "./scope.ts";
 import type { MessageSender } from "./sender.ts";
 import { type OrderApi, submitOrder } from "./submit-order.ts";
 import type { RecordEvent, RelayMetrics, RelayObserver } from "./telemetry.ts";
@@ -154,13 +154,11 @@ export async function processRecord(
   const annotate = invocation.annotate ?? (() => undefined);
   annotate("correlationId", envelope.correlationId);
   if (orderRef) annotate("orderRef", orderRef);
-  const logger = deps.logger.createChild({
-    persistentKeys: {
-      correlation_id: envelope.correlationId,
-      order_ref: orderRef,
-      attempt: envelope.attempt,
-      message_id: record.messageId,
-    },
+  const logger = recordLogger(deps.logger, {
+    correlation_id: envelope.correlationId,
+    order_ref: orderRef,
+    attempt: envelope.attempt,
+    message_id: record.messageId,
   });
   const scope: RecordScope = { logger };
   return runInRecordScope(scope, async () => {
@@ -200,11 +198,7 @@ export async function processRecord(
     const step = decide(outcome, {
       attempt: envelope.attempt,
       firstReceivedAt: envelope.firstReceivedAt.getTime(),
-      deadline: retryDeadline(
-        envelope.firstReceivedAt.getTime(),
-        deps.settings.retryBudgetSeconds,
-        settledByDates,
-      ),
+      deadline,
       mayExist: attempt.mayExist(outcome),
       settings: deps.settings,
       now: deps.clock(),
@@ -225,7 +219,7 @@ class Attempt {
   readonly #envelope: OrderEnvelope;
   readonly #orderRef: string | undefined;
   readonly #deps: RecordDependencies;
-  readonly #logger: Logger;
+  readonly #logger: RecordLogger;
   readonly #writes: LedgerBatchWriter;
   readonly #outbox: OutcomeOutbox | undefined;
   readonly #scope: RecordScope;
@@ -245,7 +239,7 @@ class Attempt {
     envelope: OrderEnvelope,
     orderRef: string | undefined,
     deps: RecordDependencies,
-    logger: Logger,
+    logger: RecordLogger,
     invocation: RecordInvocation,
     scope: RecordScope,
     times: { invocationEnd: number; deadline: RetryDeadline },
