@@ -1,8 +1,10 @@
 /**
- * What the benchmark's processes share: the orders it publishes, turning them into Lambda records, and one
- * measured run of a submit handler over them. The suite (bench/suite.ts) runs the handler with tracing off;
- * bench/traced-handler.ts runs it with tracing on, in a process of its own.
+ * What the benchmark's processes share: the orders it publishes, turning them into Lambda records, one
+ * measured run of a submit handler over them, and a CPU profile of such a run. The suite (bench/suite.ts)
+ * runs the handler with tracing off; bench/traced-handler.ts runs it with tracing on, in a process of its own.
  */
+import { randomUUID } from "node:crypto";
+import { Session } from "node:inspector/promises";
 import {
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
@@ -105,6 +107,40 @@ export async function recordBatches(
     );
   }
   return batches;
+}
+
+/**
+ * `count` orders as the event source would deliver them, in batches of 10, built in memory: no SQS requests
+ * of the benchmark's own in a profile of the handler.
+ */
+export function inMemoryBatches(queue: StandInsReady["ordersQueue"], count: number): SQSRecord[][] {
+  return Array.from({ length: Math.ceil(count / 10) }, (_, batch) =>
+    Array.from({ length: Math.min(10, count - batch * 10) }, () =>
+      toSqsRecord(
+        { MessageId: randomUUID(), ReceiptHandle: randomUUID(), Body: JSON.stringify(newOrder()) },
+        queue,
+        REGION,
+      ),
+    ),
+  );
+}
+
+/** A V8 CPU profile, as `node --cpu-prof` writes it (read by bench/profile-by-package.ts). */
+export type CpuProfile = object;
+
+/** Runs `work` under V8's sampling CPU profiler (the one `--cpu-prof` uses), in this process. */
+export async function withCpuProfile<T>(work: () => Promise<T>): Promise<{ result: T; profile: CpuProfile }> {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post("Profiler.enable");
+    await session.post("Profiler.start");
+    const result = await work();
+    const { profile } = await session.post("Profiler.stop");
+    return { result, profile };
+  } finally {
+    session.disconnect();
+  }
 }
 
 /**
