@@ -47,25 +47,25 @@ export const cpuMs = () => {
 const settledByDate = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
 let serial = 0;
 
+/** A clean order: one debit instruction, due in 30 days. */
+export const cleanOrder = (ref: string) => ({
+  orderRef: ref,
+  instructions: [
+    {
+      instructionRef: `${ref}-1`,
+      customerRef: "C-1",
+      direction: "DEBIT",
+      amount: "10.00",
+      currency: "EUR",
+      country: "IE",
+      settledByDate,
+      schemeId: "654EB81FA1B24B6C8B2E1C3D4E5F6A7B",
+    },
+  ],
+});
+
 /** A clean order with a reference unique to this process. */
-export const newOrder = () => {
-  const ref = `BENCH-${process.pid}-${serial++}`;
-  return {
-    orderRef: ref,
-    instructions: [
-      {
-        instructionRef: `${ref}-1`,
-        customerRef: "C-1",
-        direction: "DEBIT",
-        amount: "10.00",
-        currency: "EUR",
-        country: "IE",
-        settledByDate,
-        schemeId: "654EB81FA1B24B6C8B2E1C3D4E5F6A7B",
-      },
-    ],
-  };
-};
+export const newOrder = () => cleanOrder(`BENCH-${process.pid}-${serial++}`);
 
 /** Publishes `count` orders and receives them back as Lambda records, in batches of 10. */
 export async function recordBatches(
