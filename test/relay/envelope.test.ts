@@ -291,10 +291,12 @@ describe("reading an envelope: values the relay cannot use", () => {
   });
 
   it("trims a correlation id, and treats a blank one as absent rather than rejected", () => {
-    expect(readEnvelope(record({ [MESSAGE_ATTRIBUTES.correlationId]: "  c-9 " }), now, ordersQueue)).toMatchObject(
-      { correlationId: "c-9", rejectedCorrelationId: false },
-    );
-    expect(readEnvelope(record({ [MESSAGE_ATTRIBUTES.correlationId]: "   " }), now, ordersQueue)).toMatchObject({
+    expect(
+      readEnvelope(record({ [MESSAGE_ATTRIBUTES.correlationId]: "  c-9 " }), now, ordersQueue),
+    ).toMatchObject({ correlationId: "c-9", rejectedCorrelationId: false });
+    expect(
+      readEnvelope(record({ [MESSAGE_ATTRIBUTES.correlationId]: "   " }), now, ordersQueue),
+    ).toMatchObject({
       correlationId: "m-4",
       rejectedCorrelationId: false,
     });
@@ -336,7 +338,9 @@ describe("reading an envelope: values the relay cannot use", () => {
       },
     } as unknown as SQSRecord;
     const { foreignAttributes } = readEnvelope(binary, now, retryQueue);
-    expect(foreignAttributes).toEqual({ "x-blob": { DataType: "Binary", BinaryValue: Buffer.from([1, 2, 255]) } });
+    expect(foreignAttributes).toEqual({
+      "x-blob": { DataType: "Binary", BinaryValue: Buffer.from([1, 2, 255]) },
+    });
   });
 });
 
@@ -389,7 +393,9 @@ describe("writing attributes", () => {
     expect(writeAttributes(withForeign, { attempt: 2 }, own + 10).dropped).toEqual(["x-a", "x-b"]);
     // One too large for the room does not stop a smaller one after it.
     const large = { ...withForeign.foreignAttributes, "x-a": str("é".repeat(10)) };
-    expect(writeAttributes({ ...envelope, foreignAttributes: large }, { attempt: 2 }, own + 12)).toMatchObject({
+    expect(
+      writeAttributes({ ...envelope, foreignAttributes: large }, { attempt: 2 }, own + 12),
+    ).toMatchObject({
       dropped: ["x-a"],
       attributes: { "x-b": large["x-b"] },
     });

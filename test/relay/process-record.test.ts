@@ -6,7 +6,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSRecord } from "aws-lambda";
 import { describe, expect, it } from "vitest";
 import { CredentialsUnavailableError } from "../../lib/aws/secret-credentials.ts";
-import { MESSAGE_ATTRIBUTES } from "../../lib/config/names.ts";
+import { MESSAGE_ATTRIBUTES, ORDER_BODY_MAX_BYTES, SQS_MAX_MESSAGE_BYTES } from "../../lib/config/names.ts";
 import { DEFAULTS } from "../../lib/config/settings.ts";
 import { ImburseApiError } from "../../lib/imburse/errors.ts";
 import {
@@ -17,9 +17,10 @@ import {
 } from "../../lib/ledger/index.ts";
 import { lambdaContext } from "../../lib/local/lambda-event.ts";
 import { createBatchHandler } from "../../lib/relay/batch.ts";
+import { attributeBytes } from "../../lib/relay/envelope.ts";
 import type { RecordDependencies } from "../../lib/relay/process-record.ts";
 import type { OutgoingMessage } from "../../lib/relay/sender.ts";
-import type { RelayMetrics } from "../../lib/relay/telemetry.ts";
+import type { RecordEvent, RelayMetrics } from "../../lib/relay/telemetry.ts";
 import { order } from "../support/relay-harness.ts";
 
 const NOW = Date.parse("2026-11-30T12:00:00Z");
@@ -59,6 +60,8 @@ function relay(
   extra: Partial<RecordDependencies> = {},
 ) {
   const counted: string[] = [];
+  /** Each metric call with its arguments (a dimension such as the dead-letter kind). */
+  const metricCalls: unknown[][] = [];
   const sent: OutgoingMessage[] = [];
   const visibility: { queueUrl: string; handle: string; seconds: number }[] = [];
   const posted: string[] = [];
@@ -85,7 +88,12 @@ function relay(
     ...ledgerOverrides,
   };
   const metrics = new Proxy({} as RelayMetrics, {
-    get: (_target, name) => () => counted.push(String(name)),
+    get:
+      (_target, name) =>
+      (...args: unknown[]) => {
+        counted.push(String(name));
+        metricCalls.push([String(name), ...args]);
+      },
   });
   const deps: RecordDependencies = {
     settings: {
@@ -130,7 +138,7 @@ function relay(
       lambdaContext({ functionName: "Submit", timeoutMs: remainingMs, region: "eu-west-1", now: () => NOW }),
     );
   };
-  return { run, counted, sent, visibility, posted, items };
+  return { run, counted, metricCalls, sent, visibility, posted, items, deps };
 }
 
 const unavailable = (name = "ProvisionedThroughputExceededException") =>
@@ -330,5 +338,155 @@ describe("the submit pipeline at its edges", () => {
     const response = await r.run([record(order("UNREC-1")), record(order("UNREC-2"), "m-2")]);
     expect(response.batchItemFailures).toEqual([]);
     expect(r.counted.filter((m) => m === "ledgerUnavailable")).toHaveLength(2);
+  });
+});
+
+/** Imburse refusing or failing a POST with `status` and these error codes. */
+const refusing = (status: number, errors: { errorCode: string; message?: string }[] = []) => ({
+  createOrder: () =>
+    Promise.reject(new ImburseApiError({ status, method: "POST", path: "/v1/order-management", errors })),
+  getOrder: async () => ({}),
+});
+
+/** The dead-letter reason a sent message carries. */
+const reasonOf = (message: OutgoingMessage | undefined) =>
+  JSON.parse(message?.attributes[MESSAGE_ATTRIBUTES.deadLetterReason]?.StringValue ?? "null");
+
+describe("what the dashboards and alarms count", () => {
+  it("counts a new order once as received and once as submitted", async () => {
+    const r = relay();
+    await r.run([record(order("COUNT-1"))]);
+    expect(r.metricCalls).toEqual([["received"], ["submitted"]]);
+  });
+
+  it("does not count a retry as received again", async () => {
+    const r = relay();
+    await r.run([retryRecord(order("COUNT-2"), 2, 60_000)]);
+    expect(r.metricCalls).toEqual([["submitted"]]);
+  });
+
+  it.each([
+    ["invalid", record(order("BAD-1", { metadata: { "": "an empty key" } })), undefined],
+    ["rejected", record(order("REFUSED-1")), refusing(400, [{ errorCode: "INVALID_SCHEME" }])],
+  ] as const)(
+    "counts a %s dead letter by its kind: the metric the dead-letter alarm watches",
+    async (kind, rec, api) => {
+      const r = relay({}, api);
+      const response = await r.run([rec]);
+      expect(response.batchItemFailures).toEqual([]);
+      expect(r.metricCalls).toEqual([["received"], ["deadLettered", kind]]);
+      expect(r.sent.map((m) => m.queueUrl)).toEqual([DLQ]);
+      expect(reasonOf(r.sent[0])).toMatchObject({ kind });
+    },
+  );
+
+  it("counts a retry by its reason", async () => {
+    const r = relay({}, refusing(503));
+    await r.run([record(order("RETRY-1"))]);
+    expect(r.metricCalls).toEqual([["received"], ["retried", "server-error"]]);
+  });
+
+  it("counts an order Imburse already held with the same content as already existing, not submitted", async () => {
+    const body = order("THERE-1");
+    const r = relay(
+      {},
+      {
+        createOrder: () =>
+          Promise.reject(
+            new ImburseApiError({
+              status: 400,
+              method: "POST",
+              path: "/v1/order-management",
+              errors: [{ errorCode: "ORDER_ALREADY_EXISTS" }],
+            }),
+          ),
+        getOrder: async () => body,
+      },
+    );
+    expect(await r.run([record(body)])).toEqual({ batchItemFailures: [] });
+    expect(r.metricCalls).toEqual([["received"], ["alreadyExisted"]]);
+    expect(r.items.get("THERE-1")?.state).toBe("already-existed");
+  });
+
+  it("counts a duplicate delivery of a completed order, and posts nothing", async () => {
+    const r = relay({
+      claim: async (claim) => ({
+        kind: "duplicate",
+        item: { ...claimedItem(undefined, claim), state: "submitted" },
+      }),
+    });
+    const events: RecordEvent[] = [];
+    r.deps.observer = { record: (event) => events.push(event) };
+    await r.run([record(order("AGAIN-1"))]);
+    expect(r.posted).toEqual([]);
+    expect(r.sent).toEqual([]);
+    expect(r.metricCalls).toEqual([["received"], ["duplicateDelivery"]]);
+    expect(events).toEqual([{ type: "duplicate", originMessageId: "m-1", correlationId: "m-1" }]);
+  });
+});
+
+describe("the dead-letter reason", () => {
+  it("lists at most 50 issues of an invalid order and counts the rest", async () => {
+    const r = relay();
+    const metadata = Object.fromEntries(
+      Array.from({ length: 70 }, (_, i) => [`key-${i}-${"k".repeat(100)}`, "v"]),
+    );
+    await r.run([record(order("MANY-ISSUES-1", { metadata }))]);
+    const reason = reasonOf(r.sent[0]);
+    expect(reason).toMatchObject({
+      kind: "invalid",
+      orderRef: "MANY-ISSUES-1",
+      attempts: 1,
+      originMessageId: "m-1",
+    });
+    // 70 keys too long, and one issue for too many keys.
+    expect(reason.errors).toHaveLength(50);
+    expect(reason.truncatedErrors).toBe(21);
+    expect(r.metricCalls).toContainEqual(["deadLettered", "invalid"]);
+  });
+
+  it("keeps the body of the largest order intact and cuts a long rejection to fit SQS's message limit", async () => {
+    const r = relay(
+      {},
+      refusing(
+        400,
+        Array.from({ length: 40 }, (_, i) => ({ errorCode: `E${i}`, message: "m".repeat(1_000) })),
+      ),
+    );
+    const text = JSON.stringify(order("HUGE-1"));
+    const body = text + " ".repeat(ORDER_BODY_MAX_BYTES - Buffer.byteLength(text));
+    const big = { ...record({}), body };
+    await r.run([big]);
+    const [letter] = r.sent;
+    expect(letter?.queueUrl).toBe(DLQ);
+    expect(letter?.body).toBe(body);
+    expect(Buffer.byteLength(body) + attributeBytes(letter!.attributes)).toBeLessThanOrEqual(
+      SQS_MAX_MESSAGE_BYTES,
+    );
+    const reason = reasonOf(letter);
+    expect(reason).toMatchObject({ kind: "rejected", status: 400, orderRef: "HUGE-1", truncated: true });
+    expect(reason.errors.length).toBeGreaterThan(0);
+    expect(reason.errors.length).toBeLessThan(40);
+    expect(reason.errors[0]).toMatchObject({ errorCode: "E0" });
+    expect(r.metricCalls).toContainEqual(["deadLettered", "rejected"]);
+  });
+
+  it("names the order, its attempts, its first receipt and when it was dead-lettered", async () => {
+    const r = relay({}, refusing(400, [{ errorCode: "INVALID_SCHEME" }]));
+    await r.run([retryRecord(order("NAMED-1"), 3, 60_000)]);
+    expect(reasonOf(r.sent[0])).toEqual({
+      kind: "rejected",
+      status: 400,
+      errors: [{ errorCode: "INVALID_SCHEME" }],
+      correlationId: "m-r",
+      orderRef: "NAMED-1",
+      attempts: 3,
+      originMessageId: "m-r",
+      firstReceivedAt: new Date(NOW - 60_000).toISOString(),
+      deadLetteredAt: new Date(NOW).toISOString(),
+    });
+    expect(r.sent[0]).toMatchObject({ delaySeconds: 0 });
+    expect(r.sent[0]?.attributes[MESSAGE_ATTRIBUTES.attempt]?.StringValue).toBe("3");
+    expect(r.items.get("NAMED-1")).toMatchObject({ state: "dead-lettered", deadLetterKind: "rejected" });
   });
 });
