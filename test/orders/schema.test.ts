@@ -123,6 +123,11 @@ describe("valid orders", () => {
       }),
     ],
     ["31 December", withInstruction(0, { settledByDate: "2024-12-31" })],
+    ["the 1st of a month", withInstruction(0, { settledByDate: "2025-03-01" })],
+    ["1 January", withInstruction(0, { settledByDate: "2026-01-01" })],
+    ["31 January", withInstruction(0, { settledByDate: "2026-01-31" })],
+    ["30 April", withInstruction(0, { settledByDate: "2026-04-30" })],
+    ["28 February in a common year", withInstruction(0, { settledByDate: "2027-02-28" })],
     ["29 February 2000 (a leap century)", withInstruction(0, { settledByDate: "2000-02-29" })],
   ])("accepts %s", (_, order) => {
     expect(parse(order).success).toBe(true);
