@@ -4,7 +4,7 @@
  */
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { SQSRecord } from "aws-lambda";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { CredentialsUnavailableError } from "../../lib/aws/secret-credentials.ts";
 import { MESSAGE_ATTRIBUTES, ORDER_BODY_MAX_BYTES, SQS_MAX_MESSAGE_BYTES } from "../../lib/config/names.ts";
 import { DEFAULTS } from "../../lib/config/settings.ts";
@@ -21,6 +21,7 @@ import { attributeBytes } from "../../lib/relay/envelope.ts";
 import type { RecordDependencies } from "../../lib/relay/process-record.ts";
 import type { OutgoingMessage } from "../../lib/relay/sender.ts";
 import type { RecordEvent, RelayMetrics } from "../../lib/relay/telemetry.ts";
+import { captureJsonOutput } from "../support/json-output.ts";
 import { order } from "../support/relay-harness.ts";
 
 const NOW = Date.parse("2026-11-30T12:00:00Z");
@@ -488,5 +489,118 @@ describe("the dead-letter reason", () => {
     expect(r.sent[0]).toMatchObject({ delaySeconds: 0 });
     expect(r.sent[0]?.attributes[MESSAGE_ATTRIBUTES.attempt]?.StringValue).toBe("3");
     expect(r.items.get("NAMED-1")).toMatchObject({ state: "dead-lettered", deadLetterKind: "rejected" });
+  });
+});
+
+describe("what the logs tell an operator", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+
+  /** A relay whose logger writes JSON lines, and the lines it wrote. */
+  function loggedRelay(...args: Parameters<typeof relay>) {
+    vi.stubEnv("POWERTOOLS_DEV", "false");
+    const lines = captureJsonOutput();
+    const r = relay(args[0], args[1], {
+      logger: new Logger({ serviceName: "test", logLevel: "DEBUG" }),
+      ...args[2],
+    });
+    const logged = (level: string, words: string) =>
+      lines.filter((l) => l.level === level && String(l.message).includes(words));
+    return { ...r, lines, logged };
+  }
+
+  it("logs a dead letter as an error with its reason, under the order's correlation id, ref, attempt and message id", async () => {
+    const r = loggedRelay({}, refusing(400, [{ errorCode: "INVALID_SCHEME" }]));
+    await r.run([retryRecord(order("LOGGED-1"), 2, 60_000)]);
+    const [line] = r.logged("ERROR", "dead-lettered");
+    expect(line).toMatchObject({
+      correlation_id: "m-r",
+      order_ref: "LOGGED-1",
+      attempt: 2,
+      message_id: "m-r",
+      reason: {
+        kind: "rejected",
+        status: 400,
+        errors: [{ errorCode: "INVALID_SCHEME" }],
+        orderRef: "LOGGED-1",
+      },
+    });
+  });
+
+  it("logs a scheduled retry with what Imburse said and when the order comes back", async () => {
+    const r = loggedRelay(
+      {},
+      {
+        createOrder: () =>
+          Promise.reject(
+            new ImburseApiError({
+              status: 503,
+              method: "POST",
+              path: "/v1/order-management",
+              errors: [{ errorCode: "SERVICE_UNAVAILABLE" }],
+              imburseCorrelationId: "IMB-9",
+            }),
+          ),
+        getOrder: async () => ({}),
+      },
+    );
+    await r.run([record(order("LOGGED-2"))]);
+    expect(r.logged("WARN", "retry scheduled")).toEqual([
+      expect.objectContaining({
+        order_ref: "LOGGED-2",
+        reason: "server-error",
+        status: 503,
+        error_codes: ["SERVICE_UNAVAILABLE"],
+        imburse_correlation_id: "IMB-9",
+        next_attempt: 2,
+        wait_seconds: expect.any(Number),
+        may_exist: false,
+      }),
+    ]);
+  });
+
+  it("warns of ignored relay attributes and a correlation id it replaced, naming them", async () => {
+    const r = loggedRelay();
+    await r.run([
+      record(order("LOGGED-3"), "m-1", ORDERS, {
+        [MESSAGE_ATTRIBUTES.attempt]: "9",
+        [MESSAGE_ATTRIBUTES.correlationId]: "has space",
+      }),
+    ]);
+    expect(r.logged("WARN", "were ignored")).toEqual([
+      expect.objectContaining({ ignored: [MESSAGE_ATTRIBUTES.attempt], correlation_id: "m-1" }),
+    ]);
+    expect(r.logged("WARN", "correlation id")).toHaveLength(1);
+    expect(r.logged("INFO", "accepted")).toEqual([expect.objectContaining({ outcome: "submitted" })]);
+  });
+
+  it("says why nothing was posted while the ledger or the credentials are unavailable", async () => {
+    const ledgerDown = loggedRelay({ claim: () => Promise.reject(unavailable()) });
+    await ledgerDown.run([record(order("LOGGED-4"))]);
+    expect(ledgerDown.logged("WARN", "ledger unavailable")).toEqual([
+      expect.objectContaining({ problem: "the order ledger could not claim the order" }),
+    ]);
+    expect(ledgerDown.logged("WARN", "until the ledger answers")).toHaveLength(1);
+    vi.restoreAllMocks();
+    const noKey = loggedRelay({}, undefined, {
+      tenantId: () => Promise.reject(new CredentialsUnavailableError("could not read the secret")),
+    });
+    await noKey.run([record(order("LOGGED-5"))]);
+    expect(noKey.logged("WARN", "credentials unavailable")).toEqual([
+      expect.objectContaining({ problem: "could not read the secret" }),
+    ]);
+    expect(noKey.logged("WARN", "until the credentials can be read")).toHaveLength(1);
+  });
+
+  it("names the publisher attributes it had to drop to stay within SQS's limits", async () => {
+    const r = loggedRelay({}, refusing(503));
+    const publisher = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`x-pub-${i}`, "v"]));
+    await r.run([record(order("LOGGED-6"), "m-1", ORDERS, publisher)]);
+    // A short retry carries 4 relay attributes (no wait beyond SQS's delay, no unknown outcome): 6 of the
+    // publisher's fit.
+    expect(r.logged("WARN", "dropped")).toEqual([expect.objectContaining({ dropped: ["x-pub-6"] })]);
+    expect(Object.keys(r.sent[0]!.attributes)).toHaveLength(10);
   });
 });
