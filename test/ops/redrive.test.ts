@@ -13,6 +13,7 @@ import {
   DEFAULT_REDRIVE_KINDS,
   lastFailureWasTransient,
   planRedrive,
+  REDRIVE_KINDS,
 } from "../../lib/ops/redrive.ts";
 import { createRedriveHandler } from "../../lib/ops/redrive-handler.ts";
 import type { DeadLetterCause, DeadLetterReason } from "../../lib/relay/reasons.ts";
@@ -205,6 +206,19 @@ describe("planRedrive", () => {
       [MESSAGE_ATTRIBUTES.correlationId]: str("corr-P-1"),
       [MESSAGE_ATTRIBUTES.originMessageId]: str("origin-P-1"),
     });
+  });
+
+  it("moves every letter when an operator chooses every kind, and none when they choose none", () => {
+    const letters = Object.entries(LETTERS).map(([ref, cause]) => ({
+      MessageId: `dlq-${ref}`,
+      Body: "{}",
+      MessageAttributes: cause
+        ? { [MESSAGE_ATTRIBUTES.deadLetterReason]: str(JSON.stringify(reason(ref, cause))) }
+        : {},
+    }));
+    expect(letters.map((m) => planRedrive(m, REDRIVE_KINDS).action)).toEqual(letters.map(() => "redrive"));
+    expect(new Set(letters.map((m) => classifyDeadLetter(m).kind))).toEqual(new Set(REDRIVE_KINDS));
+    expect(letters.map((m) => planRedrive(m, []).action)).toEqual(letters.map(() => "skip"));
   });
 
   it("redrives a message without a body or a correlation id as an empty body under its own id", () => {
