@@ -59,6 +59,7 @@ function relay(
   ledgerOverrides: Partial<OrderLedger> = {},
   api?: RecordDependencies["api"],
   extra: Partial<RecordDependencies> = {},
+  publish = false,
 ) {
   const counted: string[] = [];
   /** Each metric call with its arguments (a dimension such as the dead-letter kind). */
@@ -131,7 +132,22 @@ function relay(
     newLeaseOwner: () => "owner-1",
     ...extra,
   };
-  const handler = createBatchHandler(deps, { concurrency: 5, sourceQueueUrls: [ORDERS, RETRY] });
+  /** The outcome events published, as their details; events are on when `publish` is given. */
+  const published: Array<Record<string, unknown>> = [];
+  const handler = createBatchHandler(deps, {
+    concurrency: 5,
+    sourceQueueUrls: [ORDERS, RETRY],
+    ...(publish
+      ? {
+          publisher: {
+            publish: async (entries) => {
+              for (const entry of entries) published.push(JSON.parse(entry.detail));
+              return { published: entries.map((entry) => entry.id), failed: [] };
+            },
+          },
+        }
+      : {}),
+  });
   const run = (records: SQSRecord[], remainingMs = 60_000, marginMs = 10_000) => {
     deps.settings = { ...deps.settings, remainingTimeMarginMs: marginMs };
     return handler(
@@ -139,7 +155,7 @@ function relay(
       lambdaContext({ functionName: "Submit", timeoutMs: remainingMs, region: "eu-west-1", now: () => NOW }),
     );
   };
-  return { run, counted, metricCalls, sent, visibility, posted, items, deps };
+  return { run, counted, metricCalls, sent, visibility, posted, items, deps, published };
 }
 
 const unavailable = (name = "ProvisionedThroughputExceededException") =>
@@ -602,5 +618,129 @@ describe("what the logs tell an operator", () => {
     // publisher's fit.
     expect(r.logged("WARN", "dropped")).toEqual([expect.objectContaining({ dropped: ["x-pub-6"] })]);
     expect(Object.keys(r.sent[0]!.attributes)).toHaveLength(10);
+  });
+});
+
+describe("the outcome events a record announces", () => {
+  const imburse503 = {
+    createOrder: () =>
+      Promise.reject(
+        new ImburseApiError({
+          status: 503,
+          method: "POST",
+          path: "/v1/order-management",
+          errors: [],
+          imburseCorrelationId: "IMB-5",
+        }),
+      ),
+    getOrder: async () => ({}),
+  };
+  const identity = {
+    orderRef: "EVT-1",
+    tenant: "tenant-1",
+    correlationId: "m-1",
+    originMessageId: "m-1",
+    attempts: 1,
+    firstReceivedAt: new Date(NOW).toISOString(),
+    decidedAt: new Date(NOW).toISOString(),
+    metadata: { source: "test" },
+  };
+
+  it("announces a submitted order once its state is written, without order details unless asked", async () => {
+    const r = relay({}, undefined, {}, true);
+    await r.run([record(order("EVT-1"))]);
+    expect(r.published).toEqual([
+      expect.objectContaining({ ...identity, outcome: "submitted", kind: null, imburseCorrelationId: null }),
+    ]);
+    expect(r.published[0]).not.toHaveProperty("instructions");
+    // The event rode in the batch's write of the state it announces.
+    expect(r.items.get("EVT-1")).toMatchObject({ state: "submitted", outbox: [{ id: r.published[0]?.eventId }] });
+
+    const detailed = relay({}, undefined, {}, true);
+    detailed.deps.settings = { ...detailed.deps.settings, eventsIncludeOrderDetails: true };
+    await detailed.run([record(order("EVT-1"))]);
+    expect(detailed.published[0]).toHaveProperty("instructions", [
+      expect.objectContaining({ instructionRef: "EVT-1-1", amount: "210.00" }),
+    ]);
+  });
+
+  it("announces a scheduled retry only when asked to, with when the order is tried next", async () => {
+    const quiet = relay({}, imburse503, {}, true);
+    await quiet.run([record(order("EVT-1"))]);
+    expect(quiet.published).toEqual([]);
+
+    const r = relay({}, imburse503, {}, true);
+    r.deps.settings = { ...r.deps.settings, eventsRetryScheduled: true };
+    const response = await r.run([record(order("EVT-1"))]);
+    const [detail] = r.published;
+    expect(detail).toMatchObject({
+      ...identity,
+      outcome: "retry-scheduled",
+      kind: "server-error",
+      imburseCorrelationId: "IMB-5",
+    });
+    const wait = Number(r.sent[0]?.delaySeconds);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(detail?.nextAttemptAt).toBe(new Date(NOW + wait * 1000).toISOString());
+  });
+
+  it("announces a dead letter with its kind, and an invalid order with its tenant and the metadata that passed", async () => {
+    const rejected = relay({}, refusing(400, [{ errorCode: "INVALID_SCHEME" }]), {}, true);
+    await rejected.run([record(order("EVT-1"))]);
+    expect(rejected.published).toEqual([
+      expect.objectContaining({ ...identity, outcome: "dead-lettered", kind: "rejected" }),
+    ]);
+
+    const invalid = relay({}, undefined, {}, true);
+    await invalid.run([record(order("EVT-1", { metadata: { source: "test", "": "empty key" } }))]);
+    expect(invalid.published).toEqual([
+      expect.objectContaining({ ...identity, outcome: "dead-lettered", kind: "invalid", tenant: "tenant-1" }),
+    ]);
+    expect(invalid.items.has("EVT-1")).toBe(false);
+  });
+
+  it("tells a duplicate delivery the id of the event its order already announced", async () => {
+    const first = relay({}, undefined, {}, true);
+    await first.run([record(order("EVT-1"))]);
+    const submitted = first.items.get("EVT-1")!;
+    const events: RecordEvent[] = [];
+    const again = relay({ claim: async () => ({ kind: "duplicate", item: submitted }) }, undefined, {}, true);
+    again.deps.observer = { record: (event) => events.push(event) };
+    await again.run([record(order("EVT-1"))]);
+    expect(events).toEqual([
+      {
+        type: "duplicate",
+        originMessageId: "m-1",
+        correlationId: "m-1",
+        outcomeEventId: first.published[0]?.eventId,
+      },
+    ]);
+  });
+
+  it("hands a record back and takes its event out of the ledger item when the retry cannot be sent", async () => {
+    const withdrawn: LedgerItem[] = [];
+    const r = relay(
+      {
+        putIfVersion: async (item) => {
+          withdrawn.push(item);
+          return true;
+        },
+      },
+      imburse503,
+      {
+        sender: {
+          send: () => Promise.reject(new Error("SQS is down")),
+          changeVisibility: async () => undefined,
+        },
+      },
+      true,
+    );
+    r.deps.settings = { ...r.deps.settings, eventsRetryScheduled: true };
+    const response = await r.run([record(order("EVT-1"))]);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: "m-1" }]);
+    expect(r.items.get("EVT-1")?.outbox).toHaveLength(1);
+    expect(withdrawn).toHaveLength(1);
+    expect(withdrawn[0]?.outbox).toBeUndefined();
+    expect(r.published).toEqual([]);
   });
 });
