@@ -514,6 +514,17 @@ describe("submitOrder: time, reads and reconciliation", () => {
     });
   });
 
+  it("retries a read Imburse refused as unexpected, not as a rejection of the order, marking it may exist", async () => {
+    const result = await submitOrder(fakeApi([], [getError(400, ["BAD_REQUEST"])]), order, {
+      correlationId: "c",
+      readFirst: true,
+    });
+    expect(result).toMatchObject({
+      kind: "failed",
+      failure: { reason: "unexpected", status: 400, errorCodes: ["BAD_REQUEST"], mayHaveReached: true },
+    });
+  });
+
   it("throws what is not Imburse's from a read too", async () => {
     const bug = new TypeError("bug");
     await expect(

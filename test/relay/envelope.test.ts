@@ -328,6 +328,28 @@ describe("reading an envelope: values the relay cannot use", () => {
     expect(Object.keys(envelope.foreignAttributes)).toEqual(["x-pub"]);
   });
 
+  it("ignores a relay attribute sent as binary rather than text", () => {
+    const binary = {
+      messageId: "m-6",
+      body: "{}",
+      messageAttributes: {
+        [MESSAGE_ATTRIBUTES.correlationId]: {
+          dataType: "Binary",
+          binaryValue: Buffer.from("c-1").toString("base64"),
+        },
+      },
+    } as unknown as SQSRecord;
+    expect(readEnvelope(binary, now, retryQueue)).toMatchObject({
+      correlationId: "m-6",
+      rejectedCorrelationId: false,
+    });
+  });
+
+  it("forwards a publisher's text attribute as it came, with no binary value", () => {
+    const { foreignAttributes } = readEnvelope(record({ "x-pub": "kept" }), now, ordersQueue);
+    expect(foreignAttributes).toStrictEqual({ "x-pub": { DataType: "String", StringValue: "kept" } });
+  });
+
   it("forwards a publisher's binary attribute as bytes, and never the relay's own attributes", () => {
     const binary = {
       messageId: "m-5",
@@ -377,6 +399,16 @@ describe("writing attributes", () => {
       [MESSAGE_ATTRIBUTES.unknownOutcome]: str("true"),
       [MESSAGE_ATTRIBUTES.deadLetterReason]: str('{"kind":"conflict"}'),
     });
+  });
+
+  it("forwards publisher attributes in name order, whatever order they came in", () => {
+    const names = ["x-e", "x-d", "x-c", "x-b", "x-a", "x-z", "x-y"];
+    const many = {
+      ...envelope,
+      foreignAttributes: Object.fromEntries(names.map((name) => [name, str("v")])),
+    };
+    // 4 relay attributes leave room for 6 of the publisher's.
+    expect(writeAttributes(many, { attempt: 2 }).dropped).toEqual(["x-z"]);
   });
 
   it("forwards publisher attributes only while they fit the bytes left, to the byte", () => {

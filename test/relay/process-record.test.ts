@@ -654,7 +654,10 @@ describe("the outcome events a record announces", () => {
     ]);
     expect(r.published[0]).not.toHaveProperty("instructions");
     // The event rode in the batch's write of the state it announces.
-    expect(r.items.get("EVT-1")).toMatchObject({ state: "submitted", outbox: [{ id: r.published[0]?.eventId }] });
+    expect(r.items.get("EVT-1")).toMatchObject({
+      state: "submitted",
+      outbox: [{ id: r.published[0]?.eventId }],
+    });
 
     const detailed = relay({}, undefined, {}, true);
     detailed.deps.settings = { ...detailed.deps.settings, eventsIncludeOrderDetails: true };
