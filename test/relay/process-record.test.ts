@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { CredentialsUnavailableError } from "../../lib/aws/secret-credentials.ts";
 import { MESSAGE_ATTRIBUTES, ORDER_BODY_MAX_BYTES, SQS_MAX_MESSAGE_BYTES } from "../../lib/config/names.ts";
 import { DEFAULTS } from "../../lib/config/settings.ts";
-import { ImburseApiError } from "../../lib/imburse/errors.ts";
+import { ImburseApiError, ImburseNetworkError } from "../../lib/imburse/errors.ts";
 import {
   claimedItem,
   type LedgerItem,
@@ -745,5 +745,160 @@ describe("the outcome events a record announces", () => {
     expect(withdrawn).toHaveLength(1);
     expect(withdrawn[0]?.outbox).toBeUndefined();
     expect(r.published).toEqual([]);
+  });
+});
+
+describe("what the ledger and the next delivery learn from an attempt", () => {
+  const failing = (error: Error) => ({
+    createOrder: () => Promise.reject(error),
+    getOrder: async () => ({}),
+  });
+  const timedOut = new ImburseNetworkError({
+    code: "ETIMEDOUT",
+    method: "POST",
+    path: "/v1/order-management",
+    timedOut: true,
+    mayHaveReachedServer: true,
+  });
+
+  it.each<[string, RecordDependencies["api"] | undefined, object]>([
+    ["a submission", undefined, { result: "submitted", status: 201 }],
+    [
+      "a server error",
+      failing(
+        new ImburseApiError({
+          status: 503,
+          method: "POST",
+          path: "/v1/order-management",
+          errors: [{ errorCode: "SERVICE_UNAVAILABLE" }],
+          imburseCorrelationId: "IMB-3",
+        }),
+      ),
+      {
+        result: "server-error",
+        status: 503,
+        errorCodes: ["SERVICE_UNAVAILABLE"],
+        imburseCorrelationId: "IMB-3",
+      },
+    ],
+    ["a timeout", failing(timedOut), { result: "network", errorCodes: ["ETIMEDOUT"] }],
+    [
+      "a rejection",
+      refusing(422, [{ errorCode: "SCHEME_NOT_FOUND" }, { errorCode: "BAD_COUNTRY" }]),
+      { result: "rejected", status: 422, errorCodes: ["SCHEME_NOT_FOUND", "BAD_COUNTRY"] },
+    ],
+  ])("records %s as the order's last outcome", async (_, api, lastOutcome) => {
+    const r = relay({}, api);
+    await r.run([record(order("LAST-1"))]);
+    expect(r.items.get("LAST-1")?.lastOutcome).toStrictEqual(lastOutcome);
+  });
+
+  it("tells the next delivery to read first when this try may have reached Imburse, and records it", async () => {
+    const r = relay({}, failing(timedOut));
+    await r.run([record(order("MAYBE-1"))]);
+    expect(r.sent[0]?.attributes[MESSAGE_ATTRIBUTES.unknownOutcome]?.StringValue).toBe("true");
+    expect(r.items.get("MAYBE-1")?.mayExist).toBe(true);
+    const refused = relay({}, refusing(503));
+    await refused.run([record(order("MAYBE-2"))]);
+    expect(refused.sent[0]?.attributes).not.toHaveProperty(MESSAGE_ATTRIBUTES.unknownOutcome);
+    expect(refused.items.get("MAYBE-2")?.mayExist).toBe(false);
+  });
+
+  it("reads before posting when the ledger or the retry says a try may have reached Imburse, and passes that on", async () => {
+    const calls: string[] = [];
+    const api = {
+      createOrder: async () => {
+        calls.push("create");
+        throw new ImburseApiError({ status: 503, method: "POST", path: "/v1/order-management", errors: [] });
+      },
+      getOrder: async () => {
+        calls.push("get");
+        throw new ImburseApiError({ status: 404, method: "GET", path: "/v1/order-management/R", errors: [] });
+      },
+    };
+    const r = relay(
+      {
+        claim: async (claim) => ({ kind: "claimed", item: claimedItem(undefined, claim), readFirst: true }),
+      },
+      api,
+    );
+    await r.run([record(order("READ-1"))]);
+    expect(calls).toEqual(["get", "create"]);
+    expect(r.sent[0]?.attributes[MESSAGE_ATTRIBUTES.unknownOutcome]?.StringValue).toBe("true");
+
+    calls.length = 0;
+    const retry = relay({}, api);
+    const rec = retryRecord(order("READ-2"), 2, 60_000);
+    rec.messageAttributes[MESSAGE_ATTRIBUTES.unknownOutcome] = {
+      dataType: "String",
+      stringValue: "true",
+    } as never;
+    await retry.run([rec]);
+    expect(calls).toEqual(["get", "create"]);
+    expect(retry.sent[0]?.attributes[MESSAGE_ATTRIBUTES.unknownOutcome]?.StringValue).toBe("true");
+  });
+
+  it("dead-letters an order the relay already submitted with other content, posting nothing", async () => {
+    const r = relay({ claim: async (claim) => ({ kind: "conflict", item: claimedItem(undefined, claim) }) });
+    const response = await r.run([record(order("CLASH-1"))]);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(r.posted).toEqual([]);
+    expect(reasonOf(r.sent[0])).toMatchObject({ kind: "conflict", orderRef: "CLASH-1" });
+    expect(r.metricCalls).toContainEqual(["deadLettered", "conflict"]);
+  });
+
+  it("lets the order wait when the credentials become unreadable during the call, the claim standing", async () => {
+    const r = relay({}, failing(new CredentialsUnavailableError("the secret is gone")));
+    const response = await r.run([record(order("KEYLESS-1"))]);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(r.sent[0]).toMatchObject({ queueUrl: RETRY });
+    expect(r.sent[0]?.attributes[MESSAGE_ATTRIBUTES.attempt]?.StringValue).toBe("1");
+    expect(r.items.get("KEYLESS-1")?.state).toBe("claimed");
+  });
+
+  it("sends a retry that is not due yet back to wait, unchanged, calling nothing", async () => {
+    const r = relay();
+    const rec = retryRecord(order("EARLY-1"), 3, 60_000);
+    const notBefore = new Date(NOW + 3_600_000).toISOString();
+    rec.messageAttributes[MESSAGE_ATTRIBUTES.notBefore] = {
+      dataType: "String",
+      stringValue: notBefore,
+    } as never;
+    const response = await r.run([rec]);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(r.posted).toEqual([]);
+    expect(r.items.size).toBe(0);
+    expect(r.metricCalls).toEqual([]);
+    expect(r.sent[0]).toMatchObject({ queueUrl: RETRY, delaySeconds: 900 });
+    expect(r.sent[0]?.attributes[MESSAGE_ATTRIBUTES.attempt]?.StringValue).toBe("3");
+    expect(r.sent[0]?.attributes[MESSAGE_ATTRIBUTES.notBefore]?.StringValue).toBe(notBefore);
+  });
+
+  it("still sends the retry, but announces nothing, when another delivery took the order over meanwhile", async () => {
+    const r = relay({ putIfOwner: async () => false }, refusing(503), {}, true);
+    r.deps.settings = { ...r.deps.settings, eventsRetryScheduled: true };
+    const response = await r.run([record(order("TAKEN-1"))]);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(r.sent[0]).toMatchObject({ queueUrl: RETRY });
+    expect(r.published).toEqual([]);
+  });
+
+  it("tells an in-process observer each final outcome, with the reason of a dead letter", async () => {
+    const events: RecordEvent[] = [];
+    const r = relay({}, refusing(400, [{ errorCode: "INVALID_SCHEME" }]), {}, true);
+    r.deps.observer = { record: (event) => events.push(event) };
+    await r.run([record(order("SEEN-1"))]);
+    expect(events).toEqual([
+      {
+        type: "final",
+        outcome: "rejected",
+        originMessageId: "m-1",
+        orderRef: "SEEN-1",
+        correlationId: "m-1",
+        attempts: 1,
+        reason: expect.objectContaining({ kind: "rejected", orderRef: "SEEN-1" }),
+        outcomeEventId: r.published[0]?.eventId,
+      },
+    ]);
   });
 });
