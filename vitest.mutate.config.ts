@@ -1,6 +1,9 @@
 import { defineConfig } from "vitest/config";
 
-/** The unit tests of the core decisions, for StrykerJS (`npm run mutate`): fast, no stand-ins. */
+/**
+ * The unit tests of the core decisions, for StrykerJS (`npm run mutate`): fast. The two test/ops files also
+ * hold their handlers' tests over in-process stand-ins (a few seconds in all).
+ */
 export default defineConfig({
   test: {
     include: [
