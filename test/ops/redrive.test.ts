@@ -11,6 +11,7 @@ import { lambdaContext } from "../../lib/local/lambda-event.ts";
 import {
   classifyDeadLetter,
   DEFAULT_REDRIVE_KINDS,
+  type DeadLetterMessage,
   lastFailureWasTransient,
   planRedrive,
   REDRIVE_KINDS,
@@ -209,13 +210,15 @@ describe("planRedrive", () => {
   });
 
   it("moves every letter when an operator chooses every kind, and none when they choose none", () => {
-    const letters = Object.entries(LETTERS).map(([ref, cause]) => ({
-      MessageId: `dlq-${ref}`,
-      Body: "{}",
-      MessageAttributes: cause
-        ? { [MESSAGE_ATTRIBUTES.deadLetterReason]: str(JSON.stringify(reason(ref, cause))) }
-        : {},
-    }));
+    const letters = Object.entries(LETTERS).map(
+      ([ref, cause]): DeadLetterMessage => ({
+        MessageId: `dlq-${ref}`,
+        Body: "{}",
+        MessageAttributes: cause
+          ? { [MESSAGE_ATTRIBUTES.deadLetterReason]: str(JSON.stringify(reason(ref, cause))) }
+          : {},
+      }),
+    );
     expect(letters.map((m) => planRedrive(m, REDRIVE_KINDS).action)).toEqual(letters.map(() => "redrive"));
     expect(new Set(letters.map((m) => classifyDeadLetter(m).kind))).toEqual(new Set(REDRIVE_KINDS));
     expect(letters.map((m) => planRedrive(m, []).action)).toEqual(letters.map(() => "skip"));

@@ -238,7 +238,10 @@ describe("compareWithExisting", () => {
 
   it("lists the requested instructions the existing order lacks: they may still be processing", () => {
     const partial = { ...existingOrder(), instructions: [(existingOrder().instructions as Json[])[0]] };
-    expect(compareWithExisting(requestedOrder(), partial)).toMatchObject({ equal: false, missing: ["ins-2"] });
+    expect(compareWithExisting(requestedOrder(), partial)).toMatchObject({
+      equal: false,
+      missing: ["ins-2"],
+    });
     expect(compareWithExisting(requestedOrder(), withExistingInstruction(0, { amount: 1 }))).toMatchObject({
       equal: false,
       missing: [],
