@@ -361,7 +361,7 @@ describe("breakerTrigger on odd events", () => {
       { kind: "alarm", alarmName: "A" },
     ],
   ])("takes %s for what it is", (_, event, expected) => {
-    expect(breakerTrigger(event)).toEqual(expected);
+    expect(breakerTrigger(event)).toStrictEqual(expected);
   });
 });
 

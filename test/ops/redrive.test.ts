@@ -173,7 +173,7 @@ describe("planRedrive", () => {
       }),
       ["retries-exhausted"],
     );
-    expect(plan.action === "redrive" && plan.message).toEqual({
+    expect(plan.action === "redrive" && plan.message).toStrictEqual({
       body: '{"orderRef":"P-1"}',
       attributes: {
         // Not on the message: taken from the reason.
@@ -222,6 +222,18 @@ describe("planRedrive", () => {
     expect(letters.map((m) => planRedrive(m, REDRIVE_KINDS).action)).toEqual(letters.map(() => "redrive"));
     expect(new Set(letters.map((m) => classifyDeadLetter(m).kind))).toEqual(new Set(REDRIVE_KINDS));
     expect(letters.map((m) => planRedrive(m, []).action)).toEqual(letters.map(() => "skip"));
+  });
+
+  it("ignores ids sent as binary, and sends no origin id when there is none", () => {
+    const plan = planRedrive(
+      {
+        MessageAttributes: {
+          [MESSAGE_ATTRIBUTES.correlationId]: { DataType: "Binary", BinaryValue: new Uint8Array([1]) },
+        },
+      },
+      ["unknown"],
+    );
+    expect(plan.action === "redrive" && plan.message.attributes).toStrictEqual({});
   });
 
   it("redrives a message without a body or a correlation id as an empty body under its own id", () => {
