@@ -11,6 +11,7 @@ import { DEFAULTS } from "../../lib/config/settings.ts";
 import { ImburseApiError, ImburseNetworkError } from "../../lib/imburse/errors.ts";
 import {
   claimedItem,
+  LedgerBatchWriter,
   type LedgerItem,
   LedgerUnavailableError,
   type OrderLedger,
@@ -18,7 +19,7 @@ import {
 import { lambdaContext } from "../../lib/local/lambda-event.ts";
 import { createBatchHandler } from "../../lib/relay/batch.ts";
 import { attributeBytes } from "../../lib/relay/envelope.ts";
-import type { RecordDependencies } from "../../lib/relay/process-record.ts";
+import { processRecord, type RecordDependencies } from "../../lib/relay/process-record.ts";
 import type { OutgoingMessage } from "../../lib/relay/sender.ts";
 import type { RecordEvent, RelayMetrics } from "../../lib/relay/telemetry.ts";
 import { captureJsonOutput } from "../support/json-output.ts";
@@ -610,6 +611,79 @@ describe("what the logs tell an operator", () => {
     expect(noKey.logged("WARN", "until the credentials can be read")).toHaveLength(1);
   });
 
+  it("says when it reads first, when it lost the order to another delivery, and when the ledger write failed", async () => {
+    const reading = loggedRelay(
+      { claim: async (claim) => ({ kind: "claimed", item: claimedItem(undefined, claim), readFirst: true }) },
+      refusing(503),
+    );
+    await reading.run([record(order("LOGGED-7"))]);
+    expect(reading.logged("INFO", "reading the order before posting")).toHaveLength(1);
+    vi.restoreAllMocks();
+    const superseded = loggedRelay({ putIfOwner: async () => false }, refusing(503));
+    await superseded.run([record(order("LOGGED-8"))]);
+    expect(superseded.logged("WARN", "took the order over")).toHaveLength(1);
+    vi.restoreAllMocks();
+    const failed = loggedRelay(
+      { putIfOwner: () => Promise.reject(new Error("DynamoDB is down")) },
+      refusing(503),
+    );
+    await failed.run([record(order("LOGGED-9"))]);
+    expect(failed.logged("ERROR", "Could not record the order's state")).toEqual([
+      expect.objectContaining({ problem: "DynamoDB is down", state: "waiting" }),
+    ]);
+  });
+
+  it("says the claim stands when the credentials become unreadable during the call", async () => {
+    const r = loggedRelay(
+      {},
+      {
+        createOrder: () => Promise.reject(new CredentialsUnavailableError("the secret is gone")),
+        getOrder: async () => ({}),
+      },
+    );
+    await r.run([record(order("LOGGED-12"))]);
+    expect(r.logged("WARN", "the claim stands")).toEqual([
+      expect.objectContaining({ problem: "the secret is gone" }),
+    ]);
+  });
+
+  it("gives up on credentials that do not arrive before the record's time runs out, and lets the order wait", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const r = loggedRelay({}, undefined, { tenantId: () => new Promise<string>(() => undefined) });
+      const running = r.run([record(order("LOGGED-13"))], 20_000);
+      // 20 s left, 3 s of them kept back for the record's own writes.
+      await vi.advanceTimersByTimeAsync(16_999);
+      expect(r.sent).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect((await running).batchItemFailures).toEqual([]);
+      expect(r.posted).toEqual([]);
+      expect(r.sent[0]).toMatchObject({ queueUrl: RETRY });
+      expect(r.logged("WARN", "credentials unavailable")).toEqual([
+        expect.objectContaining({ problem: "no answer before the record's time ran out" }),
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("logs how long an order waits when it is sent back to wait", async () => {
+    const r = loggedRelay({ claim: () => Promise.reject(unavailable()) });
+    await r.run([record(order("LOGGED-10"))]);
+    expect(r.logged("WARN", "until the ledger answers")).toEqual([
+      expect.objectContaining({ delay_seconds: 4 }),
+    ]);
+    vi.restoreAllMocks();
+    const early = loggedRelay();
+    const rec = retryRecord(order("LOGGED-11"), 3, 60_000);
+    rec.messageAttributes[MESSAGE_ATTRIBUTES.notBefore] = {
+      dataType: "String",
+      stringValue: new Date(NOW + 120_000).toISOString(),
+    } as never;
+    await early.run([rec]);
+    expect(early.logged("DEBUG", "not due yet")).toEqual([expect.objectContaining({ delay_seconds: 120 })]);
+  });
+
   it("names the publisher attributes it had to drop to stay within SQS's limits", async () => {
     const r = loggedRelay({}, refusing(503));
     const publisher = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`x-pub-${i}`, "v"]));
@@ -900,5 +974,183 @@ describe("what the ledger and the next delivery learn from an attempt", () => {
         outcomeEventId: r.published[0]?.eventId,
       },
     ]);
+  });
+});
+
+describe("processRecord's answer for each path", () => {
+  /** Runs one record through processRecord itself, with the trace annotations it made. */
+  async function processOne(r: ReturnType<typeof relay>, rec: SQSRecord) {
+    const annotations: Array<[string, string]> = [];
+    const result = await processRecord(rec, r.deps, {
+      ledgerWrites: new LedgerBatchWriter(r.deps.ledger, r.deps.clock),
+      remainingMs: () => 60_000,
+      annotate: (key, value) => annotations.push([key, value]),
+    });
+    return { result, annotations };
+  }
+
+  it("answers submitted, and annotates the trace with the correlation id and the orderRef", async () => {
+    expect(await processOne(relay(), record(order("ANS-1")))).toEqual({
+      result: { status: "submitted" },
+      annotations: [
+        ["correlationId", "m-1"],
+        ["orderRef", "ANS-1"],
+      ],
+    });
+  });
+
+  it("annotates no orderRef for a body that names none", async () => {
+    const { result, annotations } = await processOne(relay(), record({ nothing: true }));
+    expect(result).toEqual({ status: "dead-lettered", kind: "invalid" });
+    expect(annotations).toEqual([["correlationId", "m-1"]]);
+  });
+
+  it.each<[string, () => ReturnType<typeof relay>, SQSRecord, object]>([
+    [
+      "already-existed",
+      () =>
+        relay(
+          {},
+          {
+            createOrder: () =>
+              Promise.reject(
+                new ImburseApiError({
+                  status: 409,
+                  method: "POST",
+                  path: "/v1/order-management",
+                  errors: [],
+                }),
+              ),
+            getOrder: async () => order("ANS-2"),
+          },
+        ),
+      record(order("ANS-2")),
+      { status: "already-existed" },
+    ],
+    [
+      "a retry",
+      () => relay({}, refusing(503)),
+      record(order("ANS-3")),
+      { status: "retry-scheduled", nextAttempt: 2, delaySeconds: expect.any(Number) },
+    ],
+    [
+      "a dead letter",
+      () => relay({}, refusing(422)),
+      record(order("ANS-4")),
+      { status: "dead-lettered", kind: "rejected" },
+    ],
+    [
+      "a wait for the ledger",
+      () => relay({ claim: () => Promise.reject(unavailable()) }),
+      record(order("ANS-5")),
+      { status: "deferred", delaySeconds: 4 },
+    ],
+  ])("answers %s", async (_, make, rec, expected) => {
+    expect((await processOne(make(), rec)).result).toEqual(expected);
+  });
+});
+
+describe("the edges of the record's limits", () => {
+  it("lists exactly 50 issues without a count of dropped ones", async () => {
+    const r = relay();
+    const metadata = Object.fromEntries(
+      Array.from({ length: 50 }, (_, i) => [`key-${i}-${"k".repeat(100)}`, "v"]),
+    );
+    await r.run([record(order("FIFTY-1", { metadata }))]);
+    const reason = reasonOf(r.sent[0]);
+    expect(reason.errors).toHaveLength(50);
+    expect(reason).not.toHaveProperty("truncatedErrors");
+  });
+
+  it("dead-letters a retry that arrives exactly at its retry budget, recording why", async () => {
+    const r = relay();
+    await r.run([retryRecord(order("EDGE-1"), 2, DEFAULTS.retryBudgetSeconds * 1000)]);
+    expect(r.posted).toEqual([]);
+    expect(reasonOf(r.sent[0])).toMatchObject({ kind: "retries-exhausted", lastReason: "arrived-late" });
+    expect(r.items.get("EDGE-1")?.lastOutcome).toStrictEqual({ result: "deadline-passed" });
+  });
+
+  it("records that an order given up after a timeout may exist at Imburse, and not after a 503", async () => {
+    const timedOut = new ImburseNetworkError({
+      code: "ETIMEDOUT",
+      method: "POST",
+      path: "/v1/order-management",
+      timedOut: true,
+      mayHaveReachedServer: true,
+    });
+    const r = relay({}, { createOrder: () => Promise.reject(timedOut), getOrder: async () => ({}) });
+    r.deps.settings = { ...r.deps.settings, maxAttempts: 1 };
+    await r.run([record(order("GIVEN-UP-1"))]);
+    expect(reasonOf(r.sent[0])).toMatchObject({ kind: "retries-exhausted", mayExistInImburse: true });
+    expect(r.items.get("GIVEN-UP-1")).toMatchObject({ state: "dead-lettered", mayExist: true });
+    const plain = relay({}, refusing(503));
+    plain.deps.settings = { ...plain.deps.settings, maxAttempts: 1 };
+    await plain.run([record(order("GIVEN-UP-2"))]);
+    expect(plain.items.get("GIVEN-UP-2")).toMatchObject({ state: "dead-lettered", mayExist: false });
+  });
+
+  it("keeps a large publisher attribute on the dead letter, where SQS leaves room, and drops it from a retry", async () => {
+    const text = JSON.stringify(order("ROOM-1"));
+    const body = text + " ".repeat(ORDER_BODY_MAX_BYTES - Buffer.byteLength(text));
+    const big = { ...record({}, "m-1", ORDERS, { "x-big": "b".repeat(8_000) }), body };
+    const retried = relay({}, refusing(503));
+    await retried.run([big]);
+    expect(retried.sent[0]?.queueUrl).toBe(RETRY);
+    expect(retried.sent[0]?.attributes).not.toHaveProperty("x-big");
+    const lettered = relay({}, refusing(422));
+    await lettered.run([big]);
+    expect(lettered.sent[0]?.queueUrl).toBe(DLQ);
+    expect(lettered.sent[0]?.attributes).toHaveProperty("x-big");
+  });
+
+  it("publishes, on a later delivery, an event its order's earlier delivery left due", async () => {
+    const first = relay({}, undefined, {}, true);
+    await first.run([record(order("DUE-1"))]);
+    const left = first.items.get("DUE-1")!;
+    const late = (minutes: number) => {
+      const r = relay(
+        { claim: async () => ({ kind: "duplicate", item: left }) },
+        undefined,
+        {
+          clock: () => NOW + minutes * 60_000,
+        },
+        true,
+      );
+      return r;
+    };
+    const soon = late(0);
+    await soon.run([record(order("DUE-1"))]);
+    expect(soon.published).toEqual([]);
+    const later = late(60);
+    await later.run([record(order("DUE-1"))]);
+    expect(later.published.map((detail) => detail.eventId)).toEqual([first.published[0]?.eventId]);
+  });
+
+  it("tells a duplicate of an order that already existed the id of that outcome's event", async () => {
+    const body = order("WAS-THERE-1");
+    const first = relay(
+      {},
+      {
+        createOrder: () =>
+          Promise.reject(
+            new ImburseApiError({ status: 409, method: "POST", path: "/v1/order-management", errors: [] }),
+          ),
+        getOrder: async () => body,
+      },
+      {},
+      true,
+    );
+    await first.run([record(body)]);
+    expect(first.published[0]).toMatchObject({ outcome: "already-existed" });
+    const events: RecordEvent[] = [];
+    const again = relay(
+      { claim: async () => ({ kind: "duplicate", item: first.items.get("WAS-THERE-1")! }) },
+      undefined,
+      {},
+      true,
+    );
+    again.deps.observer = { record: (event) => events.push(event) };
+    await again.run([record(body)]);
+    expect(events[0]).toMatchObject({ type: "duplicate", outcomeEventId: first.published[0]?.eventId });
   });
 });
