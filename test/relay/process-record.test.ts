@@ -1154,3 +1154,155 @@ describe("the edges of the record's limits", () => {
     expect(events[0]).toMatchObject({ type: "duplicate", outcomeEventId: first.published[0]?.eventId });
   });
 });
+
+describe("more of what a record tells the ledger, the observer and the logs", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+
+  const loggedLines = () => {
+    vi.stubEnv("POWERTOOLS_DEV", "false");
+    const lines = captureJsonOutput();
+    return { lines, logger: new Logger({ serviceName: "test", logLevel: "DEBUG" }) };
+  };
+
+  it("warns of nothing for a clean order", async () => {
+    const { lines, logger } = loggedLines();
+    const r = relay({}, undefined, { logger });
+    await r.run([record(order("QUIET-1"), "m-1", ORDERS, { "x-pub": "v" })]);
+    expect(r.posted).toEqual(["QUIET-1"]);
+    expect(lines.filter((l) => l.level === "WARN" || l.level === "ERROR")).toEqual([]);
+  });
+
+  it("says why it handed a record back: another delivery's lease, or too little time", async () => {
+    const { lines, logger } = loggedLines();
+    const busy = relay({ claim: async () => ({ kind: "busy", until: NOW + 42_000 }) }, undefined, { logger });
+    await busy.run([record(order("BACK-1"))]);
+    const late = relay({}, undefined, { logger });
+    await late.run([record(order("BACK-2"))], 9_000);
+    expect(lines.filter((l) => String(l.message).includes("handed back")).map((l) => l.why)).toEqual([
+      "another delivery holds the order's lease for 42 s",
+      "too little of the invocation is left to start it",
+    ]);
+  });
+
+  it("logs a duplicate delivery as acknowledged without calling Imburse", async () => {
+    const { lines, logger } = loggedLines();
+    const r = relay(
+      {
+        claim: async (claim) => ({
+          kind: "duplicate",
+          item: { ...claimedItem(undefined, claim), state: "submitted" },
+        }),
+      },
+      undefined,
+      { logger },
+    );
+    await r.run([record(order("DUP-LOG-1"))]);
+    expect(
+      lines.filter((l) => l.level === "INFO" && String(l.message).includes("duplicate delivery")),
+    ).toHaveLength(1);
+  });
+
+  it("starts a record with exactly the margin left", async () => {
+    const r = relay();
+    await r.run([record(order("MARGIN-1"))], 10_000, 10_000);
+    expect(r.posted).toEqual(["MARGIN-1"]);
+  });
+
+  it("claims the order for its tenant, with this delivery's identity, for the lease the settings give", async () => {
+    const claims: unknown[] = [];
+    const r = relay({
+      claim: async (claim) => {
+        claims.push(claim);
+        return { kind: "claimed", item: claimedItem(undefined, claim), readFirst: false };
+      },
+    });
+    await r.run([retryRecord(order("CLAIM-1"), 2, 60_000)]);
+    expect(claims).toEqual([
+      expect.objectContaining({
+        orderRef: "CLAIM-1",
+        tenantId: "tenant-1",
+        correlationId: "m-r",
+        attempt: 2,
+        firstReceivedAt: NOW - 60_000,
+        owner: "owner-1",
+        now: NOW,
+        leaseMs: DEFAULTS.leaseSeconds * 1000,
+        ttlSeconds: DEFAULTS.ledgerTtlSeconds,
+      }),
+    ]);
+  });
+
+  it("records an order that already existed without a status of its own", async () => {
+    const body = order("EXISTED-1");
+    const r = relay(
+      {},
+      {
+        createOrder: () =>
+          Promise.reject(
+            new ImburseApiError({ status: 409, method: "POST", path: "/v1/order-management", errors: [] }),
+          ),
+        getOrder: async () => body,
+      },
+    );
+    await r.run([record(body)]);
+    expect(r.items.get("EXISTED-1")?.lastOutcome).toStrictEqual({ result: "already-existed" });
+  });
+
+  it("tells the observer of a scheduled retry, and of Imburse's correlation id on a final outcome", async () => {
+    const events: RecordEvent[] = [];
+    const retry = relay({}, refusing(503));
+    retry.deps.observer = { record: (event) => events.push(event) };
+    await retry.run([record(order("OBS-1"))]);
+    expect(events).toEqual([
+      {
+        type: "retry-scheduled",
+        originMessageId: "m-1",
+        correlationId: "m-1",
+        nextAttempt: 2,
+        delaySeconds: expect.any(Number),
+        reason: "server-error",
+      },
+    ]);
+    events.length = 0;
+    const refused = relay(
+      {},
+      {
+        createOrder: () =>
+          Promise.reject(
+            new ImburseApiError({
+              status: 422,
+              method: "POST",
+              path: "/v1/order-management",
+              errors: [],
+              imburseCorrelationId: "IMB-7",
+            }),
+          ),
+        getOrder: async () => ({}),
+      },
+    );
+    refused.deps.observer = { record: (event) => events.push(event) };
+    await refused.run([record(order("OBS-2"))]);
+    expect(events).toEqual([
+      expect.objectContaining({ type: "final", outcome: "rejected", imburseCorrelationId: "IMB-7" }),
+    ]);
+  });
+
+  it("works with an observer that watches nothing of records", async () => {
+    const r = relay();
+    r.deps.observer = {};
+    expect((await r.run([record(order("OBS-3"))])).batchItemFailures).toEqual([]);
+  });
+
+  it("validates against the metadata limits of its settings", async () => {
+    const r = relay();
+    r.deps.settings = { ...r.deps.settings, metadataMaxKeys: 1 };
+    await r.run([record(order("LIMIT-1", { metadata: { a: "1", b: "2" } }))]);
+    expect(reasonOf(r.sent[0])).toMatchObject({
+      kind: "invalid",
+      errors: [{ path: "metadata", code: "too_many" }],
+    });
+  });
+});
