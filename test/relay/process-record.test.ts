@@ -19,7 +19,12 @@ import {
 import { lambdaContext } from "../../lib/local/lambda-event.ts";
 import { createBatchHandler } from "../../lib/relay/batch.ts";
 import { attributeBytes } from "../../lib/relay/envelope.ts";
-import { processRecord, type RecordDependencies } from "../../lib/relay/process-record.ts";
+import {
+  minimumRemainingTimeMarginMs,
+  processRecord,
+  type RecordDependencies,
+  SEND_RESERVE_MS,
+} from "../../lib/relay/process-record.ts";
 import type { OutgoingMessage } from "../../lib/relay/sender.ts";
 import type { RecordEvent, RelayMetrics } from "../../lib/relay/telemetry.ts";
 import { captureJsonOutput } from "../support/json-output.ts";
@@ -1304,5 +1309,139 @@ describe("more of what a record tells the ledger, the observer and the logs", ()
       kind: "invalid",
       errors: [{ path: "metadata", code: "too_many" }],
     });
+  });
+});
+
+describe("the remaining paths of a record", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+    vi.useRealTimers();
+  });
+
+  it("needs a margin that lets a record started at it finish a read and a post", () => {
+    expect(minimumRemainingTimeMarginMs(8_000)).toBe(SEND_RESERVE_MS + 16_000);
+  });
+
+  it("counts no dropped issues for an invalid order with few of them", async () => {
+    const r = relay();
+    await r.run([record(order("FEW-1", { metadata: { "": "an empty key" } }))]);
+    expect(reasonOf(r.sent[0])).not.toHaveProperty("truncatedErrors");
+  });
+
+  it("fails loudly on an error that is not Imburse's (a bug): the record goes back, nothing is sent", async () => {
+    const r = relay(
+      {},
+      { createOrder: () => Promise.reject(new TypeError("bug")), getOrder: async () => ({}) },
+    );
+    const response = await r.run([record(order("BUG-1"))]);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: "m-1" }]);
+    expect(r.sent).toEqual([]);
+  });
+
+  it("records Imburse's correlation id with a rejection", async () => {
+    const r = relay(
+      {},
+      {
+        createOrder: () =>
+          Promise.reject(
+            new ImburseApiError({
+              status: 422,
+              method: "POST",
+              path: "/v1/order-management",
+              errors: [{ errorCode: "X" }],
+              imburseCorrelationId: "IMB-8",
+            }),
+          ),
+        getOrder: async () => ({}),
+      },
+    );
+    await r.run([record(order("REJ-ID-1"))]);
+    expect(r.items.get("REJ-ID-1")?.lastOutcome).toStrictEqual({
+      result: "rejected",
+      status: 422,
+      errorCodes: ["X"],
+      imburseCorrelationId: "IMB-8",
+    });
+  });
+
+  it("keeps no outcome event in the ledger while events are off", async () => {
+    const r = relay({}, refusing(503));
+    r.deps.settings = { ...r.deps.settings, eventsRetryScheduled: true };
+    await r.run([record(order("NO-EVENTS-1"))]);
+    expect(r.items.get("NO-EVENTS-1")).toMatchObject({ state: "waiting" });
+    expect(r.items.get("NO-EVENTS-1")).not.toHaveProperty("outbox");
+  });
+
+  it("answers a duplicate as such", async () => {
+    const r = relay({
+      claim: async (claim) => ({
+        kind: "duplicate",
+        item: { ...claimedItem(undefined, claim), state: "submitted" },
+      }),
+    });
+    const result = await processRecord(record(order("DUP-ANS-1")), r.deps, {
+      ledgerWrites: new LedgerBatchWriter(r.deps.ledger, r.deps.clock),
+      remainingMs: () => 60_000,
+    });
+    expect(result).toEqual({ status: "duplicate" });
+  });
+
+  it("logs neither a read first nor dropped attributes on a plain retry, and how long a keyless order waits", async () => {
+    vi.stubEnv("POWERTOOLS_DEV", "false");
+    const lines = captureJsonOutput();
+    const logger = new Logger({ serviceName: "test", logLevel: "DEBUG" });
+    const r = relay({}, refusing(503), { logger });
+    await r.run([record(order("PLAIN-1"), "m-1", ORDERS, { "x-pub": "v" })]);
+    expect(r.sent[0]?.attributes).toHaveProperty("x-pub");
+    expect(lines.filter((l) => /dropped|before posting/.test(String(l.message)))).toEqual([]);
+    const keyless = relay({}, undefined, {
+      logger,
+      tenantId: () => Promise.reject(new CredentialsUnavailableError("no secret")),
+    });
+    await keyless.run([record(order("PLAIN-2"))]);
+    expect(lines.filter((l) => String(l.message).includes("until the credentials can be read"))).toEqual([
+      expect.objectContaining({ delay_seconds: expect.any(Number) }),
+    ]);
+  });
+
+  it("waits the sweep's delay before a later delivery publishes what an earlier one left due, also after a ledger conflict", async () => {
+    const first = relay({}, undefined, {}, true);
+    await first.run([record(order("DUE-2"))]);
+    const left = first.items.get("DUE-2")!;
+    const at = (minutes: number, kind: "duplicate" | "conflict", events = true) =>
+      relay(
+        { claim: async () => ({ kind, item: left }) },
+        undefined,
+        { clock: () => NOW + minutes * 60_000 },
+        events,
+      );
+    // The sweep waits 2 minutes: an event due for 1 is only not recorded as published yet.
+    const early = at(1, "duplicate");
+    await early.run([record(order("DUE-2"))]);
+    expect(early.published).toEqual([]);
+    const conflict = at(60, "conflict");
+    await conflict.run([record(order("DUE-2"))]);
+    // Beside its own dead letter's event, the conflict publishes the submitted order's event still due.
+    expect(conflict.published.map((detail) => detail.outcome)).toEqual(["submitted", "dead-lettered"]);
+    expect(conflict.published[0]?.eventId).toBe(first.published[0]?.eventId);
+    const eventsOff = at(60, "duplicate", false);
+    expect((await eventsOff.run([record(order("DUE-2"))])).batchItemFailures).toEqual([]);
+  });
+
+  it("bounds the tenant lookup of an invalid order's event by the record's time, and leaves no timer behind", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const r = relay({}, undefined, { tenantId: () => new Promise<string>(() => undefined) }, true);
+    const running = r.run([record(order("SLOW-TENANT-1", { metadata: { "": "x" } }))], 20_000);
+    await vi.advanceTimersByTimeAsync(16_999);
+    expect(r.sent).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    await running;
+    expect(r.sent[0]?.queueUrl).toBe(DLQ);
+    expect(r.published).toEqual([expect.objectContaining({ kind: "invalid", tenant: null })]);
+
+    const quick = relay();
+    await quick.run([record(order("QUICK-1"))]);
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
