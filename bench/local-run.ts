@@ -25,6 +25,7 @@ import { integer, positiveSeconds } from "../lib/cli/index.ts";
 import { infrastructureConfig } from "../lib/config/index.ts";
 import { LOCAL_RELAY_DEFAULTS, type LocalRunResult, runLocal } from "../lib/local/index.ts";
 import type { OrderLine } from "../lib/tools/index.ts";
+import { cleanOrder } from "./runs.ts";
 
 /** Every bench order's ref starts with this, so `times=1` counts per orderRef. */
 const REF_PREFIX = "LOCAL-";
@@ -58,7 +59,6 @@ try {
 }
 const flags = args.opts<{ orders: number; seed: number; holdSeconds: number; baseline: boolean }>();
 
-const settledByDate = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
 /** `count` lines: distinct orders, and every twentieth line a repeat of an earlier one. */
 function benchLines(count: number): OrderLine[] {
   const lines: OrderLine[] = [];
@@ -66,23 +66,7 @@ function benchLines(count: number): OrderLine[] {
   for (let line = 1; line <= count; line++) {
     const repeat = line % every === 0 ? lines[line - every] : undefined;
     const orderRef = `${REF_PREFIX}${line}`;
-    const body =
-      repeat?.body ??
-      JSON.stringify({
-        orderRef,
-        instructions: [
-          {
-            instructionRef: `${orderRef}-1`,
-            customerRef: "C-1",
-            direction: "DEBIT",
-            amount: "10.00",
-            currency: "EUR",
-            country: "IE",
-            settledByDate,
-            schemeId: "654EB81FA1B24B6C8B2E1C3D4E5F6A7B",
-          },
-        ],
-      });
+    const body = repeat?.body ?? JSON.stringify(cleanOrder(orderRef));
     lines.push({ line, ok: true, body, correlationId: `bench-${line}` });
   }
   return lines;

@@ -1,8 +1,10 @@
 /**
- * What the benchmark's processes share: the orders it publishes, turning them into Lambda records, and one
- * measured run of a submit handler over them. The suite (bench/suite.ts) runs the handler with tracing off;
- * bench/traced-handler.ts runs it with tracing on, in a process of its own.
+ * What the benchmark's processes share: the orders it publishes, turning them into Lambda records, one
+ * measured run of a submit handler over them, and a CPU profile of such a run. The suite (bench/suite.ts)
+ * runs the handler with tracing off; bench/traced-handler.ts runs it with tracing on, in a process of its own.
  */
+import { randomUUID } from "node:crypto";
+import { Session } from "node:inspector/promises";
 import {
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
@@ -45,25 +47,25 @@ export const cpuMs = () => {
 const settledByDate = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
 let serial = 0;
 
+/** A clean order: one debit instruction, due in 30 days. */
+export const cleanOrder = (ref: string) => ({
+  orderRef: ref,
+  instructions: [
+    {
+      instructionRef: `${ref}-1`,
+      customerRef: "C-1",
+      direction: "DEBIT",
+      amount: "10.00",
+      currency: "EUR",
+      country: "IE",
+      settledByDate,
+      schemeId: "654EB81FA1B24B6C8B2E1C3D4E5F6A7B",
+    },
+  ],
+});
+
 /** A clean order with a reference unique to this process. */
-export const newOrder = () => {
-  const ref = `BENCH-${process.pid}-${serial++}`;
-  return {
-    orderRef: ref,
-    instructions: [
-      {
-        instructionRef: `${ref}-1`,
-        customerRef: "C-1",
-        direction: "DEBIT",
-        amount: "10.00",
-        currency: "EUR",
-        country: "IE",
-        settledByDate,
-        schemeId: "654EB81FA1B24B6C8B2E1C3D4E5F6A7B",
-      },
-    ],
-  };
-};
+export const newOrder = () => cleanOrder(`BENCH-${process.pid}-${serial++}`);
 
 /** Publishes `count` orders and receives them back as Lambda records, in batches of 10. */
 export async function recordBatches(
@@ -105,6 +107,40 @@ export async function recordBatches(
     );
   }
   return batches;
+}
+
+/**
+ * `count` orders as the event source would deliver them, in batches of 10, built in memory: no SQS requests
+ * of the benchmark's own in a profile of the handler.
+ */
+export function inMemoryBatches(queue: StandInsReady["ordersQueue"], count: number): SQSRecord[][] {
+  return Array.from({ length: Math.ceil(count / 10) }, (_, batch) =>
+    Array.from({ length: Math.min(10, count - batch * 10) }, () =>
+      toSqsRecord(
+        { MessageId: randomUUID(), ReceiptHandle: randomUUID(), Body: JSON.stringify(newOrder()) },
+        queue,
+        REGION,
+      ),
+    ),
+  );
+}
+
+/** A V8 CPU profile, as `node --cpu-prof` writes it (read by bench/profile-by-package.ts). */
+export type CpuProfile = object;
+
+/** Runs `work` under V8's sampling CPU profiler (the one `--cpu-prof` uses), in this process. */
+export async function withCpuProfile<T>(work: () => Promise<T>): Promise<{ result: T; profile: CpuProfile }> {
+  const session = new Session();
+  session.connect();
+  try {
+    await session.post("Profiler.enable");
+    await session.post("Profiler.start");
+    const result = await work();
+    const { profile } = await session.post("Profiler.stop");
+    return { result, profile };
+  } finally {
+    session.disconnect();
+  }
 }
 
 /**
