@@ -5,6 +5,12 @@ import { configDefaults, defineConfig } from "vitest/config";
 /** Offline infrastructure tests: they run sst.config.ts under Pulumi mocks (test/support/sst-harness.ts). */
 const INFRA_TESTS = ["test/stacks/**/*.test.ts"];
 
+/**
+ * Unit test files that must have a process of their own: they set Lambda's environment before the X-Ray SDK
+ * loads, which would leak into the files sharing a worker (and the SDK, once loaded, keeps its mode).
+ */
+const OWN_PROCESS_TESTS = ["test/relay/batch.test.ts"];
+
 // `sst install` puts SST's component sources and their Pulumi SDKs in .sst/platform. The infra tests must
 // load the same @pulumi/pulumi instance as the components, or the mocks would not apply to them.
 const platformModules = path.resolve(import.meta.dirname, ".sst/platform/node_modules");
@@ -28,12 +34,21 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["test/**/*.test.ts"],
-          exclude: [...configDefaults.exclude, ...INFRA_TESTS],
+          exclude: [...configDefaults.exclude, ...INFRA_TESTS, ...OWN_PROCESS_TESTS],
           // Files share worker processes, so the AWS SDK and the stand-ins load once per worker, not once
           // per file (about 40% of the unit tests' CPU). A file must leave no global state behind: stub
           // environment variables with vi.stubEnv and undo them (vi.unstubAllEnvs), restore spies, and
-          // put a file that needs vi.mock in a project of its own.
+          // put a file that needs vi.mock, or sets the environment before a module loads, in OWN_PROCESS_TESTS.
           isolate: false,
+          env: { NODE_COMPILE_CACHE },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "unit-own-process",
+          include: OWN_PROCESS_TESTS,
+          isolate: true,
           env: { NODE_COMPILE_CACHE },
         },
       },

@@ -38,7 +38,7 @@ interface Decimal {
  * NaN and infinities are not plain decimals.
  */
 function splitDecimal(value: string | number): Decimal | undefined {
-  const match = DECIMAL.exec(typeof value === "number" ? String(value) : value);
+  const match = DECIMAL.exec(String(value));
   if (!match) return undefined;
   return { negative: match[1] === "-", integer: match[2] ?? "", fraction: match[3] ?? "" };
 }

@@ -43,6 +43,25 @@ function eventually(predicate: () => boolean): Promise<void> {
   });
 }
 
+/**
+ * Resolves once the retry and orders queues hold exactly these numbers of messages, each one due (any
+ * delay over) and none in flight. fauxqs moves a due message from delayed to ready only when it is
+ * received, so a delayed message counts once its `delayUntil` has passed.
+ */
+async function queuesHold(due: { retry: number; orders: number }): Promise<void> {
+  const holds = () =>
+    (["retry", "orders"] as const).every((name) => {
+      const messages = local.fauxqs.inspectQueue(local.queues[name].name)?.messages;
+      if (!messages || messages.inflight.length > 0) return false;
+      const now = Date.now();
+      return (
+        messages.ready.length + messages.delayed.length === due[name] &&
+        messages.delayed.every((m) => (m.delayUntil ?? 0) <= now)
+      );
+    });
+  while (!holds()) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
 beforeAll(async () => {
   simulator = await startSimulator({ seed: 11 });
   local = await startLocalEnvironment({
@@ -140,10 +159,11 @@ describe("local operations: the circuit breaker over an Imburse outage", () => {
       expect(operations.lambdaApi.mapping(uuid)?.state).toBe("Disabled");
     }
 
-    // More orders arrive while Imburse is down. Proving that nothing calls Imburse needs a window:
-    // longer than the retry delay (1 s) plus one long poll (1 s), so due retries would have been taken.
+    // More orders arrive while Imburse is down. The window that proves nothing calls Imburse lasts until
+    // every retry is due (its 1 s delay over) and it and the new orders still wait, ready, in their queues:
+    // running pollers would have taken them by then.
     for (const ref of ["HELD-1", "HELD-2", "HELD-3"]) await publish(ref);
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await queuesHold({ retry: first.length, orders: 3 });
     const duringOutage = simulator.requests.filter(
       (r) => r.timestamp >= openedAt && r.path.includes("order-management"),
     );
@@ -152,7 +172,6 @@ describe("local operations: the circuit breaker over an Imburse outage", () => {
         .filter((r) => !r.path.endsWith("imburse-relay-health-probe"))
         .map((r) => [r.method, r.path, r.timestamp - openedAt, r.body]),
     ).toEqual([]);
-    expect(local.fauxqs.inspectQueue(local.queues.orders.name)?.messages.ready.length).toBe(3);
 
     simulator.faults.clear();
     expect((await operations.probe()).healthy).toBe(true);

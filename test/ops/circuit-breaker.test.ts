@@ -243,6 +243,129 @@ describe("breakerTrigger", () => {
   });
 });
 
+describe("nextBreakerState's reasons: what the breaker's log tells an operator", () => {
+  const open: BreakerState = { phase: "open", since: at(0).toISOString() };
+  const trial: BreakerState = { phase: "trial", since: at(0).toISOString() };
+  const reasonOf = (state: BreakerState, alarms: AlarmReading, periods: number) =>
+    nextBreakerState(state, alarms, at(periods), RULES).reason;
+
+  it("names the alarm and the periods counted against the rules", () => {
+    expect(reasonOf(INITIAL_BREAKER_STATE, reading("ALARM"), 0)).toBe("Imburse unavailable is in ALARM");
+    expect(reasonOf(INITIAL_BREAKER_STATE, reading("OK"), 0)).toBe("Imburse unavailable is not in ALARM");
+    expect(reasonOf(open, reading("ALARM"), 1)).toBe("Imburse unavailable is still in ALARM");
+    expect(reasonOf({ ...open, healthySince: at(0.5).toISOString() }, reading("OK"), 1.6)).toBe(
+      "open 1 of at least 2 periods, healthy 1 of 1",
+    );
+    expect(reasonOf({ ...open, healthySince: at(0.5).toISOString() }, reading("OK"), 2.5)).toBe(
+      "open 2 periods, Imburse unavailable out of ALARM for 2: trial at the least traffic",
+    );
+    expect(reasonOf(trial, reading("OK", "ALARM"), 0.5)).toBe("the trial failed: the error rate is in ALARM");
+    expect(reasonOf(trial, reading("ALARM", "ALARM"), 0.5)).toBe(
+      "the trial failed: Imburse unavailable is in ALARM",
+    );
+    expect(reasonOf(trial, reading("OK"), 1)).toBe("trial 1 of 2 periods, the error rate out of ALARM");
+    expect(reasonOf(trial, reading("OK"), 2)).toBe(
+      "the error rate stayed out of ALARM through 2 trial periods: configured traffic again",
+    );
+  });
+
+  it("keeps an open breaker's healthy count while it waits, and drops it on ALARM", () => {
+    const waiting = nextBreakerState(open, reading("OK"), at(0.5), RULES);
+    expect(waiting).toMatchObject({
+      state: { ...open, healthySince: at(0.5).toISOString() },
+      transition: false,
+    });
+    expect(nextBreakerState(waiting.state, reading("ALARM"), at(1), RULES)).toEqual({
+      state: open,
+      transition: false,
+      reason: "Imburse unavailable is still in ALARM",
+    });
+  });
+});
+
+describe("convergeMappings with an in-memory Lambda API", () => {
+  /** Mappings by UUID as GetEventSourceMapping returns them, or what it throws; records each update. */
+  function fakeLambda(mappings: Record<string, object | Error | string>) {
+    const updates: object[] = [];
+    const client = {
+      send: async (command: unknown) => {
+        if (command instanceof GetEventSourceMappingCommand) {
+          const mapping = mappings[command.input.UUID ?? ""];
+          if (mapping === undefined || mapping instanceof Error || typeof mapping === "string") throw mapping;
+          return mapping;
+        }
+        if (command instanceof UpdateEventSourceMappingCommand) {
+          updates.push(command.input);
+          return { State: command.input.Enabled === false ? "Disabling" : "Enabling" };
+        }
+        throw new Error("unexpected command");
+      },
+    } as unknown as LambdaClient;
+    return { client, updates };
+  }
+
+  it("enables a mapping that reports no state and no scaling, setting its configured values", async () => {
+    const { client, updates } = fakeLambda({ [ORDERS_UUID]: { BatchSize: 10 } });
+    const results = await convergeMappings(client, "closed", mappingTargets("closed", [CONFIGURED[0]!]));
+    expect(updates).toEqual([{ UUID: ORDERS_UUID, Enabled: true, ScalingConfig: { MaximumConcurrency: 5 } }]);
+    expect(results).toEqual([
+      {
+        uuid: ORDERS_UUID,
+        before: undefined,
+        after: "Enabling",
+        changed: true,
+        update: { Enabled: true, ScalingConfig: { MaximumConcurrency: 5 } },
+      },
+    ]);
+  });
+
+  it("names every mapping it could not converge, and why, after trying them all", async () => {
+    const { client, updates } = fakeLambda({
+      [ORDERS_UUID]: new TypeError("socket hang up"),
+      [RETRY_UUID]: { State: "Enabled", BatchSize: 10, ScalingConfig: { MaximumConcurrency: 3 } },
+      [UNKNOWN_UUID]: "not an error",
+    });
+    const targets = mappingTargets("open", [...CONFIGURED, { ...CONFIGURED[0]!, uuid: UNKNOWN_UUID }]);
+    const failure = await convergeMappings(client, "open", targets).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(BreakerUpdateError);
+    expect(failure).toMatchObject({
+      name: "BreakerUpdateError",
+      message: `Could not converge 2 of 3 event source mappings to open: ${ORDERS_UUID} (TypeError: socket hang up); ${UNKNOWN_UUID} (not an error)`,
+      results: [{ uuid: RETRY_UUID, before: "Enabled", after: "Disabling", changed: true }],
+    });
+    expect(updates).toEqual([{ UUID: RETRY_UUID, Enabled: false }]);
+  });
+});
+
+describe("breakerTrigger on odd events", () => {
+  const alarmEvent = (detail: unknown) => ({
+    source: "aws.cloudwatch",
+    "detail-type": "CloudWatch Alarm State Change",
+    detail,
+  });
+
+  it.each<[string, unknown, object]>([
+    ["null", null, { kind: "other" }],
+    ["an array", [], { kind: "other" }],
+    ["a scheduler event with fields", { source: "aws.scheduler", id: "x" }, { kind: "schedule" }],
+    ["another CloudWatch event", { source: "aws.cloudwatch", "detail-type": "Metric" }, { kind: "other" }],
+    [
+      "an alarm change from elsewhere",
+      { source: "custom", "detail-type": "CloudWatch Alarm State Change" },
+      { kind: "other" },
+    ],
+    ["an alarm change without detail", alarmEvent(undefined), { kind: "alarm" }],
+    ["an alarm change with odd fields", alarmEvent({ alarmName: 7, state: "ALARM" }), { kind: "alarm" }],
+    [
+      "an alarm change whose state has no value",
+      alarmEvent({ alarmName: "A", state: {} }),
+      { kind: "alarm", alarmName: "A" },
+    ],
+  ])("takes %s for what it is", (_, event, expected) => {
+    expect(breakerTrigger(event)).toStrictEqual(expected);
+  });
+});
+
 describe("convergeMappings on the Lambda API stand-in", () => {
   let api: LambdaApiStandIn;
   let lambda: LambdaClient;

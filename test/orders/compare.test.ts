@@ -191,8 +191,61 @@ describe("compareWithExisting", () => {
       { ...existingOrder(), orderRef: "o".repeat(61) },
       ['the existing order has orderRef a string of 61 characters, not "ORD-1"'],
     ],
+    [
+      "an instruction that is null, and one whose instructionRef is a number",
+      {
+        ...existingOrder(),
+        instructions: [...(existingOrder().instructions as Json[]), null, { instructionRef: 3 }],
+      },
+      ["existing instructions[2] has no instructionRef", "existing instructions[3] has no instructionRef"],
+    ],
+    [
+      "a 60-character orderRef, quoted in full",
+      { ...existingOrder(), orderRef: "o".repeat(60) },
+      [`the existing order has orderRef "${"o".repeat(60)}", not "ORD-1"`],
+    ],
+    [
+      "an array amount",
+      withExistingInstruction(0, { amount: [210] }),
+      ['instruction "ins-1": the existing amount an array is not an amount in whole minor units'],
+    ],
+    [
+      "a null currency",
+      withExistingInstruction(0, { currency: null }),
+      ['instruction "ins-1": currency differs (requested EUR, existing null)'],
+    ],
+    [
+      "a zero amount",
+      withExistingInstruction(0, { amount: 0 }),
+      ['instruction "ins-1": amount differs (requested 210.00, existing 0.00)'],
+    ],
   ])("reports %s", (_, existing, expected) => {
     expect(differencesOf(existing)).toEqual(expected);
+  });
+
+  it.each([null, "ORD-1", [], { orderRef: "ORD-1" }, { instructions: {} }])(
+    "finds %j unrecognisable: a conflict, not instructions still to come",
+    (existing) => {
+      expect(compareWithExisting(requestedOrder(), existing)).toEqual({
+        equal: false,
+        differences: [
+          "the existing order is not recognisable: expected an object with an instructions array",
+        ],
+        missing: [],
+      });
+    },
+  );
+
+  it("lists the requested instructions the existing order lacks: they may still be processing", () => {
+    const partial = { ...existingOrder(), instructions: [(existingOrder().instructions as Json[])[0]] };
+    expect(compareWithExisting(requestedOrder(), partial)).toMatchObject({
+      equal: false,
+      missing: ["ins-2"],
+    });
+    expect(compareWithExisting(requestedOrder(), withExistingInstruction(0, { amount: 1 }))).toMatchObject({
+      equal: false,
+      missing: [],
+    });
   });
 
   it("reports every difference at once", () => {

@@ -124,6 +124,11 @@ describe("valid orders", () => {
       }),
     ],
     ["31 December", withInstruction(0, { settledByDate: "2024-12-31" })],
+    ["the 1st of a month", withInstruction(0, { settledByDate: "2025-03-01" })],
+    ["1 January", withInstruction(0, { settledByDate: "2026-01-01" })],
+    ["31 January", withInstruction(0, { settledByDate: "2026-01-31" })],
+    ["30 April", withInstruction(0, { settledByDate: "2026-04-30" })],
+    ["28 February in a common year", withInstruction(0, { settledByDate: "2027-02-28" })],
     ["29 February 2000 (a leap century)", withInstruction(0, { settledByDate: "2000-02-29" })],
   ])("accepts %s", (_, order) => {
     expect(parse(order).success).toBe(true);
@@ -757,5 +762,204 @@ describe("isWellFormedRef", () => {
   ])("%j: %s, as the order schema judges an orderRef", (ref, wellFormed) => {
     expect(isWellFormedRef(ref)).toBe(wellFormed);
     expect(parseOrder({ ...baseOrder(), orderRef: ref }).success).toBe(wellFormed);
+  });
+});
+
+describe("issues tell the publisher what to fix: the field, the rule and the limit", () => {
+  const limits = {
+    metadataMaxKeys: 2,
+    metadataMaxKeyLength: 10,
+    metadataMaxValueLength: 10,
+    maxInstructions: 2,
+  };
+  const ins = (patch: Json): Json => ({
+    instructionRef: "i-1",
+    customerRef: "c-1",
+    direction: "DEBIT",
+    amount: "1.00",
+    currency: "EUR",
+    country: "IE",
+    settledByDate: "2027-01-01",
+    schemeId: "S",
+    ...patch,
+  });
+  const REF_RULE = 'may contain only A-Z, a-z, 0-9, ".", "_" and "-"';
+  const issue = (path: string, code: string, message: string) => ({ path, code, message });
+
+  it.each<[string, Json, ReturnType<typeof issue>[]]>([
+    [
+      "a long ref",
+      { orderRef: "a".repeat(51) },
+      [issue("orderRef", "too_long", "must be at most 50 characters, got 51")],
+    ],
+    ["a ref with a space", { orderRef: "a b" }, [issue("orderRef", "invalid_characters", REF_RULE)]],
+    // A URL path would normalise these away: GET /v1/order-management/.. would read another resource.
+    ["the ref .", { orderRef: "." }, [issue("orderRef", "dot_segment", 'must not be "." or ".."')]],
+    ["the ref ..", { orderRef: ".." }, [issue("orderRef", "dot_segment", 'must not be "." or ".."')]],
+    [
+      "a card number as a ref",
+      { orderRef: "4111111111111111" },
+      [
+        issue(
+          "orderRef",
+          "card_number_in_ref",
+          "looks like a card number; card data must not be sent in refs",
+        ),
+      ],
+    ],
+    [
+      "an empty schemeId",
+      { orderRef: "o", instructions: [ins({ schemeId: "" })] },
+      [issue("instructions[0].schemeId", "too_short", "must not be empty")],
+    ],
+    [
+      "a lower-case currency and a country name",
+      { orderRef: "o", instructions: [ins({ currency: "eur", country: "Ireland" })] },
+      [
+        issue(
+          "instructions[0].currency",
+          "invalid_format",
+          "must be an ISO 4217 code of 3 upper-case letters, such as EUR",
+        ),
+        issue(
+          "instructions[0].country",
+          "invalid_format",
+          "must be an ISO 3166-1 alpha-2 code of 2 upper-case letters, such as IE",
+        ),
+      ],
+    ],
+    [
+      "a five-digit year",
+      { orderRef: "o", instructions: [ins({ settledByDate: "12027-01-01" })] },
+      [issue("instructions[0].settledByDate", "invalid_format", "must be a date written YYYY-MM-DD")],
+    ],
+    [
+      "30 February",
+      { orderRef: "o", instructions: [ins({ settledByDate: "2027-02-30" })] },
+      [issue("instructions[0].settledByDate", "invalid_date", "is not a real calendar date")],
+    ],
+    [
+      "a missing amount",
+      { orderRef: "o", instructions: [ins({ amount: undefined })] },
+      [issue("instructions[0].amount", "required", "is required")],
+    ],
+    [
+      "amounts of every wrong kind",
+      {
+        orderRef: "o",
+        instructions: [
+          ins({ amount: true }),
+          ins({ instructionRef: "i-2", amount: "1,00" }),
+          ins({ instructionRef: "i-3", amount: "-1" }),
+          ins({ instructionRef: "i-4", amount: "0.00" }),
+          ins({ instructionRef: "i-5", amount: "10000000000000.00" }),
+        ],
+      },
+      [
+        issue(
+          "instructions[0].amount",
+          "invalid_type",
+          'must be a decimal string such as "210.00" or a number',
+        ),
+        issue(
+          "instructions[1].amount",
+          "invalid_amount",
+          'must be a plain decimal such as "210.00": digits with an optional "." and fraction, without sign, exponent, spaces or separators',
+        ),
+        issue("instructions[2].amount", "amount_not_positive", "must be greater than 0"),
+        issue("instructions[3].amount", "amount_not_positive", "must be greater than 0"),
+        issue("instructions[4].amount", "amount_too_large", "must be at most 9999999999999.99"),
+        issue("instructions", "too_many", "must have at most 2 instructions, got 5"),
+      ],
+    ],
+    [
+      "a repeated instructionRef",
+      { orderRef: "o", instructions: [ins({}), ins({})] },
+      [
+        issue(
+          "instructions[1].instructionRef",
+          "duplicate_instruction_ref",
+          "repeats the instructionRef of instructions[0]; instructionRefs must be unique within an order",
+        ),
+      ],
+    ],
+    [
+      "a null instruction",
+      { orderRef: "o", instructions: [null, ins({})] },
+      [issue("instructions[0]", "invalid_type", "must be an object, got null")],
+    ],
+    [
+      "the same numeric instructionRef twice: wrong type, not a repeat",
+      { orderRef: "o", instructions: [ins({ instructionRef: 5 }), ins({ instructionRef: 5 })] },
+      [
+        issue("instructions[0].instructionRef", "invalid_type", "must be a string, got a number"),
+        issue("instructions[1].instructionRef", "invalid_type", "must be a string, got a number"),
+      ],
+    ],
+    [
+      "a numeric customerRef without a schemeId: the customerRef is the problem",
+      { orderRef: "o", instructions: [ins({ customerRef: 7, schemeId: undefined })] },
+      [issue("instructions[0].customerRef", "invalid_type", "must be a string, got a number")],
+    ],
+    [
+      "a numeric schemeId in customerDefaults: the instruction has no usable scheme either",
+      {
+        orderRef: "o",
+        customerDefaults: { "c-1": { schemeId: 5 } },
+        instructions: [ins({ schemeId: undefined })],
+      },
+      [
+        issue('customerDefaults["c-1"].schemeId', "invalid_type", "must be a string, got a number"),
+        issue(
+          "instructions[0].schemeId",
+          "required",
+          "is required: neither the instruction nor customerDefaults for its customerRef has a schemeId",
+        ),
+      ],
+    ],
+    [
+      "a customerDefaults key that is not a ref",
+      { orderRef: "o", customerDefaults: { "c 1": { schemeId: "S" } } },
+      [issue('customerDefaults["c 1"]', "invalid_characters", `customerRef key ${REF_RULE}`)],
+    ],
+    [
+      "a __proto__ metadata key",
+      { orderRef: "o", metadata: JSON.parse('{"__proto__": "x"}') },
+      [issue("metadata.__proto__", "reserved_key", 'the key "__proto__" is not supported')],
+    ],
+    [
+      "metadata past every limit, with a card number as a key and an e-mail address as a value",
+      {
+        orderRef: "o",
+        metadata: {
+          "": "1",
+          abcdefghijk: "2",
+          "4111111111111111": "3",
+          x: "jane@example.com",
+          y: "12345678901",
+        },
+      },
+      [
+        issue("metadata", "too_many", "must have at most 2 keys, got 5"),
+        issue('metadata[""]', "too_short", "key must not be empty"),
+        issue("metadata.abcdefghijk", "too_long", "key must be at most 10 characters, got 11"),
+        issue('metadata["4111…1111 (card number)"]', "too_long", "key must be at most 10 characters, got 16"),
+        issue(
+          'metadata["4111…1111 (card number)"]',
+          "card_number_in_metadata",
+          "key looks like a card number; card data must not be sent in metadata",
+        ),
+        issue("metadata.x", "too_long", "value must be at most 10 characters, got 16"),
+        issue(
+          "metadata.x",
+          "email_in_metadata",
+          "value looks like an e-mail address; personal data must not be sent in metadata",
+        ),
+        issue("metadata.y", "too_long", "value must be at most 10 characters, got 11"),
+      ],
+    ],
+  ])("%s", (_, order, expected) => {
+    const result = parse(order, limits);
+    expect(result.success ? [] : result.errors).toEqual(expected);
   });
 });

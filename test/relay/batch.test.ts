@@ -13,8 +13,8 @@ interface SubsegmentDocument {
 }
 
 // Tracing as Lambda runs it with Active tracing: the X-Ray SDK in Lambda mode streams every closed subsegment
-// to the daemon over UDP, here a socket on loopback. Set before the SDK loads (vitest runs each file in a
-// fresh process), hence the dynamic import of the harness below.
+// to the daemon over UDP, here a socket on loopback. Set before the SDK loads (vitest.config.ts gives this file a
+// process of its own: OWN_PROCESS_TESTS), hence the dynamic import of the harness below.
 const daemon = createSocket("udp4");
 const documents: SubsegmentDocument[] = [];
 const waiters = new Set<() => void>();

@@ -445,6 +445,121 @@ describe("submitOrder: what it sends and what a failure carries", () => {
   });
 });
 
+describe("submitOrder: time, reads and reconciliation", () => {
+  const optionsOf = (api: OrderApi) => {
+    const seen: unknown[] = [];
+    const createOrder = api.createOrder;
+    api.createOrder = (body, options) => {
+      seen.push(options);
+      return createOrder(body, options);
+    };
+    return seen;
+  };
+
+  it("gives a call all the time left when no timeout is set, and still starts one with exactly a second left", async () => {
+    const api = fakeApi([201]);
+    const seen = optionsOf(api);
+    const result = await submitOrder(api, order, {
+      correlationId: "c",
+      readFirst: false,
+      deadline: NOW + 1_000,
+      clock: () => NOW,
+    });
+    expect(result).toEqual({ kind: "submitted", status: 201 });
+    expect(seen).toEqual([{ correlationId: "c", timeoutMs: 1_000, deadline: NOW + 1_000 }]);
+  });
+
+  it("without a deadline or a timeout, passes the correlation id alone", async () => {
+    const api = fakeApi([201]);
+    const seen = optionsOf(api);
+    await submitOrder(api, order, { correlationId: "c", readFirst: false });
+    expect(seen).toEqual([{ correlationId: "c" }]);
+  });
+
+  it.each([
+    [false, false],
+    [true, true],
+  ])(
+    "with under a second left (read first: %s), calls nothing; may have reached Imburse: %s",
+    async (readFirst, mayHaveReached) => {
+      const api = fakeApi([201], [order]);
+      const result = await submitOrder(api, order, {
+        correlationId: "c",
+        readFirst,
+        deadline: NOW + 999,
+        clock: () => NOW,
+      });
+      expect(result).toEqual({
+        kind: "failed",
+        failure: {
+          reason: "network",
+          status: undefined,
+          errorCodes: ["RELAY_OUT_OF_TIME"],
+          retryAfterSeconds: undefined,
+          imburseCorrelationId: undefined,
+          mayHaveReached,
+        },
+      });
+      expect(api.calls).toEqual([]);
+    },
+  );
+
+  it("counts a read that failed on the network as possibly reached: the order may exist whatever happened", async () => {
+    const result = await submitOrder(fakeApi([], [networkError("ECONNREFUSED", false)]), order, {
+      correlationId: "c",
+      readFirst: true,
+    });
+    expect(result).toMatchObject({
+      kind: "failed",
+      failure: { reason: "network", errorCodes: ["ECONNREFUSED"], mayHaveReached: true },
+    });
+  });
+
+  it("retries a read Imburse refused as unexpected, not as a rejection of the order, marking it may exist", async () => {
+    const result = await submitOrder(fakeApi([], [getError(400, ["BAD_REQUEST"])]), order, {
+      correlationId: "c",
+      readFirst: true,
+    });
+    expect(result).toMatchObject({
+      kind: "failed",
+      failure: { reason: "unexpected", status: 400, errorCodes: ["BAD_REQUEST"], mayHaveReached: true },
+    });
+  });
+
+  it("throws what is not Imburse's from a read too", async () => {
+    const bug = new TypeError("bug");
+    await expect(
+      submitOrder(fakeApi([], [bug]), order, { correlationId: "c", readFirst: true }),
+    ).rejects.toBe(bug);
+  });
+
+  it("takes an existing order that lacks instructions and differs otherwise as a conflict, not as still processing", async () => {
+    const existing = { orderRef: "ORDER-OTHER", instructions: [] };
+    const result = await submitOrder(fakeApi([apiError(409)], [existing]), order, {
+      correlationId: "c",
+      readFirst: false,
+    });
+    expect(result).toEqual({
+      kind: "conflict",
+      differences: [
+        'the existing order has orderRef "ORDER-OTHER", not "ORDER-1"',
+        'instruction "ORDER-1-1" is missing from the existing order (Imburse may not have processed it yet)',
+      ],
+    });
+  });
+
+  it("retries an answer Imburse gives that means nothing for the order (a redirect), marking it may exist", async () => {
+    const result = await submitOrder(fakeApi([apiError(302)]), order, {
+      correlationId: "c",
+      readFirst: false,
+    });
+    expect(result).toMatchObject({
+      kind: "failed",
+      failure: { reason: "unexpected", status: 302, mayHaveReached: true },
+    });
+  });
+});
+
 describe("decide: what the ledger and the envelope say", () => {
   const cases: Array<[string, RecordOutcome, Partial<NextStep>]> = [
     ["a duplicate is acknowledged", { kind: "duplicate" }, { kind: "acknowledge", outcome: "duplicate" }],

@@ -7,7 +7,7 @@ import {
   SQS_MAX_MESSAGE_ATTRIBUTES,
   SQS_MAX_MESSAGE_BYTES,
 } from "../../lib/config/index.ts";
-import { queueNameOf, readEnvelope, writeAttributes } from "../../lib/relay/envelope.ts";
+import { attributeBytes, queueNameOf, readEnvelope, writeAttributes } from "../../lib/relay/envelope.ts";
 import { type DeadLetterReason, deadLetterReasonRoom, fitDeadLetterReason } from "../../lib/relay/reasons.ts";
 
 const retryQueue = { fromRetryQueue: true };
@@ -238,5 +238,198 @@ describe("fitDeadLetterReason", () => {
   it("leaves room for any body the orders queue takes: at least 12 KiB", () => {
     expect(deadLetterReasonRoom("x".repeat(SOURCE_QUEUE_MAX_MESSAGE_BYTES))).toBe(12_288);
     expect(deadLetterReasonRoom("é")).toBe(SQS_MAX_MESSAGE_BYTES - 2 - RELAY_ATTRIBUTES_MAX_BYTES);
+  });
+});
+
+describe("reading an envelope: values the relay cannot use", () => {
+  const attribute = (stringValue: string) => ({
+    dataType: "String",
+    stringValue,
+    stringListValues: [],
+    binaryListValues: [],
+  });
+  const record = (attributes: Record<string, string> | undefined): SQSRecord =>
+    ({
+      messageId: "m-4",
+      body: "{}",
+      ...(attributes
+        ? {
+            messageAttributes: Object.fromEntries(
+              Object.entries(attributes).map(([k, v]) => [k, attribute(v)]),
+            ),
+          }
+        : {}),
+    }) as unknown as SQSRecord;
+  const now = new Date("2026-11-30T12:00:00Z");
+
+  it.each(["0", "-2", "2.5", "two", ""])("starts again at attempt 1 when the attempt reads %j", (value) => {
+    expect(readEnvelope(record({ [MESSAGE_ATTRIBUTES.attempt]: value }), now, retryQueue).attempt).toBe(1);
+  });
+
+  it("treats unparsable times as absent: received now, due now", () => {
+    const envelope = readEnvelope(
+      record({ [MESSAGE_ATTRIBUTES.firstReceivedAt]: "yesterday", [MESSAGE_ATTRIBUTES.notBefore]: "soon" }),
+      now,
+      retryQueue,
+    );
+    expect(envelope.firstReceivedAt).toEqual(now);
+    expect(envelope.notBefore).toBeUndefined();
+  });
+
+  it("reads a record without attributes as a first delivery", () => {
+    expect(readEnvelope(record(undefined), now, retryQueue)).toEqual({
+      correlationId: "m-4",
+      rejectedCorrelationId: false,
+      attempt: 1,
+      firstReceivedAt: now,
+      notBefore: undefined,
+      originMessageId: "m-4",
+      unknownOutcome: false,
+      foreignAttributes: {},
+      ignoredAttributes: [],
+    });
+  });
+
+  it("trims a correlation id, and treats a blank one as absent rather than rejected", () => {
+    expect(
+      readEnvelope(record({ [MESSAGE_ATTRIBUTES.correlationId]: "  c-9 " }), now, ordersQueue),
+    ).toMatchObject({ correlationId: "c-9", rejectedCorrelationId: false });
+    expect(
+      readEnvelope(record({ [MESSAGE_ATTRIBUTES.correlationId]: "   " }), now, ordersQueue),
+    ).toMatchObject({
+      correlationId: "m-4",
+      rejectedCorrelationId: false,
+    });
+    expect(
+      readEnvelope(record({}), now, { ...ordersQueue, bodyCorrelationId: "  corr-sns  " }).correlationId,
+    ).toBe("corr-sns");
+    expect(readEnvelope(record({}), now, { ...ordersQueue, bodyCorrelationId: "  " })).toMatchObject({
+      correlationId: "m-4",
+      rejectedCorrelationId: false,
+    });
+  });
+
+  it("reads the read-first mark only when it says exactly true", () => {
+    expect(
+      readEnvelope(record({ [MESSAGE_ATTRIBUTES.unknownOutcome]: "false" }), now, retryQueue).unknownOutcome,
+    ).toBe(false);
+    expect(
+      readEnvelope(record({ [MESSAGE_ATTRIBUTES.unknownOutcome]: " true " }), now, retryQueue).unknownOutcome,
+    ).toBe(true);
+  });
+
+  it("ignores a dead-letter reason a publisher set on the orders queue, and names it", () => {
+    const envelope = readEnvelope(
+      record({ [MESSAGE_ATTRIBUTES.deadLetterReason]: '{"kind":"invalid"}', "x-pub": "kept" }),
+      now,
+      ordersQueue,
+    );
+    expect(envelope.ignoredAttributes).toEqual([MESSAGE_ATTRIBUTES.deadLetterReason]);
+    expect(Object.keys(envelope.foreignAttributes)).toEqual(["x-pub"]);
+  });
+
+  it("ignores a relay attribute sent as binary rather than text", () => {
+    const binary = {
+      messageId: "m-6",
+      body: "{}",
+      messageAttributes: {
+        [MESSAGE_ATTRIBUTES.correlationId]: {
+          dataType: "Binary",
+          binaryValue: Buffer.from("c-1").toString("base64"),
+        },
+      },
+    } as unknown as SQSRecord;
+    expect(readEnvelope(binary, now, retryQueue)).toMatchObject({
+      correlationId: "m-6",
+      rejectedCorrelationId: false,
+    });
+  });
+
+  it("forwards a publisher's text attribute as it came, with no binary value", () => {
+    const { foreignAttributes } = readEnvelope(record({ "x-pub": "kept" }), now, ordersQueue);
+    expect(foreignAttributes).toStrictEqual({ "x-pub": { DataType: "String", StringValue: "kept" } });
+  });
+
+  it("forwards a publisher's binary attribute as bytes, and never the relay's own attributes", () => {
+    const binary = {
+      messageId: "m-5",
+      body: "{}",
+      messageAttributes: {
+        "x-blob": { dataType: "Binary", binaryValue: Buffer.from([1, 2, 255]).toString("base64") },
+        [MESSAGE_ATTRIBUTES.attempt]: attribute("2"),
+      },
+    } as unknown as SQSRecord;
+    const { foreignAttributes } = readEnvelope(binary, now, retryQueue);
+    expect(foreignAttributes).toEqual({
+      "x-blob": { DataType: "Binary", BinaryValue: Buffer.from([1, 2, 255]) },
+    });
+  });
+});
+
+describe("writing attributes", () => {
+  const envelope = {
+    correlationId: "c-1",
+    rejectedCorrelationId: false,
+    attempt: 2,
+    firstReceivedAt: new Date("2026-11-30T00:00:00Z"),
+    notBefore: undefined,
+    originMessageId: "o-1",
+    unknownOutcome: false,
+    foreignAttributes: {},
+    ignoredAttributes: [],
+  };
+  const str = (value: string) => ({ DataType: "String", StringValue: value });
+
+  it("writes the wait, the read-first mark and the dead-letter reason only when given", () => {
+    const plain = writeAttributes(envelope, { attempt: 3 }).attributes;
+    expect(plain).toEqual({
+      [MESSAGE_ATTRIBUTES.correlationId]: str("c-1"),
+      [MESSAGE_ATTRIBUTES.attempt]: { DataType: "Number", StringValue: "3" },
+      [MESSAGE_ATTRIBUTES.firstReceivedAt]: str("2026-11-30T00:00:00.000Z"),
+      [MESSAGE_ATTRIBUTES.originMessageId]: str("o-1"),
+    });
+    const full = writeAttributes(envelope, {
+      attempt: 3,
+      notBefore: new Date("2026-12-01T00:00:00Z"),
+      unknownOutcome: true,
+      deadLetterReason: '{"kind":"conflict"}',
+    }).attributes;
+    expect(full).toMatchObject({
+      [MESSAGE_ATTRIBUTES.notBefore]: str("2026-12-01T00:00:00.000Z"),
+      [MESSAGE_ATTRIBUTES.unknownOutcome]: str("true"),
+      [MESSAGE_ATTRIBUTES.deadLetterReason]: str('{"kind":"conflict"}'),
+    });
+  });
+
+  it("forwards publisher attributes in name order, whatever order they came in", () => {
+    const names = ["x-e", "x-d", "x-c", "x-b", "x-a", "x-z", "x-y"];
+    const many = {
+      ...envelope,
+      foreignAttributes: Object.fromEntries(names.map((name) => [name, str("v")])),
+    };
+    // 4 relay attributes leave room for 6 of the publisher's.
+    expect(writeAttributes(many, { attempt: 2 }).dropped).toEqual(["x-z"]);
+  });
+
+  it("forwards publisher attributes only while they fit the bytes left, to the byte", () => {
+    const withForeign = {
+      ...envelope,
+      foreignAttributes: { "x-a": str("é"), "x-b": { DataType: "Binary", BinaryValue: new Uint8Array(3) } },
+    };
+    const own = attributeBytes(writeAttributes(envelope, { attempt: 2 }).attributes);
+    // "x-a" + "String" + "é" (2 bytes in UTF-8) = 11 bytes; "x-b" + "Binary" + 3 bytes = 12 bytes.
+    expect(attributeBytes({ "x-a": str("é") })).toBe(11);
+    expect(attributeBytes({ "x-b": withForeign.foreignAttributes["x-b"] })).toBe(12);
+    expect(writeAttributes(withForeign, { attempt: 2 }, own + 23).dropped).toEqual([]);
+    expect(writeAttributes(withForeign, { attempt: 2 }, own + 22)).toMatchObject({ dropped: ["x-b"] });
+    expect(writeAttributes(withForeign, { attempt: 2 }, own + 10).dropped).toEqual(["x-a", "x-b"]);
+    // One too large for the room does not stop a smaller one after it.
+    const large = { ...withForeign.foreignAttributes, "x-a": str("é".repeat(10)) };
+    expect(
+      writeAttributes({ ...envelope, foreignAttributes: large }, { attempt: 2 }, own + 12),
+    ).toMatchObject({
+      dropped: ["x-a"],
+      attributes: { "x-b": large["x-b"] },
+    });
   });
 });
