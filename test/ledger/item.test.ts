@@ -4,11 +4,15 @@ import {
   claimedItem,
   describeState,
   fingerprintOf,
+  hasEventsDue,
   isStuck,
   judgeClaim,
   type LedgerItem,
   OPEN_SHARDS,
+  type OutboxEntry,
   openShardOf,
+  outboxOnlyItem,
+  publishedItem,
   settledItem,
 } from "../../lib/ledger/index.ts";
 import { CASE_CLAIM, CLAIM_CASES, NOW } from "../support/claim-cases.ts";
@@ -86,6 +90,17 @@ describe("settledItem", () => {
     }
   });
 
+  it("an order Imburse already had is complete too: no may-exist mark, out of the open-orders index", () => {
+    const existed = settledItem(
+      claimed,
+      { state: "already-existed", lastOutcome: { result: "already-existed", status: 200 } },
+      true,
+      NOW,
+    );
+    expect(existed).toMatchObject({ state: "already-existed", mayExist: false });
+    expect(existed).not.toHaveProperty("openShard");
+  });
+
   it.each([
     ["a try that may have reached Imburse", false, false, true, true],
     ["a read-first attempt that learned nothing", false, true, false, true],
@@ -139,6 +154,17 @@ describe("isStuck", () => {
     ],
     ["submitted", { state: "submitted", lastAttemptAt: NOW - AFTER }, false],
     ["expired", { leaseExpiresAt: NOW - AFTER, expiresAt: NOW / 1000 }, false],
+    // `ledger settle` recorded what Imburse says after the last attempt: no longer stuck.
+    [
+      "may exist, settled at the last attempt",
+      { state: "waiting", mayExist: true, lastAttemptAt: NOW - AFTER, settledAt: NOW - AFTER },
+      false,
+    ],
+    [
+      "may exist, attempted again after it was settled",
+      { state: "waiting", mayExist: true, lastAttemptAt: NOW - AFTER, settledAt: NOW - AFTER - 1 },
+      true,
+    ],
   ])("%s: %s", (_name, overrides, stuck) => {
     expect(isStuck(item(overrides), NOW, AFTER)).toBe(stuck);
   });
@@ -176,5 +202,92 @@ describe("openShardOf", () => {
   it("spreads refs over every shard", () => {
     const shards = new Set(Array.from({ length: 40 }, (_, i) => openShardOf(`ORDER-${i}`)));
     expect([...shards].sort()).toEqual(Array.from({ length: OPEN_SHARDS }, (_, i) => String(i)));
+  });
+});
+
+describe("the outbox: outcome events kept in the ledger until they reach the bus", () => {
+  const event = (id: string): OutboxEntry => ({
+    id,
+    detailType: "Order Submitted",
+    detail: JSON.stringify({ eventId: id }),
+  });
+  const submitted = { state: "submitted", lastOutcome: { result: "submitted", status: 201 } } as const;
+
+  it("a settled outcome puts its event in the outbox, due now, on the order's shard", () => {
+    const done = settledItem(item(), submitted, false, NOW + 5, event("E1"));
+    expect(done).toMatchObject({
+      outbox: [event("E1")],
+      outboxShard: openShardOf("ORDER-1"),
+      outboxDueAt: NOW + 5,
+    });
+    expect(hasEventsDue(done, NOW + 5, 0)).toBe(true);
+  });
+
+  it("an event still due keeps its place and due time; the same event is never kept twice", () => {
+    const first = settledItem(item(), submitted, false, NOW, event("E1"));
+    const again = settledItem({ ...first, state: "claimed" }, submitted, false, NOW + 9, event("E2"));
+    expect(again.outbox).toEqual([event("E1"), event("E2")]);
+    expect(again.outboxDueAt).toBe(NOW);
+    const repeated = settledItem({ ...first, state: "claimed" }, submitted, false, NOW + 9, event("E1"));
+    expect(repeated.outbox).toEqual([event("E1")]);
+    expect(repeated.outboxDueAt).toBe(NOW + 9);
+  });
+
+  it.each<[string, Partial<LedgerItem>, number, boolean]>([
+    ["no outbox", {}, NOW + 10, false],
+    ["an empty outbox", { outbox: [], outboxDueAt: NOW }, NOW + 10, false],
+    ["due exactly as long as asked", { outbox: [event("E1")], outboxDueAt: NOW }, NOW + 10, true],
+    ["due for less", { outbox: [event("E1")], outboxDueAt: NOW + 1 }, NOW + 10, false],
+  ])("events due after 10 ms, %s: %s", (_name, overrides, now, due) => {
+    expect(hasEventsDue(item(overrides), now, 10)).toBe(due);
+  });
+
+  it("an event no order keeps gets an item of its own: never an order's ref, never open, expiring with the TTL", () => {
+    const kept = outboxOnlyItem(event("E9"), "tenant-1", NOW, 3600);
+    expect(kept).toEqual({
+      orderRef: "event#E9",
+      tenantId: "tenant-1",
+      state: "dead-lettered",
+      mayExist: false,
+      fingerprint: "",
+      correlationId: "",
+      attempts: 0,
+      firstReceivedAt: NOW,
+      lastAttemptAt: NOW,
+      version: 0,
+      expiresAt: Math.floor(NOW / 1000) + 3600,
+      outbox: [event("E9")],
+      outboxShard: openShardOf("E9"),
+      outboxDueAt: NOW,
+    });
+    expect(isStuck(kept, NOW + 10 ** 9, 0)).toBe(false);
+    expect(hasEventsDue(kept, NOW, 0)).toBe(true);
+  });
+
+  it("published events leave the outbox; the outbox fields go with the last of them", () => {
+    const held = item({
+      state: "submitted",
+      outbox: [event("E1"), event("E2")],
+      outboxShard: "7",
+      outboxDueAt: NOW - 5,
+    });
+    expect(publishedItem(held, new Set(["E1"]))).toMatchObject({
+      outbox: [event("E2")],
+      outboxShard: "7",
+      outboxDueAt: NOW - 5,
+    });
+    const empty = publishedItem(held, new Set(["E1", "E2"]))!;
+    for (const gone of ["outbox", "outboxShard", "outboxDueAt"]) expect(empty).not.toHaveProperty(gone);
+    expect(empty).toMatchObject({ state: "submitted", orderRef: "ORDER-1" });
+    expect(publishedItem(held, new Set(["E3"]))).toBeUndefined();
+  });
+
+  it("an outbox written before its shard and due time were kept gets them from the order", () => {
+    const older = item({ lastAttemptAt: NOW - 7, outbox: [event("E1"), event("E2")] });
+    expect(publishedItem(older, new Set(["E2"]))).toMatchObject({
+      outbox: [event("E1")],
+      outboxShard: openShardOf("ORDER-1"),
+      outboxDueAt: NOW - 7,
+    });
   });
 });
