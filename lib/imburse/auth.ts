@@ -21,13 +21,16 @@ export type Rung = "cached-token" | "new-token" | "new-credentials";
 export type Refusal = "token-exchange" | "call";
 
 /**
- * The rung to climb to after a 401, or undefined to give up: the ladder's every retry decision. A refused
- * token exchange goes straight to new credentials, since another token from the same key would fail alike.
+ * The rung to climb to after a 401, given the rungs already climbed, or undefined to give up: the ladder's
+ * every retry decision. Each rung is climbed at most once, in the order the refusals ask for: a refused call
+ * first tries a new token, then new credentials; a refused token exchange goes straight to new credentials,
+ * since another token from the same key would fail alike. After new credentials, a refused call still gets
+ * one new token if it has not had one (a rotated key's first token may not be honoured everywhere yet).
  */
-export function nextRung(rung: Rung, refusal: Refusal): Rung | undefined {
-  if (rung === "new-credentials") return undefined;
-  if (rung === "new-token" || refusal === "token-exchange") return "new-credentials";
-  return "new-token";
+export function nextRung(climbed: ReadonlySet<Rung>, refusal: Refusal): Rung | undefined {
+  if (refusal === "call" && !climbed.has("new-token")) return "new-token";
+  if (!climbed.has("new-credentials")) return "new-credentials";
+  return undefined;
 }
 
 /** A request the ladder authenticates: the transport's request without its auth headers. */
@@ -66,15 +69,18 @@ export class AuthLadder {
 
   /** Sends `request` with a bearer token and the account headers; on a 401, climbs the ladder. */
   async send(request: UnauthenticatedRequest, options: CallOptions): Promise<ImburseAnswer> {
-    return this.#climb(request, options, await this.#credentials.get(), "cached-token");
+    return this.#climb(request, options, await this.#credentials.get(), new Set(["cached-token"]));
   }
 
-  /** Tries `request` on one rung; on a 401, on the rung {@link nextRung} names (at most three in all). */
+  /**
+   * Tries `request` on the current rung (the last of `climbed`); on a 401, on the rung {@link nextRung}
+   * names (at most three rungs in all).
+   */
   async #climb(
     request: UnauthenticatedRequest,
     options: CallOptions,
     credentials: ImburseCredentials,
-    rung: Rung,
+    climbed: ReadonlySet<Rung>,
   ): Promise<ImburseAnswer> {
     let token: string | undefined;
     try {
@@ -87,14 +93,14 @@ export class AuthLadder {
       if (!(error instanceof ImburseApiError && error.status === 401)) throw error;
       // A refused token is never offered again, whatever comes next.
       if (token !== undefined) this.#tokens.invalidate(this.#tokenKey(credentials), token);
-      const next = nextRung(rung, token === undefined ? "token-exchange" : "call");
+      const next = nextRung(climbed, token === undefined ? "token-exchange" : "call");
       if (next === undefined) throw error;
       const fresh =
         next === "new-credentials"
           ? await this.#freshCredentials(credentials, options, request.method, request.path)
           : credentials;
       if (fresh === undefined) throw error;
-      return this.#climb(request, options, fresh, next);
+      return this.#climb(request, options, fresh, new Set([...climbed, next]));
     }
   }
 

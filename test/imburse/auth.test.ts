@@ -120,15 +120,18 @@ afterEach(() => {
 });
 
 describe("nextRung: the ladder's every retry decision", () => {
-  it.each<[Rung, "token-exchange" | "call", Rung | undefined]>([
-    ["cached-token", "call", "new-token"],
-    ["cached-token", "token-exchange", "new-credentials"],
-    ["new-token", "call", "new-credentials"],
-    ["new-token", "token-exchange", "new-credentials"],
-    ["new-credentials", "call", undefined],
-    ["new-credentials", "token-exchange", undefined],
-  ])("after a 401 on %s from the %s: %s", (rung, refusal, next) => {
-    expect(nextRung(rung, refusal)).toBe(next);
+  it.each<[Rung[], "token-exchange" | "call", Rung | undefined]>([
+    [["cached-token"], "call", "new-token"],
+    [["cached-token"], "token-exchange", "new-credentials"],
+    [["cached-token", "new-token"], "call", "new-credentials"],
+    [["cached-token", "new-token"], "token-exchange", "new-credentials"],
+    [["cached-token", "new-token", "new-credentials"], "call", undefined],
+    [["cached-token", "new-token", "new-credentials"], "token-exchange", undefined],
+    // A rotated key: the exchange was refused first, so the call may still have its one new token.
+    [["cached-token", "new-credentials"], "call", "new-token"],
+    [["cached-token", "new-credentials"], "token-exchange", undefined],
+  ])("after a 401 having climbed %j, from the %s: %s", (climbed, refusal, next) => {
+    expect(nextRung(new Set(climbed), refusal)).toBe(next);
   });
 });
 
@@ -235,6 +238,31 @@ describe("AuthLadder", () => {
     expect(store.refreshes()).toBe(1);
     expect(imburse.routes()).toEqual(["token", "token", "create-order"]);
     expect(imburse.sent[1]?.headers.authorization).toMatch(/^Hmac pub-2:/);
+  });
+
+  it("after a rotated key's token is refused once, the call still gets its one new token", async () => {
+    const imburse = new FakeImburse();
+    imburse.keys = [key(2)];
+    imburse.refuseCalls = 1;
+    const store = secret(key(1), () => key(2));
+    expect(await ladder(imburse, store.provider).send(create, {})).toEqual({
+      status: 201,
+      body: { token: "token-2" },
+    });
+    expect(store.refreshes()).toBe(1);
+    // old key refused, new key's token refused by the call, one more token, accepted
+    expect(imburse.routes()).toEqual(["token", "token", "create-order", "token", "create-order"]);
+  });
+
+  it("gives up once every rung was climbed: three calls at most, the secret read again once", async () => {
+    const imburse = new FakeImburse();
+    const store = secret(key(1), () => key(2));
+    imburse.keys = [key(1), key(2)];
+    imburse.refuseCalls = 10;
+    const error = await caught(ladder(imburse, store.provider).send(create, {}));
+    expect(error).toMatchObject({ status: 401, path: create.path });
+    expect(store.refreshes()).toBe(1);
+    expect(imburse.routes().filter((route) => route === "create-order")).toHaveLength(3);
   });
 
   it("re-reads the secret only once: a key refused again ends the call with that 401", async () => {
@@ -397,16 +425,6 @@ describe("the token exchange's answer", () => {
     const stale = ladder(imburse, store.provider);
     await expect(stale.accessToken({})).rejects.toMatchObject({ status: 401 });
     expect(store.refreshes()).toBe(0);
-  });
-
-  it("keeps the private key, the token and the signature out of a refused exchange's error", async () => {
-    const imburse = new FakeImburse();
-    imburse.keys = [key(2)];
-    const secretKey = key(1);
-    const error = (await caught(ladder(imburse, secret(secretKey).provider).send(create, {}))) as Error;
-    const text = `${error.message} ${JSON.stringify(error)} ${String(error.stack)}`;
-    expect(text).not.toContain(secretKey.privateKey);
-    expect(text).not.toMatch(/Hmac |Bearer|token-\d/);
   });
 });
 
