@@ -91,6 +91,8 @@ export class AuthLadder {
       );
     } catch (error) {
       if (!(error instanceof ImburseApiError && error.status === 401)) throw error;
+      // A first try on a dead socket may have reached Imburse: the relay reads before it writes again.
+      if (error.earlierTryMayHaveReached && request.method !== "GET") throw error;
       // A refused token is never offered again, whatever comes next.
       if (token !== undefined) this.#tokens.invalidate(this.#tokenKey(credentials), token);
       const next = nextRung(climbed, token === undefined ? "token-exchange" : "call");

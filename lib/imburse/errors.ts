@@ -27,6 +27,11 @@ export class ImburseApiError extends ImburseError {
   readonly imburseCorrelationId: string | undefined;
   /** Parsed `Retry-After` in seconds (from a delay or an HTTP date), when the response had one. */
   readonly retryAfterSeconds: number | undefined;
+  /**
+   * True when this answer came to a second try after a dead pooled socket, whose first try may have reached
+   * Imburse: whatever this answer says, the call may have acted, so it must not be repeated unread.
+   */
+  readonly earlierTryMayHaveReached: boolean;
 
   constructor(init: {
     status: number;
@@ -35,6 +40,7 @@ export class ImburseApiError extends ImburseError {
     errors: readonly ImburseErrorDetail[];
     imburseCorrelationId?: string | undefined;
     retryAfterSeconds?: number | undefined;
+    earlierTryMayHaveReached?: boolean;
   }) {
     const codes = init.errors.map((e) => e.errorCode).join(", ");
     const correlation = init.imburseCorrelationId
@@ -49,6 +55,7 @@ export class ImburseApiError extends ImburseError {
     this.errors = init.errors;
     this.imburseCorrelationId = init.imburseCorrelationId;
     this.retryAfterSeconds = init.retryAfterSeconds;
+    this.earlierTryMayHaveReached = init.earlierTryMayHaveReached ?? false;
   }
 
   /** The `errorCode`s of the body, in order. */

@@ -151,10 +151,12 @@ export class HttpTransport implements Transport {
   async send(request: ImburseRequest, options: CallOptions): Promise<ImburseAnswer> {
     const { method, path } = request;
     let response: Exchanged;
+    let retried = false;
     try {
       response = await this.#exchange(request, options);
     } catch (error) {
       if (!isDeadPooledSocket(error)) throw networkError(error, method, path, false);
+      retried = true;
       try {
         response = await this.#exchange(request, options);
       } catch (retryError) {
@@ -176,6 +178,7 @@ export class HttpTransport implements Transport {
         typeof retryAfter === "string" ? retryAfter : undefined,
         this.#clock(),
       ),
+      earlierTryMayHaveReached: retried,
     });
   }
 

@@ -189,7 +189,7 @@ function failedFrom(
     errorCodes: api.errorCodes,
     retryAfterSeconds: api.retryAfterSeconds,
     imburseCorrelationId: api.imburseCorrelationId,
-    mayHaveReached: mayHaveReached || reason === "unexpected",
+    mayHaveReached: mayHaveReached || reason === "unexpected" || api.earlierTryMayHaveReached === true,
   });
 }
 

@@ -265,6 +265,27 @@ describe("AuthLadder", () => {
     expect(imburse.routes().filter((route) => route === "create-order")).toHaveLength(3);
   });
 
+  it("does not send an order again on a 401 whose dead-socket first try may have reached Imburse", async () => {
+    const imburse = new FakeImburse();
+    const send = imburse.send.bind(imburse);
+    imburse.send = async (request, options) => {
+      if (request.route !== "create-order") return send(request, options);
+      imburse.sent.push({ route: request.route, headers: request.authHeaders() });
+      throw new ImburseApiError({
+        status: 401,
+        method: "POST",
+        path: create.path,
+        errors: [],
+        earlierTryMayHaveReached: true,
+      });
+    };
+    const store = secret(key(1), () => key(2));
+    const error = await caught(ladder(imburse, store.provider).send(create, {}));
+    expect(error).toMatchObject({ status: 401, earlierTryMayHaveReached: true });
+    expect(imburse.routes()).toEqual(["token", "create-order"]);
+    expect(store.refreshes()).toBe(0);
+  });
+
   it("re-reads the secret only once: a key refused again ends the call with that 401", async () => {
     const imburse = new FakeImburse();
     imburse.keys = [key(3)];

@@ -402,6 +402,22 @@ describe("HttpTransport.send", () => {
     expect(calls).toHaveLength(2);
   });
 
+  it.each([401, 503])(
+    "an answer %d to the retry after a dead socket says the first try may have reached Imburse",
+    async (status) => {
+      const { request } = scripted(failure("ECONNRESET", { reusedSocket: true }), answer(status, ""));
+      expect(await caught(transport(request).sender.send(create, {}))).toMatchObject({
+        status,
+        earlierTryMayHaveReached: true,
+      });
+      const once = scripted(answer(status, ""));
+      expect(await caught(transport(once.request).sender.send(create, {}))).toMatchObject({
+        status,
+        earlierTryMayHaveReached: false,
+      });
+    },
+  );
+
   it("types a timeout before the request was written as not having reached Imburse", async () => {
     const { request } = scripted(failure("ETIMEDOUT", { writableFinished: false }));
     expect(await caught(transport(request).sender.send(create, {}))).toMatchObject({

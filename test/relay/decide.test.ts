@@ -274,7 +274,7 @@ describe("the README's outcome table: Imburse's answer → submitOrder → decid
     expect(decide(result, context({ random: 0 }))).toMatchObject(step);
   });
 
-  it("marks what may have reached Imburse: a timeout after sending and every failed read, not a 5xx", async () => {
+  it("marks what may have reached Imburse: a timeout after sending and every failed read, not a plain 5xx", async () => {
     const mayHaveReached = async (create: unknown[], get: unknown[] = [], readFirst = false) => {
       const result = await submitOrder(fakeApi(create, get), order, { correlationId: "c", readFirst });
       return result.kind === "failed" && result.failure.mayHaveReached;
@@ -282,6 +282,17 @@ describe("the README's outcome table: Imburse's answer → submitOrder → decid
     expect(await mayHaveReached([networkError("ETIMEDOUT", true)])).toBe(true);
     expect(await mayHaveReached([networkError("ECONNREFUSED", false)])).toBe(false);
     expect(await mayHaveReached([apiError(503)])).toBe(false);
+    // ... unless it answered the retry after a dead socket, whose first try may have created the order
+    const afterDeadSocket = (status: number) =>
+      new ImburseApiError({
+        status,
+        method: "POST",
+        path: "/v1/order-management",
+        errors: [],
+        earlierTryMayHaveReached: true,
+      });
+    expect(await mayHaveReached([afterDeadSocket(503)])).toBe(true);
+    expect(await mayHaveReached([afterDeadSocket(401)])).toBe(true);
     expect(await mayHaveReached([], [getError(503)], true)).toBe(true);
     expect(await mayHaveReached([apiError(409)], [getError(409)])).toBe(true);
   });
