@@ -10,7 +10,13 @@ import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { BatchWriteCommand, DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import axios from "axios";
 import { dynamoDbClient, eventBridgeClient } from "../lib/aws/index.ts";
-import { hmacAuthorization, type ImburseCredentials, randomNonce } from "../lib/imburse/index.ts";
+import {
+  hmacAuthorization,
+  type ImburseCredentials,
+  ORDERS_PATH,
+  randomNonce,
+  TOKEN_PATH,
+} from "../lib/imburse/index.ts";
 
 /** What the floor needs: the stand-ins' Imburse, ledger table and event bus. */
 export interface FloorTarget {
@@ -27,7 +33,7 @@ export async function floorClient(target: FloorTarget) {
     httpAgent: new http.Agent({ keepAlive: true }),
     validateStatus: () => true,
   });
-  const token = await http$.post<{ accessToken: string }>("/v1/identity/hmac", undefined, {
+  const token = await http$.post<{ accessToken: string }>(TOKEN_PATH, undefined, {
     headers: {
       authorization: hmacAuthorization({
         publicKey: target.credentials.publicKey,
@@ -64,7 +70,7 @@ export async function floorClient(target: FloorTarget) {
               ReturnValues: "ALL_OLD",
             }),
           );
-          const answer = await http$.post("/v1/order-management", JSON.stringify(order), { headers });
+          const answer = await http$.post(ORDERS_PATH, JSON.stringify(order), { headers });
           if (answer.status >= 300) throw new Error(`floor: Imburse answered ${answer.status}`);
         }),
       );

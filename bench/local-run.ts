@@ -25,6 +25,7 @@ import { integer, positiveSeconds } from "../lib/cli/index.ts";
 import { infrastructureConfig } from "../lib/config/index.ts";
 import { LOCAL_RELAY_DEFAULTS, type LocalRunResult, runLocal } from "../lib/local/index.ts";
 import type { OrderLine } from "../lib/tools/index.ts";
+import { createsForHeldOrders } from "./checks.ts";
 import { cleanOrder } from "./runs.ts";
 
 /** Every bench order's ref starts with this, so `times=1` counts per orderRef. */
@@ -104,13 +105,7 @@ function check(lines: readonly OrderLine[], result: LocalRunResult): string[] {
   if (stored.length !== distinct.size || !stored.every((ref) => distinct.has(ref))) {
     problems.push(`the simulator stored ${stored.length} orders for ${distinct.size} distinct orderRefs`);
   }
-  const storedBy = new Set<string>();
-  let postedAgain = 0;
-  for (const request of simulator.requestsTo("create")) {
-    const ref = (request.body as { orderRef?: string }).orderRef ?? "";
-    if (storedBy.has(ref)) postedAgain++;
-    if (request.status === 201 || request.fault?.kind === "timeout") storedBy.add(ref);
-  }
+  const postedAgain = createsForHeldOrders(simulator.requestsTo("create"));
   if (postedAgain > 0) problems.push(`${postedAgain} create(s) sent for an order Imburse already held`);
   return problems;
 }

@@ -6,7 +6,7 @@
 import http from "node:http";
 import axios from "axios";
 import type { ImburseCredentials } from "../lib/imburse/index.ts";
-import { hmacAuthorization, randomNonce } from "../lib/imburse/index.ts";
+import { hmacAuthorization, ORDERS_PATH, randomNonce, TOKEN_PATH } from "../lib/imburse/index.ts";
 
 /** A client for the raw loop: token once, then POSTs. */
 export async function rawClient(baseUrl: string, credentials: ImburseCredentials) {
@@ -15,7 +15,7 @@ export async function rawClient(baseUrl: string, credentials: ImburseCredentials
     httpAgent: new http.Agent({ keepAlive: true }),
     validateStatus: () => true,
   });
-  const token = await http$.post<{ accessToken: string }>("/v1/identity/hmac", undefined, {
+  const token = await http$.post<{ accessToken: string }>(TOKEN_PATH, undefined, {
     headers: {
       authorization: hmacAuthorization({
         publicKey: credentials.publicKey,
@@ -38,7 +38,7 @@ export async function rawClient(baseUrl: string, credentials: ImburseCredentials
         const answers = await Promise.all(
           orders
             .slice(start, start + concurrency)
-            .map((order) => http$.post("/v1/order-management", JSON.stringify(order), { headers })),
+            .map((order) => http$.post(ORDERS_PATH, JSON.stringify(order), { headers })),
         );
         const failed = answers.find((answer) => answer.status >= 300);
         if (failed) throw new Error(`raw loop: Imburse answered ${failed.status}`);

@@ -9,7 +9,7 @@ import {
   type Transport,
   validateBaseUrl,
 } from "./transport.ts";
-import { SANDBOX_BASE_URL } from "./urls.ts";
+import { ORDERS_PATH, SANDBOX_BASE_URL } from "./urls.ts";
 
 /** Options of {@link ImburseClient}. */
 export interface ImburseClientOptions {
@@ -36,8 +36,6 @@ export interface CreateOrderResult {
   /** Imburse answers with an empty body or JSON; undefined when empty. */
   body: unknown;
 }
-
-const ORDERS_PATH = "/v1/order-management";
 
 /**
  * The Imburse orders API. It makes two retry decisions, each in one place: the auth ladder's on a 401

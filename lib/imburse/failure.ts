@@ -1,4 +1,5 @@
 import { ImburseApiError, ImburseNetworkError } from "./errors.ts";
+import { TOKEN_PATH } from "./urls.ts";
 
 /**
  * What kind of failure a call to Imburse met: the one classification the relay's decisions, its metrics,
@@ -25,8 +26,9 @@ export type FailureKind =
   | "rejected"
   | "unexpected";
 
-/** The token exchange's path: any refusal there is about the relay's key, never about an order. */
-export const TOKEN_PATH = "/v1/identity/hmac";
+// Any refusal on the token exchange's path is about the relay's key, never about an order. Re-exported for
+// lib/imburse/auth.ts until it imports TOKEN_PATH from ./urls.ts.
+export { TOKEN_PATH };
 
 /** The facts of an answer that decide its kind. */
 export interface AnswerFacts {

@@ -2,7 +2,7 @@
  * The Imburse API client (Duck Creek Payments Orchestrator): create and get order over an auth ladder (HMAC
  * token exchange, token cache, key rotation) and a transport (keep-alive HTTP, typed network errors), typed
  * errors and the classification of every answer (retryable, refused, may have reached Imburse), and the
- * API's hosts.
+ * API's hosts and paths.
  */
 export { type CreateOrderResult, ImburseClient, type ImburseClientOptions } from "./client.ts";
 export {
@@ -18,8 +18,6 @@ export {
   ImburseError,
   type ImburseErrorDetail,
   ImburseNetworkError,
-  parseErrorBody,
-  parseRetryAfter,
 } from "./errors.ts";
 export {
   type AnswerFacts,
@@ -31,13 +29,12 @@ export {
   kindOfAnswer,
 } from "./failure.ts";
 export { type HmacInputs, hmacAuthorization, randomNonce } from "./signing.ts";
-export { jwtExpiry, normaliseExpiry, sharedTokenCache, TokenCache } from "./token.ts";
+export { TokenCache } from "./token.ts";
 export {
   type CallOptions,
   type ImburseCallEvent,
-  type ImburseRoute,
   OUT_OF_TIME,
   type Transport,
   validateBaseUrl,
 } from "./transport.ts";
-export { PRODUCTION_BASE_URL, SANDBOX_BASE_URL } from "./urls.ts";
+export { ORDERS_PATH, PRODUCTION_BASE_URL, SANDBOX_BASE_URL, TOKEN_PATH } from "./urls.ts";

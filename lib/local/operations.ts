@@ -133,23 +133,31 @@ export async function startLocalOperations(options: LocalOperationsOptions): Pro
     throw error;
   });
   const functionArn = `arn:aws:lambda:${region}:000000000000:function:${RESOURCE_NAMES.submitFunction}`;
-  const configured = [subscriptions.orders, subscriptions.retry];
-  const mappings = [environment.queues.orders, environment.queues.retry].map((queue, index) =>
+  const configured = [
+    { queue: environment.queues.orders, subscription: subscriptions.orders },
+    { queue: environment.queues.retry, subscription: subscriptions.retry },
+  ];
+  const subscriptionOf = (eventSourceArn: string): SubscriptionConfig => {
+    const found = configured.find(({ queue }) => queue.arn === eventSourceArn);
+    if (!found) throw new Error(`local operations: no subscription configured for ${eventSourceArn}`);
+    return found.subscription;
+  };
+  const mappings = configured.map(({ queue, subscription }) =>
     lambdaApi.addMapping({
       eventSourceArn: queue.arn,
       functionArn,
       enabled: true,
-      batchSize: configured[index]?.batchSize ?? 10,
-      maximumConcurrency: configured[index]?.maximumConcurrency ?? 2,
+      batchSize: subscription.batchSize,
+      maximumConcurrency: subscription.maximumConcurrency,
     }),
   );
   const toggles: Array<Promise<void>> = [];
   const unsubscribe = lambdaApi.onChange((mapping) => {
-    const index = mappings.findIndex((held) => held.eventSourceArn === mapping.eventSourceArn);
     runner.setScaling(mapping.eventSourceArn, {
       batchSize: mapping.batchSize,
       // A mapping without a cap scales to the account's concurrency in AWS: locally, the configured one.
-      maximumConcurrency: mapping.maximumConcurrency ?? configured[index]?.maximumConcurrency ?? 2,
+      maximumConcurrency:
+        mapping.maximumConcurrency ?? subscriptionOf(mapping.eventSourceArn).maximumConcurrency,
     });
     const enabled = mapping.state === "Enabled" || mapping.state === "Enabling";
     toggles.push(runner.setEnabled(mapping.eventSourceArn, enabled));
@@ -163,7 +171,7 @@ export async function startLocalOperations(options: LocalOperationsOptions): Pro
     mappings: mappings.map((mapping) => ({
       uuid: mapping.uuid,
       batchSize: mapping.batchSize,
-      maximumConcurrency: mapping.maximumConcurrency ?? 2,
+      maximumConcurrency: subscriptionOf(mapping.eventSourceArn).maximumConcurrency,
     })),
   };
   const clients = awsClients({

@@ -8,10 +8,8 @@ import {
   isOrderNotFound,
   isTransient,
   kindOfAnswer,
-  TOKEN_PATH,
 } from "../../lib/imburse/failure.ts";
-
-const ORDERS = "/v1/order-management";
+import { ORDERS_PATH, TOKEN_PATH } from "../../lib/imburse/urls.ts";
 
 describe("kindOfAnswer", () => {
   it.each<[AnswerFacts, FailureKind | undefined]>([
@@ -25,11 +23,11 @@ describe("kindOfAnswer", () => {
     [{ status: 499 }, "rejected"],
     [{ status: 500 }, "server-error"],
     [{ status: 599, path: TOKEN_PATH }, "server-error"],
-    [{ status: 401, path: ORDERS }, "auth"],
-    [{ status: 403, path: ORDERS }, "auth"],
+    [{ status: 401, path: ORDERS_PATH }, "auth"],
+    [{ status: 403, path: ORDERS_PATH }, "auth"],
     [{ status: 400, path: TOKEN_PATH, errorCodes: ["SIGNATURE_IS_INVALID"] }, "auth"],
     [{ status: 404, path: TOKEN_PATH }, "auth"],
-    [{ status: 404, method: "GET", path: `${ORDERS}/A` }, "not-found"],
+    [{ status: 404, method: "GET", path: `${ORDERS_PATH}/A` }, "not-found"],
     [{ status: 400, method: "GET", errorCodes: ["X", "ORDER_NOT_FOUND"] }, "not-found"],
     [{ status: 422, errorCodes: ["ORDER_NOT_FOUND"] }, "rejected"],
     [{ status: 409, method: "POST" }, "exists"],
@@ -49,13 +47,13 @@ describe("failureKind", () => {
     new ImburseApiError({
       status,
       method: init.method ?? "POST",
-      path: init.path ?? ORDERS,
+      path: init.path ?? ORDERS_PATH,
       errors: (init.errors ?? []).map((errorCode) => ({ errorCode })),
     });
   const network = new ImburseNetworkError({
     code: "ECONNRESET",
     method: "POST",
-    path: ORDERS,
+    path: ORDERS_PATH,
     timedOut: false,
     mayHaveReachedServer: true,
   });

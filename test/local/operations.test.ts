@@ -1,7 +1,7 @@
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AwsClients, awsClients } from "../../lib/aws/index.ts";
-import { infrastructureConfig, MESSAGE_ATTRIBUTES } from "../../lib/config/index.ts";
+import { infrastructureConfig, MESSAGE_ATTRIBUTES, type SubscriptionConfig } from "../../lib/config/index.ts";
 import { type LocalEnvironment, startLocalEnvironment } from "../../lib/local/environment.ts";
 import { type LocalOperations, startLocalOperations } from "../../lib/local/operations.ts";
 import { localPowertools } from "../../lib/local/powertools.ts";
@@ -144,6 +144,17 @@ const publish = (orderRef: string) =>
   );
 
 describe("local operations: the circuit breaker over an Imburse outage", () => {
+  it("restores each mapping to its subscription's configured scaling", () => {
+    const scaling = ({ batchSize, maximumConcurrency }: SubscriptionConfig) => ({
+      batchSize,
+      maximumConcurrency,
+    });
+    expect(operations.breakerPlan.mappings.map(({ uuid: _, ...rest }) => rest)).toEqual([
+      scaling(config.ordersSubscription),
+      scaling(config.retrySubscription),
+    ]);
+  });
+
   it("opens on the outage, holds every order back while open, closes on recovery and drains the backlog", async () => {
     simulator.faults.set("create:503,get:503");
     const first = ["OUT-1", "OUT-2", "OUT-3", "OUT-4", "OUT-5"];

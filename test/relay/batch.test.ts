@@ -24,11 +24,13 @@ daemon.on("message", (message) => {
   for (const wake of waiters) wake();
 });
 await new Promise<void>((resolve) => daemon.bind(0, "127.0.0.1", resolve));
+/** The segment Lambda opens for the invocation (the facade's id): the handler's subsegment hangs under it. */
+const FACADE_SEGMENT_ID = "53995c3f42cd8ad8";
 Object.assign(process.env, {
   AWS_EXECUTION_ENV: "AWS_Lambda_nodejs24.x",
   LAMBDA_TASK_ROOT: process.cwd(),
   _HANDLER: "submit.handler",
-  _X_AMZN_TRACE_ID: "Root=1-6740b1a0-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1",
+  _X_AMZN_TRACE_ID: `Root=1-6740b1a0-0123456789abcdef01234567;Parent=${FACADE_SEGMENT_ID};Sampled=1`,
   AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}`,
 });
 const { order, startRelayHarness } = await import("../support/relay-harness.ts");
@@ -85,6 +87,7 @@ describe("traces", () => {
       documents.find((doc) => doc.name === "## order" && doc.annotations?.orderRef === ref);
     await received(() => refs.every(orderOf) && documents.some((doc) => doc.name === "## submit.handler"));
     const handler = documents.find((doc) => doc.name === "## submit.handler")!;
+    expect(handler.parent_id).toBe(FACADE_SEGMENT_ID);
     const orders = refs.map((ref) => orderOf(ref)!);
     for (const subsegment of orders) expect(subsegment.parent_id).toBe(handler.id);
     // Two records in flight at once (record concurrency 2): their subsegments overlap in time.
