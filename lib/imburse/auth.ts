@@ -1,6 +1,5 @@
 import type { CredentialsProvider, ImburseCredentials } from "./credentials.ts";
 import { ImburseApiError } from "./errors.ts";
-import { TOKEN_PATH } from "./failure.ts";
 import { hmacAuthorization, randomNonce } from "./signing.ts";
 import { FALLBACK_TOKEN_LIFETIME_MS, normaliseExpiry, type TokenCache } from "./token.ts";
 import {
@@ -10,6 +9,7 @@ import {
   outOfTime,
   type Transport,
 } from "./transport.ts";
+import { TOKEN_PATH } from "./urls.ts";
 
 /**
  * The rungs of the auth ladder, climbed on a 401, each tried once: the cached token, then a new token, then

@@ -26,10 +26,6 @@ export type FailureKind =
   | "rejected"
   | "unexpected";
 
-// Any refusal on the token exchange's path is about the relay's key, never about an order. Re-exported for
-// lib/imburse/auth.ts until it imports TOKEN_PATH from ./urls.ts.
-export { TOKEN_PATH };
-
 /** The facts of an answer that decide its kind. */
 export interface AnswerFacts {
   /** undefined: no answer. */
@@ -50,6 +46,7 @@ export function kindOfAnswer({
   if (status < 400) return undefined;
   if (status === 429) return "throttled";
   if (status === 408 || status >= 500) return "server-error";
+  // Any refusal on the token exchange's path is about the relay's key, never about an order.
   if (status === 401 || status === 403 || path === TOKEN_PATH) return "auth";
   if (status === 404 || (status === 400 && errorCodes.includes("ORDER_NOT_FOUND"))) return "not-found";
   const exists = status === 409 || (status === 400 && errorCodes.includes("ORDER_ALREADY_EXISTS"));

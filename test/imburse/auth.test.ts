@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { AuthLadder, nextRung, type Rung } from "../../lib/imburse/auth.ts";
 import type { CredentialsProvider, ImburseCredentials } from "../../lib/imburse/credentials.ts";
 import { ImburseApiError, ImburseNetworkError } from "../../lib/imburse/errors.ts";
-import { TOKEN_PATH } from "../../lib/imburse/failure.ts";
 import { hmacAuthorization } from "../../lib/imburse/signing.ts";
 import { FALLBACK_TOKEN_LIFETIME_MS, TokenCache } from "../../lib/imburse/token.ts";
 import {
@@ -12,6 +11,7 @@ import {
   OUT_OF_TIME,
   type Transport,
 } from "../../lib/imburse/transport.ts";
+import { TOKEN_PATH } from "../../lib/imburse/urls.ts";
 
 const NOW = 1_700_000_000_000;
 const BASE = "https://imburse.test";
