@@ -25,10 +25,48 @@ export interface RelayAlarms {
 /** The DLQ alarm fires on the first visible message: every dead letter needs an operator. */
 const DEAD_LETTER_ALARM_THRESHOLD = 1;
 
-type AlarmMetric = Pick<
+/** What an operator alarm watches: one metric, or metric math, with its period. */
+export type AlarmMetric = Pick<
   aws.cloudwatch.MetricAlarmArgs,
   "namespace" | "metricName" | "dimensions" | "statistic" | "period" | "metricQueries"
 >;
+
+/** What {@link topicAlarm} needs. */
+export interface TopicAlarmArgs {
+  /** The logical name; the alarm is named `<app>-<stage>-<name>`. */
+  name: string;
+  description: string;
+  /** The alarm fires at this value or above. */
+  threshold: number;
+  metric: AlarmMetric;
+  evaluationPeriods: number;
+  topic: aws.sns.Topic;
+  /** Missing data is not breaching unless told otherwise. */
+  missingData?: Pick<aws.cloudwatch.MetricAlarmArgs, "treatMissingData" | "insufficientDataActions">;
+}
+
+/** An operator alarm: it tells the topic when it fires and when it recovers. */
+export function topicAlarm({
+  name,
+  description,
+  threshold,
+  metric,
+  evaluationPeriods,
+  topic,
+  missingData = { treatMissingData: "notBreaching" },
+}: TopicAlarmArgs): aws.cloudwatch.MetricAlarm {
+  return new aws.cloudwatch.MetricAlarm(name, {
+    name: `${$app.name}-${$app.stage}-${name}`,
+    alarmDescription: description,
+    comparisonOperator: "GreaterThanOrEqualToThreshold",
+    threshold,
+    evaluationPeriods,
+    alarmActions: [topic.arn],
+    okActions: [topic.arn],
+    ...missingData,
+    ...metric,
+  });
+}
 
 /** Creates the alarm topic, its e-mail subscriptions and one alarm per failure the operator must see. */
 export function createAlarms({ config, queues, submit, emails }: AlarmsInputs): RelayAlarms {
@@ -87,20 +125,16 @@ export function createAlarms({ config, queues, submit, emails }: AlarmsInputs): 
     description: string,
     threshold: number,
     metric: AlarmMetric,
-    missingData: Pick<aws.cloudwatch.MetricAlarmArgs, "treatMissingData" | "insufficientDataActions"> = {
-      treatMissingData: "notBreaching",
-    },
+    missingData?: TopicAlarmArgs["missingData"],
   ) =>
-    new aws.cloudwatch.MetricAlarm(name, {
-      name: `${$app.name}-${$app.stage}-${name}`,
-      alarmDescription: description,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
+    topicAlarm({
+      name,
+      description,
       threshold,
+      metric,
       evaluationPeriods: config.evaluationPeriods,
-      alarmActions: [topic.arn],
-      okActions: [topic.arn],
-      ...missingData,
-      ...metric,
+      topic,
+      missingData,
     });
 
   const alarms = [

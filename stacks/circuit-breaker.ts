@@ -7,6 +7,7 @@
  */
 import type { BreakerPlan, InfrastructureConfig, SubscriptionConfig } from "../lib/config/index.ts";
 import { RESOURCE_NAMES } from "../lib/config/index.ts";
+import { topicAlarm } from "./alarms.ts";
 import { AWS_NAMESPACES, LAMBDA_METRICS } from "./metrics.ts";
 import {
   describeAlarms,
@@ -152,21 +153,20 @@ export function createCircuitBreaker({
     principal: "events.amazonaws.com",
     sourceArn: rule.arn,
   });
-  const errorsAlarm = new aws.cloudwatch.MetricAlarm(`${name}Errors`, {
-    name: `${$app.name}-${$app.stage}-${name}Errors`,
-    alarmDescription:
+  const errorsAlarm = topicAlarm({
+    name: `${name}Errors`,
+    description:
       "The circuit breaker failed (alarms, its state or a mapping unreachable): the mappings may not follow Imburse's availability until it runs cleanly.",
-    namespace: AWS_NAMESPACES.lambda,
-    metricName: LAMBDA_METRICS.errors,
-    dimensions: { FunctionName: breaker.name },
-    statistic: "Sum",
-    period: config.alarms.periodSeconds,
-    evaluationPeriods: config.alarms.evaluationPeriods,
-    comparisonOperator: "GreaterThanOrEqualToThreshold",
     threshold: 1,
-    treatMissingData: "notBreaching",
-    alarmActions: [topic.arn],
-    okActions: [topic.arn],
+    metric: {
+      namespace: AWS_NAMESPACES.lambda,
+      metricName: LAMBDA_METRICS.errors,
+      dimensions: { FunctionName: breaker.name },
+      statistic: "Sum",
+      period: config.alarms.periodSeconds,
+    },
+    evaluationPeriods: config.alarms.evaluationPeriods,
+    topic,
   });
   return { function: breaker, rule, cron, failures, alarms: [errorsAlarm, failuresAlarm] };
 }

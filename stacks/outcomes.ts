@@ -7,6 +7,7 @@
  */
 import type { InfrastructureConfig } from "../lib/config/index.ts";
 import { METRICS, OUTCOME_EVENTS, RESOURCE_NAMES } from "../lib/config/index.ts";
+import { topicAlarm } from "./alarms.ts";
 import { relayMetricDimensions } from "./metrics.ts";
 import { publishEvents, sweepLedgerOutbox, writeTraces } from "./permissions.ts";
 import { createRuleFailures, type RuleFailures } from "./rule-failures.ts";
@@ -113,21 +114,20 @@ export function createOutcomeNotifications({
   });
   allowRuleToPublish(topic, deadLetterRule);
 
-  const failedEventsAlarm = new aws.cloudwatch.MetricAlarm(METRICS.outcomeEventFailed, {
-    name: `${$app.name}-${$app.stage}-${METRICS.outcomeEventFailed}`,
-    alarmDescription:
+  const failedEventsAlarm = topicAlarm({
+    name: METRICS.outcomeEventFailed,
+    description:
       "Outcome events could not be published to the bus; they stay due in the ledger and the outbox sweep retries them.",
-    comparisonOperator: "GreaterThanOrEqualToThreshold",
     threshold: config.outcomes.failedEventsAlarmThreshold,
+    metric: {
+      namespace: METRICS.namespace,
+      metricName: METRICS.outcomeEventFailed,
+      dimensions: relayMetricDimensions(),
+      statistic: "Sum",
+      period: config.alarms.periodSeconds,
+    },
     evaluationPeriods: config.alarms.evaluationPeriods,
-    namespace: METRICS.namespace,
-    metricName: METRICS.outcomeEventFailed,
-    dimensions: relayMetricDimensions(),
-    statistic: "Sum",
-    period: config.alarms.periodSeconds,
-    treatMissingData: "notBreaching",
-    alarmActions: [topic.arn],
-    okActions: [topic.arn],
+    topic,
   });
 
   const sweep = createScheduledFunction({

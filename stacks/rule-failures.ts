@@ -5,6 +5,7 @@
  * into, and an alarm on anything waiting there.
  */
 import type { InfrastructureConfig } from "../lib/config/index.ts";
+import { topicAlarm } from "./alarms.ts";
 import { AWS_NAMESPACES, SQS_METRICS } from "./metrics.ts";
 
 /** What {@link createRuleFailures} needs. */
@@ -55,20 +56,19 @@ export function createRuleFailures({
       ],
     }),
   });
-  const alarm = new aws.cloudwatch.MetricAlarm(`${name}FailuresNotEmpty`, {
-    name: `${$app.name}-${$app.stage}-${name}FailuresNotEmpty`,
-    alarmDescription,
-    namespace: AWS_NAMESPACES.sqs,
-    metricName: SQS_METRICS.visible,
-    dimensions: { QueueName: queue.name },
-    statistic: "Maximum",
-    period: config.alarms.periodSeconds,
-    evaluationPeriods: config.alarms.evaluationPeriods,
-    comparisonOperator: "GreaterThanOrEqualToThreshold",
+  const alarm = topicAlarm({
+    name: `${name}FailuresNotEmpty`,
+    description: alarmDescription,
     threshold: 1,
-    treatMissingData: "notBreaching",
-    alarmActions: [topic.arn],
-    okActions: [topic.arn],
+    metric: {
+      namespace: AWS_NAMESPACES.sqs,
+      metricName: SQS_METRICS.visible,
+      dimensions: { QueueName: queue.name },
+      statistic: "Maximum",
+      period: config.alarms.periodSeconds,
+    },
+    evaluationPeriods: config.alarms.evaluationPeriods,
+    topic,
   });
   return { queue, alarm };
 }
