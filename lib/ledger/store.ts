@@ -85,10 +85,14 @@ const RACE_BACKOFF_MS = 2_000;
 /**
  * The claim's condition: exactly the `claimable` case of `judgeClaim`. Absent, expired, its own claim, or
  * neither complete nor claimed under another delivery's live lease.
+ *
+ * AND binds tighter than OR in DynamoDB's condition expressions, so the two AND pairs need no parentheses of
+ * their own. Without them dynalite, local mode's DynamoDB, parses the same tree in a third of the time: it is
+ * on every claim's path, ten claims in a row per batch.
  */
 const CLAIMABLE =
-  "attribute_not_exists(orderRef) OR expiresAt <= :nowSeconds OR (#state = :claimed AND leaseOwner = :owner) " +
-  "OR NOT (#state IN (:submitted, :alreadyExisted) OR (#state = :claimed AND leaseExpiresAt > :now))";
+  "attribute_not_exists(orderRef) OR expiresAt <= :nowSeconds OR #state = :claimed AND leaseOwner = :owner " +
+  "OR NOT (#state IN (:submitted, :alreadyExisted) OR #state = :claimed AND leaseExpiresAt > :now)";
 
 /** {@link OrderLedger} on one DynamoDB table (keys `orderRef`, `tenantId`; TTL on `expiresAt`). */
 export function dynamoDbLedger(client: DynamoDBClient, tableName: string): OrderLedger {

@@ -1,0 +1,48 @@
+import { createSocket } from "node:dgram";
+import { once } from "node:events";
+import AWSXRay from "aws-xray-sdk-core";
+import { afterEach, describe, expect, it, vi } from "vitest";
+
+// aws-xray-sdk-core as patches/aws-xray-sdk-core+3.12.0.patch leaves it: a subsegment sent to the daemon is
+// serialized once, and the debug line reuses that text instead of serializing it again.
+
+const { Segment } = AWSXRay;
+const defaultLogger = AWSXRay.getLogger();
+// The SDK's own default when the variable is unset.
+const defaultDaemon = process.env.AWS_XRAY_DAEMON_ADDRESS ?? "127.0.0.1:2000";
+afterEach(() => {
+  AWSXRay.setLogger(defaultLogger);
+  AWSXRay.setDaemonAddress(defaultDaemon);
+  vi.restoreAllMocks();
+});
+
+describe("the patched X-Ray segment emitter", () => {
+  it("serializes a sent subsegment once; the debug line carries the very document the daemon got", async () => {
+    const daemon = createSocket("udp4");
+    daemon.bind(0, "127.0.0.1");
+    await once(daemon, "listening");
+    try {
+      const { promise: debugLine, resolve } = Promise.withResolvers<string>();
+      const debug = (line: string) => line.startsWith("UDP message sent: ") && resolve(line);
+      AWSXRay.setLogger({ debug, info() {}, warn() {}, error() {} });
+      AWSXRay.setDaemonAddress(`127.0.0.1:${daemon.address().port}`);
+      const segment = new Segment("patch-test");
+      const subsegment = segment.addNewSubsegment("## order");
+      subsegment.close();
+      const serialize = vi.spyOn(Object.getPrototypeOf(subsegment), "serialize");
+      const received = once(daemon, "message");
+      subsegment.flush();
+      const [message] = (await received) as [Buffer];
+      const [, document] = message.toString().split("\n");
+      expect(serialize).toHaveBeenCalledTimes(1);
+      expect(JSON.parse(document!)).toMatchObject({
+        name: "## order",
+        type: "subsegment",
+        parent_id: segment.id,
+      });
+      expect(await debugLine).toBe(`UDP message sent: ${document}`);
+    } finally {
+      daemon.close();
+    }
+  });
+});
