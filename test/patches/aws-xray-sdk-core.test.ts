@@ -1,10 +1,12 @@
+import { execFileSync } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import AWSXRay from "aws-xray-sdk-core";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 // aws-xray-sdk-core as patches/aws-xray-sdk-core+3.12.0.patch leaves it: a subsegment sent to the daemon is
-// serialized once, and the debug line reuses that text instead of serializing it again.
+// serialized once, and the debug line reuses that text instead of serializing it again; semver, which only the
+// AWS SDK v2 patcher uses, loads when that patcher is called, not with the SDK.
 
 const { Segment } = AWSXRay;
 const defaultLogger = AWSXRay.getLogger();
@@ -44,5 +46,21 @@ describe("the patched X-Ray segment emitter", () => {
     } finally {
       daemon.close();
     }
+  });
+
+  it("loads without semver; the AWS SDK v2 patcher still refuses an SDK older than it supports", () => {
+    // A fresh process: this one may have loaded semver for something else.
+    const loadedSemver = execFileSync(
+      process.execPath,
+      [
+        "-e",
+        "require('aws-xray-sdk-core'); console.log(Object.keys(require.cache).some((f) => /[\\/]node_modules[\\/]semver[\\/]/.test(f)))",
+      ],
+      { encoding: "utf8" },
+    );
+    expect(loadedSemver.trim()).toBe("false");
+    expect(() => AWSXRay.captureAWS({ VERSION: "2.7.14" })).toThrow(
+      "AWS SDK version 2.7.15 or greater required.",
+    );
   });
 });
