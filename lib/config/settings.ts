@@ -1,3 +1,4 @@
+import { en } from "zod/locales";
 import * as z from "zod/mini";
 import { SANDBOX_BASE_URL } from "../imburse/urls.ts";
 
@@ -294,8 +295,9 @@ export function loadSettings(
         .map((name) => [name, true]),
     ) as { [K in keyof AllSettings]?: true },
   );
-  // zod/mini carries no messages of its own: zod's English ones, for this parse only.
-  const parsed = schema.safeParse(raw, { error: z.locales.en().localeError });
+  // zod/mini sets no default messages: zod's English ones, for this parse only (imported by name, so the
+  // bundles hold no other locale; `z.locales.en` would bring in all of them).
+  const parsed = schema.safeParse(raw, { error: en().localeError });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]) as SettingName;
