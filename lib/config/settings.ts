@@ -1,4 +1,5 @@
-import * as z from "zod";
+import { en } from "zod/locales";
+import * as z from "zod/mini";
 import { SANDBOX_BASE_URL } from "../imburse/urls.ts";
 
 /**
@@ -130,15 +131,17 @@ export const DEFAULTS = {
   stage: "local",
 } as const;
 
-const positiveInt = z.coerce.number().int().positive();
+const positiveInt = z.coerce.number().check(z.int(), z.positive());
 
-const wholeCount = z.number().int().positive();
+const wholeCount = z.number().check(z.int(), z.positive());
+
+const nonEmpty = z.string().check(z.minLength(1));
 
 /** One event source mapping the circuit breaker converges, with the values it restores on closing. */
 const mappingPlanSchema = z.object({
-  uuid: z.string().min(1),
-  batchSize: z.number().int().min(1).max(10_000),
-  maximumConcurrency: z.number().int().min(2).max(1000),
+  uuid: nonEmpty,
+  batchSize: z.number().check(z.int(), z.gte(1), z.lte(10_000)),
+  maximumConcurrency: z.number().check(z.int(), z.gte(2), z.lte(1000)),
 });
 
 /**
@@ -148,26 +151,26 @@ const mappingPlanSchema = z.object({
  */
 const breakerPlanSchema = z.object({
   /** The alarms' period: the unit of every duration below. */
-  periodSeconds: z.number().positive(),
+  periodSeconds: z.number().check(z.positive()),
   minimumOpenPeriods: wholeCount,
   healthyPeriodsToClose: wholeCount,
   trialPeriods: wholeCount,
   /** Names of the composite "Imburse unavailable" alarm and of the Imburse error-rate alarm. */
-  alarms: z.object({ unavailable: z.string().min(1), errorRate: z.string().min(1) }),
-  mappings: z.array(mappingPlanSchema).min(1),
+  alarms: z.object({ unavailable: nonEmpty, errorRate: nonEmpty }),
+  mappings: z.array(mappingPlanSchema).check(z.minLength(1)),
 });
 
 /** The parsed {@link SETTINGS.breakerPlan}. */
 export type BreakerPlan = z.infer<typeof breakerPlanSchema>;
 
-const resourceId = z.string().min(1);
+const resourceId = nonEmpty;
 
 /** `true` or `false`, as an environment variable spells it, with its default spelled the same way. */
 const flag = (byDefault: "true" | "false") =>
-  z
-    .enum(["true", "false"])
-    .default(byDefault)
-    .transform((value) => value === "true");
+  z.pipe(
+    z._default(z.enum(["true", "false"]), byDefault),
+    z.transform((value) => value === "true"),
+  );
 
 const settingsSchema = z.object({
   ordersQueueUrl: resourceId,
@@ -175,41 +178,47 @@ const settingsSchema = z.object({
   deadLetterQueueUrl: resourceId,
   ledgerTable: resourceId,
   secretId: resourceId,
-  breakerPlan: z
-    .string()
-    .transform((value, context) => {
-      try {
-        return JSON.parse(value) as unknown;
-      } catch {
-        context.addIssue({ code: "custom", message: "is not JSON" });
-        return z.NEVER;
-      }
-    })
-    .pipe(breakerPlanSchema),
-  imburseBaseUrl: z.string().url().default(DEFAULTS.imburseBaseUrl),
-  imburseTimeoutMs: positiveInt.default(DEFAULTS.imburseTimeoutMs),
-  retryBaseSeconds: z.coerce.number().positive().default(DEFAULTS.retryBaseSeconds),
-  retryCapSeconds: z.coerce.number().positive().default(DEFAULTS.retryCapSeconds),
-  retryBudgetSeconds: positiveInt.default(DEFAULTS.retryBudgetSeconds),
-  maxAttempts: positiveInt.optional(),
-  recordConcurrency: positiveInt.max(100).default(DEFAULTS.recordConcurrency),
-  remainingTimeMarginMs: z.coerce.number().int().nonnegative().default(DEFAULTS.remainingTimeMarginMs),
-  secretMaxAgeSeconds: z.coerce.number().nonnegative().default(DEFAULTS.secretMaxAgeSeconds),
-  ledgerTtlSeconds: positiveInt.default(DEFAULTS.ledgerTtlSeconds),
-  leaseSeconds: positiveInt.default(DEFAULTS.leaseSeconds),
-  stuckAfterSeconds: positiveInt.default(DEFAULTS.stuckAfterSeconds),
-  metadataMaxKeys: positiveInt.default(DEFAULTS.metadataMaxKeys),
-  metadataMaxKeyLength: positiveInt.default(DEFAULTS.metadataMaxKeyLength),
-  metadataMaxValueLength: positiveInt.default(DEFAULTS.metadataMaxValueLength),
+  breakerPlan: z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((value, context) => {
+        try {
+          return JSON.parse(value) as unknown;
+        } catch {
+          context.issues.push({ code: "custom", message: "is not JSON", input: value });
+          return z.NEVER;
+        }
+      }),
+    ),
+    breakerPlanSchema,
+  ),
+  imburseBaseUrl: z._default(z.string().check(z.url()), DEFAULTS.imburseBaseUrl),
+  imburseTimeoutMs: z._default(positiveInt, DEFAULTS.imburseTimeoutMs),
+  retryBaseSeconds: z._default(z.coerce.number().check(z.positive()), DEFAULTS.retryBaseSeconds),
+  retryCapSeconds: z._default(z.coerce.number().check(z.positive()), DEFAULTS.retryCapSeconds),
+  retryBudgetSeconds: z._default(positiveInt, DEFAULTS.retryBudgetSeconds),
+  maxAttempts: z.optional(positiveInt),
+  recordConcurrency: z._default(positiveInt.check(z.lte(100)), DEFAULTS.recordConcurrency),
+  remainingTimeMarginMs: z._default(
+    z.coerce.number().check(z.int(), z.nonnegative()),
+    DEFAULTS.remainingTimeMarginMs,
+  ),
+  secretMaxAgeSeconds: z._default(z.coerce.number().check(z.nonnegative()), DEFAULTS.secretMaxAgeSeconds),
+  ledgerTtlSeconds: z._default(positiveInt, DEFAULTS.ledgerTtlSeconds),
+  leaseSeconds: z._default(positiveInt, DEFAULTS.leaseSeconds),
+  stuckAfterSeconds: z._default(positiveInt, DEFAULTS.stuckAfterSeconds),
+  metadataMaxKeys: z._default(positiveInt, DEFAULTS.metadataMaxKeys),
+  metadataMaxKeyLength: z._default(positiveInt, DEFAULTS.metadataMaxKeyLength),
+  metadataMaxValueLength: z._default(positiveInt, DEFAULTS.metadataMaxValueLength),
   // The orderRef rule is lib/orders' (which reads config): the probe's assembly applies it.
-  probeOrderRef: z.string().min(1).default(DEFAULTS.probeOrderRef),
-  redriveMaxMessages: positiveInt.default(DEFAULTS.redriveMaxMessages),
+  probeOrderRef: z._default(nonEmpty, DEFAULTS.probeOrderRef),
+  redriveMaxMessages: z._default(positiveInt, DEFAULTS.redriveMaxMessages),
   eventBusName: resourceId,
   eventsRetryScheduled: flag(DEFAULTS.eventsRetryScheduled),
   eventsIncludeOrderDetails: flag(DEFAULTS.eventsIncludeOrderDetails),
-  outboxSweepAfterSeconds: positiveInt.default(DEFAULTS.outboxSweepAfterSeconds),
-  outboxSweepMaxEvents: positiveInt.default(DEFAULTS.outboxSweepMaxEvents),
-  stage: z.string().min(1).default(DEFAULTS.stage),
+  outboxSweepAfterSeconds: z._default(positiveInt, DEFAULTS.outboxSweepAfterSeconds),
+  outboxSweepMaxEvents: z._default(positiveInt, DEFAULTS.outboxSweepMaxEvents),
+  stage: z._default(nonEmpty, DEFAULTS.stage),
 });
 
 /** Every setting, parsed and defaulted. */
@@ -278,15 +287,17 @@ export function loadSettings(
     if (value !== undefined && value !== "") raw[name] = value;
   }
   const requested = new Set<string>(required);
-  const schema = settingsSchema.partial(
+  const schema = z.partial(
+    settingsSchema,
     Object.fromEntries(
       (Object.keys(settingsSchema.shape) as Array<keyof AllSettings>)
         .filter((name) => !requested.has(name) && !(name in DEFAULTS))
         .map((name) => [name, true]),
     ) as { [K in keyof AllSettings]?: true },
   );
-  // Parsed once per container: zod's compiled fast path would cost more to build than it saves.
-  const parsed = schema.safeParse(raw, { jitless: true });
+  // zod/mini sets no default messages: zod's English ones, for this parse only (imported by name, so the
+  // bundles hold no other locale; `z.locales.en` would bring in all of them).
+  const parsed = schema.safeParse(raw, { error: en().localeError });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]) as SettingName;

@@ -1,14 +1,14 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /**
  * The Imburse API key the relay uses, as the Secrets Manager secret holds it (JSON).
  * `privateKey` is base64 as issued by the portal.
  */
 export const imburseCredentialsSchema = z.object({
-  publicKey: z.string().min(1),
-  privateKey: z.string().min(1),
-  accountId: z.string().min(1),
-  tenantId: z.string().min(1),
+  publicKey: z.string().check(z.minLength(1)),
+  privateKey: z.string().check(z.minLength(1)),
+  accountId: z.string().check(z.minLength(1)),
+  tenantId: z.string().check(z.minLength(1)),
 });
 
 export type ImburseCredentials = z.infer<typeof imburseCredentialsSchema>;

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type { z } from "zod/mini";
 import { addIssue } from "./issues.ts";
 import { findPersonalData } from "./personal-data.ts";
 

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type { z } from "zod/mini";
 import { maskPersonalData } from "./personal-data.ts";
 
 /** Stable machine codes of {@link ValidationIssue}, each explained in docs/orders.md. Publishers and dashboards may match on them. */
@@ -81,14 +81,25 @@ export function formatIssues(issues: readonly ValidationIssue[]): string {
   return issues.map((issue) => `${issue.path || "(message)"}: ${issue.message} [${issue.code}]`).join("\n");
 }
 
-/** Reports a rule violation from inside a zod refinement or transform, with its stable code. */
+/**
+ * Reports a rule violation from inside a zod refinement or transform, with its stable code. The issue does
+ * not stop the checks after it (`continue`): one pass reports every problem. `path` is copied because zod
+ * prefixes each issue's path in place as it leaves a field, and one check may pass the same path twice.
+ */
 export function addIssue(
-  ctx: { addIssue(issue: z.core.$ZodRawIssue): void },
+  ctx: { issues: z.core.$ZodRawIssue[] },
   code: IssueCode,
   message: string,
   path: PropertyKey[] = [],
 ): void {
-  ctx.addIssue({ code: "custom", message, params: { code }, path, input: undefined });
+  ctx.issues.push({
+    code: "custom",
+    message,
+    params: { code },
+    path: [...path],
+    input: undefined,
+    continue: true,
+  });
 }
 
 /**

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { EVEN_AFTER_ISSUES, isRecord, refusePersonalData } from "./guards.ts";
 import { addIssue } from "./issues.ts";
 import type { OrderLimits } from "./limits.ts";
@@ -13,15 +13,17 @@ export type MetadataLimits = Pick<
  * An object keyed by free-form strings. zod drops an own `__proto__` key without a word (assigning it
  * would replace the prototype), so such a key is reported instead of being silently lost.
  */
-export function keyedObject<T extends z.ZodType>(valueSchema: T) {
-  return z
-    .unknown()
-    .superRefine((value, ctx) => {
-      if (isRecord(value) && Object.hasOwn(value, "__proto__")) {
-        addIssue(ctx, "reserved_key", 'the key "__proto__" is not supported', ["__proto__"]);
-      }
-    })
-    .pipe(z.record(z.string(), valueSchema));
+export function keyedObject<T extends z.ZodMiniType>(valueSchema: T) {
+  return z.pipe(
+    z.unknown().check(
+      z.superRefine((value, ctx) => {
+        if (isRecord(value) && Object.hasOwn(value, "__proto__")) {
+          addIssue(ctx, "reserved_key", 'the key "__proto__" is not supported', ["__proto__"]);
+        }
+      }),
+    ),
+    z.record(z.string(), valueSchema),
+  );
 }
 
 /**
@@ -30,33 +32,35 @@ export function keyedObject<T extends z.ZodType>(valueSchema: T) {
  * name the key (masked when it is the key that holds the data) and never the value.
  */
 export function metadataSchema(limits: MetadataLimits) {
-  return keyedObject(z.string()).superRefine((metadata, ctx) => {
-    const keys = Object.keys(metadata);
-    if (keys.length > limits.metadataMaxKeys) {
-      addIssue(ctx, "too_many", `must have at most ${limits.metadataMaxKeys} keys, got ${keys.length}`);
-    }
-    for (const key of keys) {
-      if (key.length === 0) addIssue(ctx, "too_short", "key must not be empty", [key]);
-      if (key.length > limits.metadataMaxKeyLength) {
-        addIssue(
-          ctx,
-          "too_long",
-          `key must be at most ${limits.metadataMaxKeyLength} characters, got ${key.length}`,
-          [key],
-        );
+  return keyedObject(z.string()).check(
+    z.superRefine((metadata, ctx) => {
+      const keys = Object.keys(metadata);
+      if (keys.length > limits.metadataMaxKeys) {
+        addIssue(ctx, "too_many", `must have at most ${limits.metadataMaxKeys} keys, got ${keys.length}`);
       }
-      refusePersonalData(ctx, key, "metadata", "key ", [key]);
-      const value: unknown = metadata[key];
-      if (typeof value !== "string") continue; // already reported by the record's value schema
-      if (value.length > limits.metadataMaxValueLength) {
-        addIssue(
-          ctx,
-          "too_long",
-          `value must be at most ${limits.metadataMaxValueLength} characters, got ${value.length}`,
-          [key],
-        );
+      for (const key of keys) {
+        if (key.length === 0) addIssue(ctx, "too_short", "key must not be empty", [key]);
+        if (key.length > limits.metadataMaxKeyLength) {
+          addIssue(
+            ctx,
+            "too_long",
+            `key must be at most ${limits.metadataMaxKeyLength} characters, got ${key.length}`,
+            [key],
+          );
+        }
+        refusePersonalData(ctx, key, "metadata", "key ", [key]);
+        const value: unknown = metadata[key];
+        if (typeof value !== "string") continue; // already reported by the record's value schema
+        if (value.length > limits.metadataMaxValueLength) {
+          addIssue(
+            ctx,
+            "too_long",
+            `value must be at most ${limits.metadataMaxValueLength} characters, got ${value.length}`,
+            [key],
+          );
+        }
+        refusePersonalData(ctx, value, "metadata", "value ", [key]);
       }
-      refusePersonalData(ctx, value, "metadata", "value ", [key]);
-    }
-  }, EVEN_AFTER_ISSUES.object);
+    }, EVEN_AFTER_ISSUES.object),
+  );
 }

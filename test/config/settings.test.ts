@@ -70,6 +70,26 @@ describe("loadSettings", () => {
     expect(error?.message).not.toContain("secret-looking-value");
   });
 
+  it("says in words what is wrong with a value (zod's English messages, not a bare 'Invalid input')", () => {
+    const problem = (env: Record<string, string>) => {
+      try {
+        loadSettings({ ...submitEnv, ...env });
+      } catch (e) {
+        return (e as SettingsError).message;
+      }
+    };
+    expect(problem({ RELAY_IMBURSE_TIMEOUT_MS: "ten" })).toBe(
+      "Invalid relay configuration: RELAY_IMBURSE_TIMEOUT_MS: Invalid input: expected number, received NaN",
+    );
+    expect(problem({ RELAY_LEASE_SECONDS: "-5" })).toBe(
+      "Invalid relay configuration: RELAY_LEASE_SECONDS: Too small: expected number to be >0",
+    );
+    expect(problem({ RELAY_RECORD_CONCURRENCY: "101", RELAY_EVENTS_RETRY_SCHEDULED: "yes" })).toBe(
+      "Invalid relay configuration: RELAY_RECORD_CONCURRENCY: Too big: expected number to be <=100; " +
+        'RELAY_EVENTS_RETRY_SCHEDULED: Invalid option: expected one of "true"|"false"',
+    );
+  });
+
   it("requires only what each function uses", () => {
     expect(loadSettings({ RELAY_IMBURSE_SECRET_ID: "s" }, REQUIRED_SETTINGS.healthProbe).secretId).toBe("s");
     const plan = {

@@ -25,7 +25,7 @@ describe("importsOf", () => {
       'const d = await import("../ledger/store.ts");',
       'type E = typeof import("../config/names.ts");',
       'vi.mock("../config/settings.ts");',
-      'import { z } from "zod";',
+      'import * as z from "zod/mini";',
     ].join("\n");
     expect(importsOf("lib/relay/x.ts", source).map((e) => [e.to, e.line])).toEqual([
       ["lib/imburse/client.ts", 1],

@@ -267,6 +267,17 @@ describe("functions", () => {
     expect(run.builds.find((b) => b.handler.startsWith("functions/submit."))?.packages).toContain("axios");
   });
 
+  it("bundles zod/mini with zod's English messages only: neither zod classic nor its other locales", () => {
+    for (const build of run.builds) {
+      const zod = build.files.filter((file) => file.startsWith("node_modules/zod/"));
+      expect(zod, build.handler).toContain("node_modules/zod/v4/mini/schemas.js");
+      expect(
+        zod.filter((file) => file.includes("/classic/") || /\/locales\/(?!en\.js$|index\.js$)/.test(file)),
+        build.handler,
+      ).toEqual([]);
+    }
+  });
+
   it.each(Object.keys(sizes))(
     "%s runs Node 24 with its configured timeout and memory, active tracing",
     (name) => {

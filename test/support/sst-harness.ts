@@ -96,6 +96,8 @@ export interface HandlerBuild {
   bytes: number;
   /** The npm packages bundled into it. */
   packages: string[];
+  /** The files bundled into it, relative to the repository (`node_modules/zod/v4/mini/schemas.js`, …). */
+  files: string[];
 }
 
 /** What `app()` returned, as the CLI turns it into `$app`. */
@@ -280,6 +282,7 @@ async function buildHandler(
     properties: input.properties ?? {},
     bytes: 0,
     packages: [],
+    files: [],
   };
   recorder.builds.push(record);
   try {
@@ -294,7 +297,8 @@ async function buildHandler(
     record.entry = output?.entryPoint;
     record.exports = output?.exports ?? [];
     record.bytes = output?.bytes ?? 0;
-    record.packages = bundledPackages(Object.keys(output?.inputs ?? {}));
+    record.files = Object.keys(output?.inputs ?? {});
+    record.packages = bundledPackages(record.files);
     if (!record.exports.includes(exportName)) record.errors.push(`${file} does not export ${exportName}`);
   } catch (error) {
     const failure = error as { errors?: { text: string }[]; message?: string };
