@@ -31,6 +31,8 @@ export async function floorClient(target: FloorTarget) {
   const http$ = axios.create({
     baseURL: target.baseUrl,
     httpAgent: new http.Agent({ keepAlive: true }),
+    // As the relay's transport sends them: no redirects, so axios skips follow-redirects' wrapper.
+    maxRedirects: 0,
     validateStatus: () => true,
   });
   const token = await http$.post<{ accessToken: string }>(TOKEN_PATH, undefined, {

@@ -2,7 +2,7 @@
  * The benchmark suite: every row of the performance table with its baseline, measured in the same run.
  *
  *   npm run bench -- [orders per run, default 1000] [paired runs, default 3] [--only per-order|size]
- *   npm run bench -- 2000 --profile [--no-tracing]
+ *   npm run bench -- 2000 --profile [--no-tracing | --floor]
  *
  * - Bundle size and module init of every handler, built with SST 4.17's own esbuild options and the stacks'
  *   `nodejs` settings (stacks/node-build.ts), against an SQS-only handler; init in a fresh Node process.
@@ -19,7 +19,8 @@
  * bench/results/. `--only` measures one group of rows: `per-order` (CPU, latency, throughput, the floor,
  * DynamoDB requests) or `size` (bundles and init).
  *
- * `--profile` prints no table: it runs the submit handler alone (tracing on unless `--no-tracing`) over
+ * `--profile` prints no table: it runs the submit handler alone (tracing on unless `--no-tracing`; with `--floor`,
+ * the floor's loop instead) over
  * [orders] records built in memory, so the benchmark's own SQS calls are not in it, under V8's CPU profiler;
  * writes the profile to bench/results/ and prints its CPU by package (bench/profile-by-package.ts).
  *
@@ -61,6 +62,7 @@ const args = new Command("npm run bench --")
   .addOption(new Option("--only <rows>", "measure only these rows").choices(["per-order", "size"]))
   .option("--profile", "no table: a CPU profile of the submit handler alone over [orders] orders, by package")
   .option("--no-tracing", "with --profile: the handler with tracing off")
+  .option("--floor", "with --profile: the floor's loop (bench/floor.ts) instead of the handler")
   .exitOverride();
 try {
   args.parse(process.argv);
@@ -69,7 +71,7 @@ try {
   process.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);
 }
 const [ordersPerRun, runs] = args.processedArgs as [number, number];
-const options = args.opts<{ only?: "per-order" | "size"; profile?: true; tracing: boolean }>();
+const options = args.opts<{ only?: "per-order" | "size"; profile?: true; tracing: boolean; floor?: true }>();
 const measures = (rows: "per-order" | "size") => !options.profile && (options.only ?? rows) === rows;
 const ROOT = path.resolve(import.meta.dirname, "..");
 const IMBURSE_LATENCY_MS = 100;
@@ -123,7 +125,16 @@ const range = (values: number[]) =>
 const ratioOf = (relay: number[], baseline: number[]) => median(relay) / median(baseline);
 const pick = (values: RunResult[], field: "cpuPerOrderMs" | "ordersPerSecond") => values.map((v) => v[field]);
 
-// ---- --profile: the submit handler alone, under the CPU profiler ----
+/** The floor's client (bench/floor.ts) against the stand-ins. */
+const newFloor = () =>
+  floorClient({
+    baseUrl: ready.simulatorUrl,
+    credentials: { ...DEMO_CREDENTIALS },
+    ledgerTable: ready.env.RELAY_LEDGER_TABLE!,
+    eventBusName: ready.env.RELAY_EVENT_BUS_NAME!,
+  });
+
+// ---- --profile: the submit handler alone (or the floor's loop), under the CPU profiler ----
 /** The handler over `ordersPerRun` orders built in memory, warmed first, under V8's CPU profiler. */
 async function profileHandler(): Promise<{ result: RunResult; profile: CpuProfile }> {
   if (options.tracing) {
@@ -134,13 +145,26 @@ async function profileHandler(): Promise<{ result: RunResult; profile: CpuProfil
   const batches = inMemoryBatches(ready.ordersQueue, ordersPerRun);
   return withCpuProfile(() => handlerRun(handler, batches));
 }
+/** The floor's loop over `ordersPerRun` orders, warmed first, under V8's CPU profiler. */
+async function profileFloor(): Promise<{ result: RunResult; profile: CpuProfile }> {
+  const floor = await newFloor();
+  try {
+    await loopRun(50, (orders) => floor.submit(orders));
+    return await withCpuProfile(() => loopRun(ordersPerRun, (orders) => floor.submit(orders)));
+  } finally {
+    floor.destroy();
+  }
+}
 if (options.profile) {
-  const { result, profile } = await profileHandler();
+  const { result, profile } = await (options.floor ? profileFloor() : profileHandler());
+  const what = options.floor
+    ? `the floor's loop, ${ordersPerRun} orders`
+    : `submit handler alone, ${ordersPerRun} orders built in memory, tracing ${options.tracing ? "on" : "off"}`;
   const file = path.join(resultsDir, `${stamp}.cpuprofile`);
   await writeFile(file, JSON.stringify(profile));
   console.log(
     [
-      `submit handler alone, ${ordersPerRun} orders built in memory, tracing ${options.tracing ? "on" : "off"}: CPU ${result.cpuPerOrderMs.toFixed(3)} ms per order, ${result.ordersPerSecond.toFixed(0)} orders/s (under the profiler)`,
+      `${what}: CPU ${result.cpuPerOrderMs.toFixed(3)} ms per order, ${result.ordersPerSecond.toFixed(0)} orders/s (under the profiler)`,
       "",
       cpuByPackage(profile as Parameters<typeof cpuByPackage>[0]),
       "",
@@ -249,12 +273,7 @@ async function measureSize(): Promise<Record<string, HandlerFigures>> {
 async function measurePerOrder() {
   const raw = await rawClient(ready.simulatorUrl, { ...DEMO_CREDENTIALS });
   const rawRun = (count: number) => loopRun(count, (orders) => raw.submit(orders, orders.length));
-  const floor = await floorClient({
-    baseUrl: ready.simulatorUrl,
-    credentials: { ...DEMO_CREDENTIALS },
-    ledgerTable: ready.env.RELAY_LEDGER_TABLE!,
-    eventBusName: ready.env.RELAY_EVENT_BUS_NAME!,
-  });
+  const floor = await newFloor();
   const floorRun = (count: number) => loopRun(count, (orders) => floor.submit(orders));
   // Warm every path (token, sockets, credentials) before measuring.
   await untracedRun(20);
