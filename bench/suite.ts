@@ -66,6 +66,14 @@ const args = new Command("npm run bench --")
   .exitOverride();
 try {
   args.parse(process.argv);
+  const given = (name: string) => args.getOptionValueSource(name) === "cli";
+  if (!given("profile") && (given("tracing") || given("floor"))) {
+    args.error("error: --no-tracing and --floor go with --profile", { exitCode: 2 });
+  }
+  if (given("floor") && given("tracing"))
+    args.error("error: the floor has no tracing to turn off", { exitCode: 2 });
+  if (given("profile") && given("only"))
+    args.error("error: --profile prints no table: drop --only", { exitCode: 2 });
 } catch (error) {
   // Commander has printed the message (or the help); 2 is the CLI's usage status.
   process.exit(error instanceof CommanderError && error.exitCode === 0 ? 0 : 2);

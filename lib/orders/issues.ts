@@ -81,25 +81,36 @@ export function formatIssues(issues: readonly ValidationIssue[]): string {
   return issues.map((issue) => `${issue.path || "(message)"}: ${issue.message} [${issue.code}]`).join("\n");
 }
 
+/** A rule violation as zod carries it: a custom issue with its stable code. */
+function customIssue(code: IssueCode, message: string, path: readonly PropertyKey[]): z.core.$ZodRawIssue {
+  // `path` is copied: zod prefixes each issue's path in place as it leaves a field, and one check may pass the
+  // same path twice.
+  return { code: "custom", message, params: { code }, path: [...path], input: undefined };
+}
+
 /**
- * Reports a rule violation from inside a zod refinement or transform, with its stable code. The issue does
- * not stop the checks after it (`continue`): one pass reports every problem. `path` is copied because zod
- * prefixes each issue's path in place as it leaves a field, and one check may pass the same path twice.
+ * Reports a rule violation from inside a zod refinement, with its stable code. The checks after it still run
+ * (`continue`), as zod's own refinements do: one pass reports every problem.
  */
 export function addIssue(
   ctx: { issues: z.core.$ZodRawIssue[] },
   code: IssueCode,
   message: string,
-  path: PropertyKey[] = [],
+  path: readonly PropertyKey[] = [],
 ): void {
-  ctx.issues.push({
-    code: "custom",
-    message,
-    params: { code },
-    path: [...path],
-    input: undefined,
-    continue: true,
-  });
+  ctx.issues.push({ ...customIssue(code, message, path), continue: true });
+}
+
+/**
+ * Reports a rule violation from inside a zod transform, with its stable code. The checks after it do not run,
+ * as after zod's own transforms: the transform's output (`z.NEVER`) is no value to check.
+ */
+export function addTransformIssue(
+  ctx: { issues: z.core.$ZodRawIssue[] },
+  code: IssueCode,
+  message: string,
+): void {
+  ctx.issues.push(customIssue(code, message, []));
 }
 
 /**

@@ -3,7 +3,7 @@
 import * as z from "zod/mini";
 import { parseAmount } from "./amount.ts";
 import { EVEN_AFTER_ISSUES, isRecord, refusePersonalData } from "./guards.ts";
-import { addIssue } from "./issues.ts";
+import { addIssue, addTransformIssue } from "./issues.ts";
 import type { OrderLimits } from "./limits.ts";
 import { keyedObject, metadataSchema } from "./metadata.ts";
 
@@ -97,12 +97,12 @@ const amount = z.pipe(
   z.unknown(),
   z.transform((value, ctx) => {
     if (value === undefined) {
-      addIssue(ctx, "required", "is required");
+      addTransformIssue(ctx, "required", "is required");
       return z.NEVER;
     }
     const check = parseAmount(value);
     if (check.ok) return check.amount;
-    addIssue(ctx, check.code, check.message);
+    addTransformIssue(ctx, check.code, check.message);
     return z.NEVER;
   }),
 );

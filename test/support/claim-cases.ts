@@ -87,6 +87,12 @@ export const CLAIM_CASES: ClaimCase[] = [
     readFirst: false,
   },
   { name: "submitted, same content", existing: held({ state: "submitted" }), kind: "duplicate" },
+  // A completed order stays complete when the lease of the delivery that completed it has ended.
+  {
+    name: "submitted, its lease ended",
+    existing: held({ state: "submitted", leaseExpiresAt: NOW }),
+    kind: "duplicate",
+  },
   { name: "already-existed, same content", existing: held({ state: "already-existed" }), kind: "duplicate" },
   {
     name: "submitted, other content",
