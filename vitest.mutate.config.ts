@@ -21,6 +21,8 @@ export default defineConfig({
       "test/relay/process-record.test.ts",
       "test/ops/ledger.test.ts",
       "test/orders/schema.test.ts",
+      "test/orders/strict.test.ts",
+      "test/orders/issues.test.ts",
       "test/orders/compare.test.ts",
       "test/ops/circuit-breaker.test.ts",
       "test/ops/redrive.test.ts",
