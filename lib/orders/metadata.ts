@@ -38,27 +38,18 @@ export function metadataSchema(limits: MetadataLimits) {
       if (keys.length > limits.metadataMaxKeys) {
         addIssue(ctx, "too_many", `must have at most ${limits.metadataMaxKeys} keys, got ${keys.length}`);
       }
+      const refuseLonger = (what: "key" | "value", text: string, max: number, key: string) => {
+        if (text.length > max) {
+          addIssue(ctx, "too_long", `${what} must be at most ${max} characters, got ${text.length}`, [key]);
+        }
+      };
       for (const key of keys) {
         if (key.length === 0) addIssue(ctx, "too_short", "key must not be empty", [key]);
-        if (key.length > limits.metadataMaxKeyLength) {
-          addIssue(
-            ctx,
-            "too_long",
-            `key must be at most ${limits.metadataMaxKeyLength} characters, got ${key.length}`,
-            [key],
-          );
-        }
+        refuseLonger("key", key, limits.metadataMaxKeyLength, key);
         refusePersonalData(ctx, key, "metadata", "key ", [key]);
         const value: unknown = metadata[key];
         if (typeof value !== "string") continue; // already reported by the record's value schema
-        if (value.length > limits.metadataMaxValueLength) {
-          addIssue(
-            ctx,
-            "too_long",
-            `value must be at most ${limits.metadataMaxValueLength} characters, got ${value.length}`,
-            [key],
-          );
-        }
+        refuseLonger("value", value, limits.metadataMaxValueLength, key);
         refusePersonalData(ctx, value, "metadata", "value ", [key]);
       }
     }, EVEN_AFTER_ISSUES.object),
