@@ -345,25 +345,18 @@ interface Row {
 }
 const rows: Row[] = [];
 if (handlers) {
+  const initRow = (what: string, figure: "initMs" | "initCpuMs"): Row => ({
+    what,
+    on: handlers.submit![figure].on,
+    off: handlers.submit![figure].off,
+    baseline: handlers[BASELINE]![figure].on,
+    unit: "ms",
+    goal: "≤ 2x the SQS-only handler",
+    met: (ratio) => ratio <= 2,
+  });
   rows.push(
-    {
-      what: "submit module init (deployed bundle, fresh process)",
-      on: handlers.submit!.initMs.on,
-      off: handlers.submit!.initMs.off,
-      baseline: handlers[BASELINE]!.initMs.on,
-      unit: "ms",
-      goal: "≤ 2x the SQS-only handler",
-      met: (ratio) => ratio <= 2,
-    },
-    {
-      what: "submit module init, CPU time of it",
-      on: handlers.submit!.initCpuMs.on,
-      off: handlers.submit!.initCpuMs.off,
-      baseline: handlers[BASELINE]!.initCpuMs.on,
-      unit: "ms",
-      goal: "≤ 2x the SQS-only handler",
-      met: (ratio) => ratio <= 2,
-    },
+    initRow("submit module init (deployed bundle, fresh process)", "initMs"),
+    initRow("submit module init, CPU time of it", "initCpuMs"),
   );
 }
 if (perOrder) {

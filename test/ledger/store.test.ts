@@ -12,9 +12,8 @@ import {
   settledItem,
 } from "../../lib/ledger/index.ts";
 import { createLedgerTable } from "../../lib/local/index.ts";
-import { CASE_CLAIM, CLAIM_CASES } from "../support/claim-cases.ts";
+import { CASE_CLAIM, CLAIM_CASES, NOW } from "../support/claim-cases.ts";
 
-const NOW = Date.parse("2026-11-30T12:00:00Z");
 const credentials = { accessKeyId: "local", secretAccessKey: "local" };
 
 let server: ReturnType<typeof dynalite>;
@@ -25,15 +24,8 @@ let ledger: OrderLedger;
 let table = 0;
 
 const claim = (overrides: Partial<Claim> = {}): Claim => ({
-  orderRef: "ORDER-1",
-  tenantId: "tenant-1",
-  fingerprint: "fp-1",
-  correlationId: "corr-1",
-  attempt: 1,
+  ...CASE_CLAIM,
   firstReceivedAt: NOW,
-  owner: "owner-1",
-  now: NOW,
-  leaseMs: 60_000,
   ttlSeconds: 3_600,
   ...overrides,
 });

@@ -13,19 +13,14 @@ import {
 import { lambdaContext } from "../../lib/local/index.ts";
 import { createLedgerCheckHandler } from "../../lib/ops/ledger-check.ts";
 import { SettleRefusedError, settleOrder } from "../../lib/tools/index.ts";
+import { CASE_CLAIM, NOW } from "../support/claim-cases.ts";
 import { captureJsonOutput } from "../support/json-output.ts";
 
-const NOW = Date.parse("2026-11-30T12:00:00Z");
 const claim = (overrides: Partial<Claim> = {}): Claim => ({
-  orderRef: "ORDER-1",
-  tenantId: "tenant-1",
+  ...CASE_CLAIM,
   fingerprint: "fp",
   correlationId: "corr",
-  attempt: 1,
   firstReceivedAt: NOW,
-  owner: "owner-1",
-  now: NOW,
-  leaseMs: 60_000,
   ttlSeconds: 3_600,
   ...overrides,
 });

@@ -64,6 +64,28 @@ const retryRecord = (body: unknown, attempt: number, ageMs: number) =>
     [MESSAGE_ATTRIBUTES.firstReceivedAt]: new Date(NOW - ageMs).toISOString(),
   });
 
+/**
+ * Imburse refusing or failing a POST with `status` and these error codes, with its correlation id when given;
+ * a GET of the order answers `found`.
+ */
+const refusing = (
+  status: number,
+  errors: { errorCode: string; message?: string }[] = [],
+  { imburseCorrelationId, found = {} }: { imburseCorrelationId?: string; found?: unknown } = {},
+) => ({
+  createOrder: () =>
+    Promise.reject(
+      new ImburseApiError({
+        status,
+        method: "POST",
+        path: "/v1/order-management",
+        errors,
+        ...(imburseCorrelationId ? { imburseCorrelationId } : {}),
+      }),
+    ),
+  getOrder: async () => found,
+});
+
 /** A relay whose edges are fakes; `ledger` overrides parts of an in-memory ledger. */
 function relay(
   ledgerOverrides: Partial<OrderLedger> = {},
@@ -246,13 +268,7 @@ describe("the submit pipeline at its edges", () => {
           return true;
         },
       },
-      {
-        createOrder: () =>
-          Promise.reject(
-            new ImburseApiError({ status: 503, method: "POST", path: "/v1/order-management", errors: [] }),
-          ),
-        getOrder: async () => ({}),
-      },
+      refusing(503),
       {
         sender: {
           send: async (message) => {
@@ -335,13 +351,7 @@ describe("the submit pipeline at its edges", () => {
   });
 
   it("sends a retry even when the ledger write before it fails", async () => {
-    const order503 = {
-      createOrder: () =>
-        Promise.reject(
-          new ImburseApiError({ status: 503, method: "POST", path: "/v1/order-management", errors: [] }),
-        ),
-      getOrder: async () => ({}),
-    };
+    const order503 = refusing(503);
     const events: string[] = [];
     const r = relay(
       {
@@ -366,13 +376,6 @@ describe("the submit pipeline at its edges", () => {
     expect(response.batchItemFailures).toEqual([]);
     expect(r.counted.filter((m) => m === "ledgerUnavailable")).toHaveLength(2);
   });
-});
-
-/** Imburse refusing or failing a POST with `status` and these error codes. */
-const refusing = (status: number, errors: { errorCode: string; message?: string }[] = []) => ({
-  createOrder: () =>
-    Promise.reject(new ImburseApiError({ status, method: "POST", path: "/v1/order-management", errors })),
-  getOrder: async () => ({}),
 });
 
 /** The dead-letter reason a sent message carries. */
@@ -415,21 +418,7 @@ describe("what the dashboards and alarms count", () => {
 
   it("counts an order Imburse already held with the same content as already existing, not submitted", async () => {
     const body = order("THERE-1");
-    const r = relay(
-      {},
-      {
-        createOrder: () =>
-          Promise.reject(
-            new ImburseApiError({
-              status: 400,
-              method: "POST",
-              path: "/v1/order-management",
-              errors: [{ errorCode: "ORDER_ALREADY_EXISTS" }],
-            }),
-          ),
-        getOrder: async () => body,
-      },
-    );
+    const r = relay({}, refusing(400, [{ errorCode: "ORDER_ALREADY_EXISTS" }], { found: body }));
     expect(await r.run([record(body)])).toEqual({ batchItemFailures: [] });
     expect(r.metricCalls).toEqual([["received"], ["alreadyExisted"]]);
     expect(r.items.get("THERE-1")?.state).toBe("already-existed");
@@ -558,19 +547,7 @@ describe("what the logs tell an operator", () => {
   it("logs a scheduled retry with what Imburse said and when the order comes back", async () => {
     const r = loggedRelay(
       {},
-      {
-        createOrder: () =>
-          Promise.reject(
-            new ImburseApiError({
-              status: 503,
-              method: "POST",
-              path: "/v1/order-management",
-              errors: [{ errorCode: "SERVICE_UNAVAILABLE" }],
-              imburseCorrelationId: "IMB-9",
-            }),
-          ),
-        getOrder: async () => ({}),
-      },
+      refusing(503, [{ errorCode: "SERVICE_UNAVAILABLE" }], { imburseCorrelationId: "IMB-9" }),
     );
     await r.run([record(order("LOGGED-2"))]);
     expect(r.logged("WARN", "retry scheduled")).toEqual([
@@ -705,19 +682,7 @@ describe("what the logs tell an operator", () => {
 });
 
 describe("the outcome events a record announces", () => {
-  const imburse503 = {
-    createOrder: () =>
-      Promise.reject(
-        new ImburseApiError({
-          status: 503,
-          method: "POST",
-          path: "/v1/order-management",
-          errors: [],
-          imburseCorrelationId: "IMB-5",
-        }),
-      ),
-    getOrder: async () => ({}),
-  };
+  const imburse503 = refusing(503, [], { imburseCorrelationId: "IMB-5" });
   const identity = {
     orderRef: "EVT-1",
     tenant: "tenant-1",
@@ -1017,22 +982,7 @@ describe("processRecord's answer for each path", () => {
   it.each<[string, () => ReturnType<typeof relay>, SQSRecord, object]>([
     [
       "already-existed",
-      () =>
-        relay(
-          {},
-          {
-            createOrder: () =>
-              Promise.reject(
-                new ImburseApiError({
-                  status: 409,
-                  method: "POST",
-                  path: "/v1/order-management",
-                  errors: [],
-                }),
-              ),
-            getOrder: async () => order("ANS-2"),
-          },
-        ),
+      () => relay({}, refusing(409, [], { found: order("ANS-2") })),
       record(order("ANS-2")),
       { status: "already-existed" },
     ],
@@ -1137,18 +1087,7 @@ describe("the edges of the record's limits", () => {
 
   it("tells a duplicate of an order that already existed the id of that outcome's event", async () => {
     const body = order("WAS-THERE-1");
-    const first = relay(
-      {},
-      {
-        createOrder: () =>
-          Promise.reject(
-            new ImburseApiError({ status: 409, method: "POST", path: "/v1/order-management", errors: [] }),
-          ),
-        getOrder: async () => body,
-      },
-      {},
-      true,
-    );
+    const first = relay({}, refusing(409, [], { found: body }), {}, true);
     await first.run([record(body)]);
     expect(first.published[0]).toMatchObject({ outcome: "already-existed" });
     const events: RecordEvent[] = [];
@@ -1246,16 +1185,7 @@ describe("more of what a record tells the ledger, the observer and the logs", ()
 
   it("records an order that already existed without a status of its own", async () => {
     const body = order("EXISTED-1");
-    const r = relay(
-      {},
-      {
-        createOrder: () =>
-          Promise.reject(
-            new ImburseApiError({ status: 409, method: "POST", path: "/v1/order-management", errors: [] }),
-          ),
-        getOrder: async () => body,
-      },
-    );
+    const r = relay({}, refusing(409, [], { found: body }));
     await r.run([record(body)]);
     expect(r.items.get("EXISTED-1")?.lastOutcome).toStrictEqual({ result: "already-existed" });
   });
@@ -1276,22 +1206,7 @@ describe("more of what a record tells the ledger, the observer and the logs", ()
       },
     ]);
     events.length = 0;
-    const refused = relay(
-      {},
-      {
-        createOrder: () =>
-          Promise.reject(
-            new ImburseApiError({
-              status: 422,
-              method: "POST",
-              path: "/v1/order-management",
-              errors: [],
-              imburseCorrelationId: "IMB-7",
-            }),
-          ),
-        getOrder: async () => ({}),
-      },
-    );
+    const refused = relay({}, refusing(422, [], { imburseCorrelationId: "IMB-7" }));
     refused.deps.observer = { record: (event) => events.push(event) };
     await refused.run([record(order("OBS-2"))]);
     expect(events).toEqual([
@@ -1344,22 +1259,7 @@ describe("the remaining paths of a record", () => {
   });
 
   it("records Imburse's correlation id with a rejection", async () => {
-    const r = relay(
-      {},
-      {
-        createOrder: () =>
-          Promise.reject(
-            new ImburseApiError({
-              status: 422,
-              method: "POST",
-              path: "/v1/order-management",
-              errors: [{ errorCode: "X" }],
-              imburseCorrelationId: "IMB-8",
-            }),
-          ),
-        getOrder: async () => ({}),
-      },
-    );
+    const r = relay({}, refusing(422, [{ errorCode: "X" }], { imburseCorrelationId: "IMB-8" }));
     await r.run([record(order("REJ-ID-1"))]);
     expect(r.items.get("REJ-ID-1")?.lastOutcome).toStrictEqual({
       result: "rejected",
